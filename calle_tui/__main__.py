@@ -1,0 +1,3 @@
+from calle_tui.cli import main
+
+raise SystemExit(main())

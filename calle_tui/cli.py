@@ -1,0 +1,62 @@
+"""Command line entry point: `calle-tui [--demo] [--url URL]`, `calle-tui sandbox ...`, `calle-tui doctor ...`.
+
+Only argparse is imported here, so `--help` and first paint never wait on the mcp SDK or Textual; each
+subcommand imports what it needs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from calle_tui import __version__
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="calle-tui",
+        description="Plan, confirm and follow CALL-E phone calls from your terminal.",
+    )
+    parser.add_argument("--version", action="version", version=f"calle-tui {__version__}")
+    parser.add_argument("--url", help="MCP endpoint URL (default: CALL-E production, or CALLE_TUI_URL)")
+    parser.add_argument("--demo", action="store_true", help="start a local sandbox and connect to it")
+    parser.add_argument("--login", choices=["auto", "loopback", "paste", "auto-follow"], help="how to finish sign-in")
+    parser.add_argument("--insecure-storage", action="store_true", help="keep tokens in a 0600 file if no keyring")
+    sub = parser.add_subparsers(dest="command")
+
+    sandbox = sub.add_parser("sandbox", help="run the local CALL-E-compatible sandbox server")
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--port", type=int, default=8765, help="0 picks a free port")
+    sandbox.add_argument("--speed", type=float, default=1.0, help="simulated time runs this many times faster")
+    sandbox.add_argument("--auto-approve", action="store_true", help="approve sign-ins without a consent page")
+    sandbox.add_argument("--data", help="folder for the sandbox's SQLite state (default: a temporary folder)")
+    sandbox.add_argument("--token-lifetime", type=int, default=3600, help="access token lifetime in seconds")
+    sandbox.add_argument("--fault-429", type=float, default=0.0, help="fraction of MCP requests answered 429")
+    sandbox.add_argument("--fault-5xx", type=float, default=0.0, help="fraction of MCP requests answered 503")
+    sandbox.add_argument("--fault-latency", type=float, default=0.0, help="seconds added to every MCP request")
+    sandbox.add_argument("--ready-file", help=argparse.SUPPRESS)  # write the base URL here once listening
+
+    doctor = sub.add_parser("doctor", help="safe smoke test of an endpoint (never places a call)")
+    doctor.add_argument("--url", dest="doctor_url", help="MCP endpoint URL")
+    doctor.add_argument("--login", dest="doctor_login", choices=["auto", "loopback", "paste", "auto-follow"])
+    doctor.add_argument("--json", action="store_true", help="machine-readable report")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "sandbox":
+        from calle_tui.sandbox.cli import run_sandbox
+
+        return run_sandbox(args)
+    if args.command == "doctor":
+        from calle_tui.core.doctor import run_doctor
+
+        return run_doctor(args)
+    from calle_tui.ui.launch import run_app
+
+    return run_app(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

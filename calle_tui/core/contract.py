@@ -1,0 +1,208 @@
+"""Pydantic models of the three CALL-E tools' inputs and outputs.
+
+Shared by the sandbox (which produces exactly these shapes) and the client (which must also accept a real
+server that differs). Output models are therefore tolerant: unknown fields are kept (``extra="allow"``),
+everything but the identifiers is optional, and validation of a malformed reply fails with a readable
+message rather than crashing. ``plan_id``, ``confirm_token`` and ``run_id`` are opaque strings: never parsed,
+never edited.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+TOOL_NAMES = ("plan_call", "run_call", "get_call_run")
+
+
+class RunStatus(StrEnum):
+    QUEUED = "queued"
+    SCHEDULED = "scheduled"
+    DIALING = "dialing"
+    RINGING = "ringing"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    NO_ANSWER = "no_answer"
+    BUSY = "busy"
+    VOICEMAIL = "voicemail"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+
+TERMINAL_STATUSES = frozenset(
+    {
+        RunStatus.COMPLETED,
+        RunStatus.NO_ANSWER,
+        RunStatus.BUSY,
+        RunStatus.VOICEMAIL,
+        RunStatus.FAILED,
+        RunStatus.CANCELED,
+    }
+)
+
+
+def is_terminal_status(status: str | None) -> bool:
+    return status in {s.value for s in TERMINAL_STATUSES}
+
+
+class _Input(BaseModel):
+    """Tool inputs: strict about what we send (no extras), and None fields are never sent."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    def to_arguments(self) -> dict[str, Any]:
+        return self.model_dump(exclude_none=True, mode="json")
+
+
+class _Output(BaseModel):
+    """Tool outputs: keep unknown fields so the UI can show what a real server adds."""
+
+    model_config = ConfigDict(extra="allow")
+
+    @property
+    def extra_fields(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+# --- shared pieces ---------------------------------------------------------------------------------
+
+
+class NextStep(_Output):
+    action: str = ""
+    after_seconds: float | None = None
+    message: str | None = None
+
+
+class MissingField(_Output):
+    field: str
+    question: str
+
+
+class PlanDetails(_Output):
+    to_phones: list[str] = Field(default_factory=list)
+    region: str | None = None
+    language: str | None = None
+    goal: str | None = None
+    scheduled_at: str | None = None  # ISO 8601 with offset; None means "as soon as possible"
+
+
+class ActivityEntry(_Output):
+    id: str
+    at: str | None = None  # ISO 8601
+    type: str = "event"  # status | dialing | speech | note | ...
+    text: str = ""
+    speaker: str | None = None  # set on type == "speech": the live transcript is built from these
+
+
+class TranscriptTurn(_Output):
+    at: str | None = None
+    speaker: str = ""
+    text: str = ""
+
+
+# --- plan_call -------------------------------------------------------------------------------------
+
+
+class PlanCallInput(_Input):
+    user_input: str = Field(description="The user's latest message, passed verbatim.")
+    to_phones: list[str] | None = Field(
+        default=None,
+        description="Destination phone numbers in international form (+<country code>...), only when known.",
+    )
+    region: str | None = Field(default=None, description="Region hint, only when known.")
+    language: str | None = Field(default=None, description="Call language, only when known.")
+    goal: str | None = Field(default=None, description="Call goal or instruction, only when known.")
+    scheduled_at: str | None = Field(
+        default=None, description="Optional one-time execution time (ISO 8601 with offset), only when clear."
+    )
+    plan_id: str | None = Field(default=None, description="An existing plan identifier when refining a plan.")
+    ttl_seconds: int | None = Field(default=None, description="Optional retention TTL for plan and run records.")
+
+
+class PlanCallResult(_Output):
+    plan_id: str | None = None
+    ready_to_run: bool = False
+    confirm_token: str | None = None
+    missing: list[MissingField] = Field(default_factory=list)
+    message: str = ""
+    plan: PlanDetails | None = None
+    expires_at: str | None = None
+    next_step: NextStep | None = None
+
+
+# --- run_call --------------------------------------------------------------------------------------
+
+
+class RunCallInput(_Input):
+    plan_id: str = Field(description="The exact plan identifier returned by plan_call.")
+    confirm_token: str = Field(description="The exact confirmation token returned by plan_call.")
+    ttl_seconds: int | None = Field(default=None, description="Optional retention TTL override for the run.")
+
+
+class RunCallResult(_Output):
+    run_id: str
+    status: str = RunStatus.QUEUED.value
+    scheduled_at: str | None = None
+    next_step: NextStep | None = None
+
+
+# --- get_call_run ----------------------------------------------------------------------------------
+
+
+class GetCallRunInput(_Input):
+    run_id: str = Field(description="The run identifier returned by run_call.")
+    cursor: str | None = Field(default=None, description="Pagination cursor from a previous response.")
+    limit: int | None = Field(default=None, description="Maximum number of activity entries to return.")
+
+
+class GetCallRunResult(_Output):
+    run_id: str
+    status: str = ""
+    terminal: bool | None = None
+    activity: list[ActivityEntry] = Field(default_factory=list)
+    next_cursor: str | None = None
+    summary: str | None = None
+    details: dict[str, Any] | None = None
+    transcript: list[TranscriptTurn] | None = None
+    next_step: NextStep | None = None
+
+    @property
+    def is_terminal(self) -> bool:
+        # A server that omits `terminal` still tells us through a terminal status.
+        return bool(self.terminal) if self.terminal is not None else is_terminal_status(self.status)
+
+
+# --- helpers ---------------------------------------------------------------------------------------
+
+
+_T = TypeVar("_T", bound=_Output)
+
+
+class MalformedResult(ValueError):
+    """A tool answered with something we cannot read as its contract says. The text is safe to show."""
+
+
+def parse_result(model: type[_T], data: Any) -> _T:
+    """Validate a tool's structured result, turning pydantic's error into a short sentence."""
+    if not isinstance(data, dict):
+        raise MalformedResult(f"the server's reply is not an object (got {type(data).__name__})")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ())) or "reply"
+        raise MalformedResult(f"the server's reply is missing or has a bad '{where}': {first.get('msg')}") from None
+
+
+def parse_time(value: str | None) -> datetime | None:
+    """ISO 8601 -> aware datetime, or None when absent or unreadable (never guessed)."""
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None

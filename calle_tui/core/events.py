@@ -1,0 +1,139 @@
+"""The small, typed set of events the background worker emits.
+
+The worker never touches a widget: it calls every subscriber with one of these frozen dataclasses, in the
+event loop it runs in. The UI wraps each in a Textual message; tests collect them in a list. No event ever
+carries a secret (tokens, codes, callback URLs with a code, client secrets). An authorize URL carries only
+public request parameters (client_id, PKCE challenge, state) and is meant to be shown to the user.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from calle_tui.core.contract import ActivityEntry, GetCallRunResult, PlanCallResult, RunCallResult, TranscriptTurn
+
+ConnectionState = Literal["disconnected", "connecting", "connected", "reconnecting", "failed"]
+SignInStep = Literal["discovering", "registering", "waiting_for_browser", "exchanging", "done", "failed", "canceled"]
+LoginFlowName = Literal["loopback", "paste", "auto-follow"]
+TokenStorageKind = Literal["keyring", "memory", "file"]
+PollState = Literal["waiting_first", "polling", "waiting", "reconnecting", "scheduled", "finished", "unknown"]
+
+
+@dataclass(frozen=True)
+class ConnectionChanged:
+    state: ConnectionState
+    server_url: str
+    message: str = ""  # a human sentence when state is "failed" or "reconnecting"
+
+
+@dataclass(frozen=True)
+class ToolsListed:
+    tool_names: tuple[str, ...]
+    plan_call_schema: dict  # plan_call's inputSchema from tools/list: the composer builds its fields from it
+    server_name: str = ""
+
+
+@dataclass(frozen=True)
+class SignInNeeded:
+    server_url: str
+    reason: str = ""  # e.g. "Your session expired. Sign in again."
+
+
+@dataclass(frozen=True)
+class SignInProgress:
+    step: SignInStep
+    flow: LoginFlowName
+    authorize_url: str | None = None  # set from "waiting_for_browser" on
+    callback_port: int | None = None  # loopback flow: the port to forward over SSH
+    browser_opened: bool = False
+    message: str = ""  # human sentence for failed / canceled / hints
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    server_url: str
+    expires_at: float | None  # epoch seconds of the access token's expiry, when known
+    storage: TokenStorageKind
+    storage_notice: str = ""  # e.g. "No secure keyring: tokens are kept in memory only."
+
+
+@dataclass(frozen=True)
+class SignedOut:
+    server_url: str
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    result: PlanCallResult
+    request_text: str  # the user_input that was sent, verbatim
+
+
+@dataclass(frozen=True)
+class RunStarted:
+    plan_id: str
+    result: RunCallResult
+
+
+@dataclass(frozen=True)
+class RunUpdate:
+    run_id: str
+    status: str
+    poll_state: PollState
+    new_activity: tuple[ActivityEntry, ...] = ()
+    next_poll_at: float | None = None  # epoch seconds; the UI shows a countdown from it
+    result: GetCallRunResult | None = None  # the latest page, for summary / details / next_step / extras
+    message: str = ""  # e.g. "Connection lost. Retrying in 8 s."
+
+
+@dataclass(frozen=True)
+class RunFinished:
+    run_id: str
+    status: str
+    result: GetCallRunResult
+    transcript: tuple[TranscriptTurn, ...] = ()
+
+
+@dataclass(frozen=True)
+class RunOutcomeUnknown:
+    plan_id: str
+    message: str  # "We sent the call request but got no answer. Check before trying again."
+
+
+@dataclass(frozen=True)
+class ErrorEvent:
+    message: str  # a plain sentence a person can read
+    action: str = ""  # what to do next, e.g. "Press r to retry." / "Run calle-tui --demo to try the sandbox."
+    kind: str = "error"  # network | auth | server | malformed | not_calle | rate_limited | safety | ...
+    run_id: str | None = None
+    plan_id: str | None = None
+
+
+WorkerEvent = (
+    ConnectionChanged
+    | ToolsListed
+    | SignInNeeded
+    | SignInProgress
+    | SignedIn
+    | SignedOut
+    | PlanResult
+    | RunStarted
+    | RunUpdate
+    | RunFinished
+    | RunOutcomeUnknown
+    | ErrorEvent
+)
+
+
+@dataclass
+class EventLog:
+    """A subscriber that just records events: handy for tests and for the doctor command."""
+
+    events: list = field(default_factory=list)
+
+    def __call__(self, event: WorkerEvent) -> None:
+        self.events.append(event)
+
+    def of(self, kind: type) -> list:
+        return [e for e in self.events if isinstance(e, kind)]

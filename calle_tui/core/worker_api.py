@@ -1,0 +1,110 @@
+"""What the screens may ask of the background worker: the one seam between UI and core.
+
+`calle_tui.core.worker.CalleWorker` implements it against a real endpoint; UI tests may pass a fake. All
+methods run in the caller's event loop (the Textual app's loop): the worker starts its own asyncio tasks for
+connections and polling and reports through subscribers (see `events.py`). Methods that fail raise
+`WorkerError` whose text is a plain sentence safe to show (never a secret, never a traceback).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from calle_tui.core.contract import PlanCallResult, RunCallResult
+from calle_tui.core.events import LoginFlowName, TokenStorageKind, WorkerEvent
+
+
+class WorkerError(Exception):
+    """A failure a person can act on. str(exc) is the sentence; `action` says what to do next."""
+
+    def __init__(self, message: str, action: str = "", kind: str = "error") -> None:
+        super().__init__(message)
+        self.message = message
+        self.action = action
+        self.kind = kind
+
+
+@dataclass(frozen=True)
+class PlanRequest:
+    """Exactly what the user gave: `user_input` verbatim, structured fields only when the user typed them."""
+
+    user_input: str
+    to_phones: tuple[str, ...] | None = None
+    region: str | None = None
+    language: str | None = None
+    goal: str | None = None
+    scheduled_at: str | None = None
+    plan_id: str | None = None  # set when refining (answering missing-detail questions)
+    ttl_seconds: int | None = None
+
+
+@dataclass(frozen=True)
+class AuthStatus:
+    server_url: str
+    signed_in: bool
+    expires_at: float | None
+    storage: TokenStorageKind
+    storage_notice: str = ""
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One row of history, from the journal."""
+
+    run_id: str | None  # None when the outcome of run_call is unknown
+    plan_id: str
+    server_url: str
+    created_at: float  # epoch seconds
+    to_phones: tuple[str, ...]
+    goal: str | None
+    status: str  # last known status; "unknown" for an unreconciled attempt
+    terminal: bool
+    summary: str | None = None
+    scheduled_at: str | None = None
+
+
+class WorkerAPI(Protocol):
+    server_url: str
+
+    def subscribe(self, callback: Callable[[WorkerEvent], None]) -> Callable[[], None]:
+        """Register a callback for every event; returns an unsubscribe function."""
+
+    async def start(self) -> None:
+        """Connect in the background (imports the mcp SDK lazily) and resume following unfinished runs.
+        Returns at once; progress arrives as ConnectionChanged / SignInNeeded / ToolsListed events."""
+
+    async def close(self) -> None:
+        """Stop polling, close connections and listeners. Idempotent."""
+
+    def auth_status(self) -> AuthStatus: ...
+
+    async def sign_in(self, flow: LoginFlowName | None = None) -> None:
+        """Start a browser sign-in (None: pick by environment). Progress arrives as SignInProgress events;
+        returns when signed in; raises WorkerError on failure, timeout or cancel."""
+
+    async def submit_redirect(self, pasted: str) -> None:
+        """Finish a pending sign-in with the final redirect URL (or bare code) the user pasted.
+        Raises WorkerError (kind="state_mismatch", "denied", "no_code", "no_login") and keeps the login
+        pending so the user can paste again."""
+
+    async def cancel_sign_in(self) -> None: ...
+
+    async def sign_out(self) -> None:
+        """Forget (and revoke where supported) everything stored for this server."""
+
+    async def plan(self, request: PlanRequest) -> PlanCallResult:
+        """plan_call. Never fills a field in. Also emits PlanResult."""
+
+    async def run(self, plan_id: str, confirm_token: str) -> RunCallResult:
+        """run_call, at most once per (plan_id, confirm_token), ever: a second call for the same plan raises
+        WorkerError(kind="already_started") instead of sending. Starts following the run."""
+
+    def follow(self, run_id: str) -> None:
+        """Start (or keep) following a run; idempotent."""
+
+    async def refresh_now(self, run_id: str) -> bool:
+        """Poll now unless the floor forbids it; returns whether a poll was made."""
+
+    def history(self, search: str = "") -> list[RunRecord]: ...

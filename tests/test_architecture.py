@@ -1,0 +1,25 @@
+"""The core is reachable without the TUI: importing it must not pull in Textual."""
+
+import subprocess
+import sys
+
+
+def test_core_and_sandbox_do_not_import_textual():
+    code = (
+        "import sys, pkgutil, importlib, calle_tui.core, calle_tui.sandbox\n"
+        "for pkg in (calle_tui.core, calle_tui.sandbox):\n"
+        "    for m in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + '.'):\n"
+        "        importlib.import_module(m.name)\n"
+        "bad = sorted(n for n in sys.modules if n == 'textual' or n.startswith('textual.'))\n"
+        "assert not bad, bad\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_cli_help_is_fast_to_import():
+    # `calle-tui --help` must not import the mcp SDK or Textual (first paint and scripts stay quick).
+    code = (
+        "import sys; from calle_tui import cli; cli.build_parser()\n"
+        "assert 'mcp' not in sys.modules and 'textual' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
