@@ -95,6 +95,7 @@ class ActivityEntry(_Output):
     type: str = "event"  # status | dialing | speech | note | ...
     text: str = ""
     speaker: str | None = None  # set on type == "speech": the live transcript is built from these
+    status: str | None = None  # the run's status from this entry on, when the entry changed it (sandbox)
 
 
 class TranscriptTurn(_Output):
@@ -164,6 +165,10 @@ class GetCallRunResult(_Output):
     terminal: bool | None = None
     activity: list[ActivityEntry] = Field(default_factory=list)
     next_cursor: str | None = None
+    # Sandbox addition: where to resume next time even once caught up (next_cursor is then null), so a
+    # poll asks only for what is new. A server without it: resume from the cursor of the last page.
+    resume_cursor: str | None = None
+    scheduled_at: str | None = None  # set while a scheduled run waits for its time
     summary: str | None = None
     details: dict[str, Any] | None = None
     transcript: list[TranscriptTurn] | None = None

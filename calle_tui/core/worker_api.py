@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from calle_tui.core.contract import PlanCallResult, RunCallResult
+from calle_tui.core.contract import ActivityEntry, PlanCallResult, RunCallResult
 from calle_tui.core.events import LoginFlowName, TokenStorageKind, WorkerEvent
 
 
@@ -108,3 +108,16 @@ class WorkerAPI(Protocol):
         """Poll now unless the floor forbids it; returns whether a poll was made."""
 
     def history(self, search: str = "") -> list[RunRecord]: ...
+
+    # --- added by the worker (optional for fakes: check with hasattr) ---------------------------------
+
+    async def reconcile(self, plan_id: str) -> RunCallResult:
+        """Only when the user explicitly asks: learn what happened to a run_call whose answer was lost
+        ("outcome unknown") by replaying the SAME plan_id + confirm_token (the contract answers a replay
+        with the same run_id and never places a second call). Then follows the run. Raises WorkerError."""
+
+    def run_entries(self, run_id: str) -> list[ActivityEntry]:
+        """Every activity entry stored for a run, in order: enough to redraw a past run."""
+
+    async def reconnect(self) -> None:
+        """Retry connecting now (e.g. after "not a CALL-E endpoint" or while backing off)."""

@@ -22,13 +22,15 @@ class WorkerEventMessage(Message):
         self.event = event
 
     def can_replace(self, message: Message) -> bool:
-        # A flood of status-only updates for one run collapses into the newest (entries are never dropped).
-        old, new = getattr(message, "event", None), self.event
+        # Textual calls this on the OLDER queued message with the NEWER one as argument; True drops the older.
+        # So a status-only update for a run is dropped when a newer update for the same run follows; an update
+        # that carries activity entries is never dropped.
+        older, newer = self.event, getattr(message, "event", None)
         return (
-            isinstance(old, RunUpdate)
-            and isinstance(new, RunUpdate)
-            and old.run_id == new.run_id
-            and not old.new_activity
+            isinstance(older, RunUpdate)
+            and isinstance(newer, RunUpdate)
+            and older.run_id == newer.run_id
+            and not older.new_activity
         )
 
 

@@ -1,0 +1,57 @@
+"""Sign-in exceptions whose text is a plain sentence, safe to show (never a token, code or state).
+
+Why distinct classes: an OAuth failure tears the whole MCP session down and arrives inside an
+ExceptionGroup next to transport errors. The worker finds these leaves (isinstance AuthError, or by class
+name) and can tell "sign in again" / "sign-in failed / canceled / timed out" apart from a network failure.
+`kind` is a short machine word for the worker; `message` is the sentence.
+
+LoginFailed also subclasses the SDK's OAuthFlowError, so code that only knows the SDK still files these
+under "auth".
+"""
+
+from __future__ import annotations
+
+from mcp.client.auth.exceptions import OAuthFlowError
+
+
+class AuthError(Exception):
+    kind = "auth"
+    default_message = "Sign-in failed."
+
+    def __init__(self, message: str | None = None) -> None:
+        self.message = message or self.default_message
+        super().__init__(self.message)
+
+
+class LoginRequired(AuthError):
+    """No usable tokens and the provider may not open a browser (background reconnect)."""
+
+    kind = "login_required"
+    default_message = "You need to sign in."
+
+
+class LoginFailed(AuthError, OAuthFlowError):
+    kind = "login_failed"
+    default_message = "Sign-in failed."
+
+
+class LoginCanceled(LoginFailed):
+    kind = "canceled"
+    default_message = "Sign-in was canceled."
+
+
+class LoginTimedOut(LoginFailed):
+    kind = "login_timeout"
+    default_message = "Sign-in took too long and was stopped."
+
+
+class LoginDenied(LoginFailed):
+    kind = "denied"
+    default_message = "Access was denied on the sign-in page."
+
+
+class ClientRejected(LoginFailed):
+    """The authorization server does not know our registered client (or its redirect URI)."""
+
+    kind = "client_rejected"
+    default_message = "The sign-in server no longer knows this app's registration."

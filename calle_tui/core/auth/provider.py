@@ -1,0 +1,394 @@
+"""The SDK's OAuthClientProvider with the fixes this app needs (ARCHITECTURE.md, "known SDK gaps").
+
+The SDK does the protocol (discovery, registration, PKCE, resource indicators, refresh); we only add:
+1. Restore the absolute expiry and the discovered metadata before the first request, so an expired token
+   after a restart is refreshed instead of sending the user to the browser.
+2. After a 401 on a token we thought valid, refresh once before any browser login.
+3. Re-register once when the authorization server forgot our client (refresh answered invalid_client,
+   /authorize answered "client not found"), or when the stored registration is for another redirect URI
+   (the loopback port changes from one sign-in to the next).
+4. Login timeout and cancel live in the login flow objects (login_flows.py); here they surface as
+   LoginTimedOut / LoginCanceled.
+5. With interactive=False (background reconnects) a 401 raises LoginRequired instead of opening a browser.
+6. SignInProgress events (discovering, registering, exchanging, done, failed, canceled).
+Exceptions leaving the provider carry safe sentences (errors.py); the SDK's own error texts (which can echo
+response bodies and state values) go only to the redacted log.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from collections.abc import AsyncGenerator, Callable
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+import httpx2
+from mcp.client.auth import OAuthClientProvider, OAuthFlowError, OAuthRegistrationError, OAuthTokenError
+from mcp.client.auth.utils import extract_field_from_www_auth
+from mcp.shared.auth import (
+    OAuthClientInformationFull,
+    OAuthClientMetadata,
+    OAuthMetadata,
+    ProtectedResourceMetadata,
+)
+
+from calle_tui.core.auth.errors import (
+    AuthError,
+    ClientRejected,
+    LoginCanceled,
+    LoginDenied,
+    LoginFailed,
+    LoginRequired,
+    LoginTimedOut,
+)
+from calle_tui.core.auth.login_flows import PASTE_REDIRECT_URI, client_rejected
+from calle_tui.core.auth.token_storage import ServerTokenStorage
+from calle_tui.core.events import SignInProgress
+from calle_tui.core.logs import register_secret
+
+if TYPE_CHECKING:  # pragma: no cover
+    from calle_tui.core.events import SignInStep
+
+__all__ = [
+    "AuthError",
+    "CalleOAuthProvider",
+    "LoginCanceled",
+    "LoginDenied",
+    "LoginFailed",
+    "LoginRequired",
+    "LoginTimedOut",
+    "build_oauth_provider",
+    "revoke_and_forget",
+]
+
+log = logging.getLogger("calle_tui.auth.provider")
+
+EXPIRY_SKEW_SECONDS = 30.0  # refresh a little early: a token that expires in flight costs a 401 round trip
+
+
+def _needs_login(response: httpx2.Response) -> bool:
+    return response.status_code == 401 or (
+        response.status_code == 403 and extract_field_from_www_auth(response, "error") == "insufficient_scope"
+    )
+
+
+class CalleOAuthProvider(OAuthClientProvider):
+    def __init__(
+        self,
+        server_url: str,
+        client_metadata: OAuthClientMetadata,
+        storage: ServerTokenStorage,
+        login: Any,
+        emit: Callable[[SignInProgress], None],
+        *,
+        interactive: bool,
+        preregistered: OAuthClientInformationFull | None = None,
+        probe_authorize: bool = True,
+    ) -> None:
+        super().__init__(
+            server_url,
+            client_metadata,
+            storage,
+            redirect_handler=self._redirect_handler,
+            callback_handler=self._callback_handler,
+        )
+        self._storage = storage
+        self._login = login
+        self._emit_cb = emit
+        self._interactive = interactive and login is not None
+        self._preregistered = preregistered
+        self._probe_authorize = probe_authorize
+        self._flow_name = getattr(login, "flow_name", "loopback")
+        self._emitted: set[str] = set()
+        self._registered_in_flow = False  # a client registered moments ago needs no "still known?" probe
+        self.registrations = 0  # dynamic registrations made by this provider (for tests and the doctor)
+
+    # --- events -------------------------------------------------------------------------------------------
+
+    def _emit(self, step: SignInStep, message: str = "", *, once: bool = True) -> None:
+        if not self._interactive or (once and step in self._emitted):
+            return
+        self._emitted.add(step)
+        try:
+            self._emit_cb(SignInProgress(step=step, flow=self._flow_name, message=message))
+        except Exception:  # noqa: BLE001 - a broken subscriber must not break sign-in
+            log.exception("sign-in progress subscriber failed")
+
+    def _note_outgoing(self, outgoing: httpx2.Request, original: httpx2.Request) -> None:
+        if outgoing is original or not self._interactive:
+            return
+        path = outgoing.url.path
+        if "/.well-known/" in path:
+            self._emit("discovering")
+        elif outgoing.method == "POST" and self._is_registration(outgoing):
+            self.registrations += 1
+            self._registered_in_flow = True
+            self._emit("registering")
+        elif outgoing.method == "POST" and b"grant_type=authorization_code" in (outgoing.content or b""):
+            self._emit("exchanging")
+
+    def _is_registration(self, request: httpx2.Request) -> bool:
+        meta = self.context.oauth_metadata
+        if meta is not None and meta.registration_endpoint is not None:
+            return str(request.url) == str(meta.registration_endpoint)
+        return request.url.path.rstrip("/").endswith("/register")
+
+    # --- fix 1: restore expiry and metadata -----------------------------------------------------------------
+
+    async def _initialize(self) -> None:
+        await super()._initialize()
+        if self._preregistered is not None:
+            self.context.client_info = self._preregistered
+        if self.context.current_tokens is not None:
+            expires_at = self._storage.expires_at
+            if expires_at is not None:
+                self.context.token_expiry_time = expires_at - EXPIRY_SKEW_SECONDS
+        meta = self._storage.get_metadata()
+        try:
+            if meta.get("protected_resource_metadata") and self.context.protected_resource_metadata is None:
+                self.context.protected_resource_metadata = ProtectedResourceMetadata.model_validate(
+                    meta["protected_resource_metadata"]
+                )
+            if meta.get("oauth_metadata") and self.context.oauth_metadata is None:
+                self.context.oauth_metadata = OAuthMetadata.model_validate(meta["oauth_metadata"])
+            if meta.get("auth_server_url") and self.context.auth_server_url is None:
+                self.context.auth_server_url = meta["auth_server_url"]
+        except Exception:  # noqa: BLE001 - stale metadata is rediscovered on the next 401
+            log.info("stored OAuth metadata is unreadable; it will be discovered again")
+
+    def _persist_metadata(self) -> None:
+        self._storage.set_metadata(
+            protected_resource_metadata=self.context.protected_resource_metadata,
+            oauth_metadata=self.context.oauth_metadata,
+            auth_server_url=self.context.auth_server_url,
+        )
+
+    async def _handle_token_response(self, response: httpx2.Response) -> None:
+        try:
+            await super()._handle_token_response(response)
+        except OAuthTokenError:
+            body = await response.aread()
+            if client_rejected(response.status_code, body):
+                raise ClientRejected() from None
+            raise
+        self._persist_metadata()
+        self._emit("done", "Signed in.")
+
+    # --- fix 2: the server forgot our client ------------------------------------------------------------------
+
+    async def _handle_refresh_response(self, response: httpx2.Response) -> bool:
+        if response.status_code != 200:
+            body = await response.aread()
+            if client_rejected(response.status_code, body) and self._preregistered is None:
+                log.info("the authorization server no longer knows our client; it will be registered again")
+                self.context.client_info = None
+                self._storage.forget_client()
+            self._storage.clear_tokens()  # a rejected refresh token must not be retried after a restart
+        ok = await super()._handle_refresh_response(response)
+        if ok:
+            self._persist_metadata()
+        return ok
+
+    def _forget_client(self) -> None:
+        self.context.client_info = None
+        self._storage.forget_client()
+
+    def _registered_for_other_redirect(self) -> bool:
+        info = self.context.client_info
+        if info is None or self._preregistered is not None:
+            return False
+        wanted = str(self.context.client_metadata.redirect_uris[0])
+        return wanted not in {str(uri) for uri in info.redirect_uris or []}
+
+    # --- the flow wrapper --------------------------------------------------------------------------------------
+
+    async def _auth_flow(self, request: httpx2.Request) -> AsyncGenerator[httpx2.Request, httpx2.Response]:
+        rejected_once = False
+        refreshed_after_401 = False
+        while True:
+            inner = super()._auth_flow(request)
+            try:
+                outgoing = await inner.__anext__()
+                while True:
+                    self._note_outgoing(outgoing, request)
+                    response = yield outgoing
+                    if (
+                        outgoing is request
+                        and response.status_code == 401
+                        and not refreshed_after_401
+                        and "authorization" in request.headers
+                        and self.context.can_refresh_token()
+                    ):
+                        # The server dropped a token we thought valid (revoked, expired early, server
+                        # restarted): a refresh is enough. The SDK would go straight to a browser login.
+                        refreshed_after_401 = True
+                        refresh_response = yield await self._refresh_token()
+                        if await self._handle_refresh_response(refresh_response):
+                            self._add_auth_header(request)
+                            response = yield request
+                    if outgoing is request and _needs_login(response):
+                        if not self._interactive:
+                            raise LoginRequired()
+                        if self._registered_for_other_redirect():
+                            self._forget_client()  # register afresh for this sign-in's redirect URI
+                    outgoing = await inner.asend(response)
+            except StopAsyncIteration:
+                return
+            except ClientRejected:
+                rearm = getattr(self._login, "rearm", None)
+                if rejected_once or self._preregistered is not None or (rearm is not None and not rearm()):
+                    failure = LoginFailed("The sign-in server does not accept this app's registration.")
+                    self._emit("failed", failure.message, once=False)
+                    raise failure from None
+                rejected_once = True
+                self._registered_in_flow = False
+                self._forget_client()
+                self._emitted.discard("registering")
+                continue  # run the flow again: the SDK registers anew
+            except LoginRequired:
+                raise
+            except LoginCanceled as exc:
+                self._emit("canceled", exc.message, once=False)
+                raise
+            except AuthError as exc:
+                self._emit("failed", exc.message, once=False)
+                raise
+            except OAuthFlowError as exc:
+                failure = _safe_oauth_failure(exc)
+                log.info("OAuth flow failed: %s: %s", type(exc).__name__, exc)
+                self._emit("failed", failure.message, once=False)
+                raise failure from None
+            finally:
+                await inner.aclose()
+
+    # --- the browser step --------------------------------------------------------------------------------------
+
+    async def _redirect_handler(self, authorize_url: str) -> None:
+        if self._login is None or not self._interactive:
+            raise LoginRequired()
+        if self._registered_for_other_redirect():
+            raise ClientRejected()
+        if self._probe_authorize and not self._registered_in_flow and self._is_browser_flow():
+            await self._probe(authorize_url)
+        await self._login.redirect_handler(authorize_url)
+
+    def _is_browser_flow(self) -> bool:
+        return self._flow_name in ("loopback", "paste")
+
+    async def _probe(self, authorize_url: str) -> None:
+        """Before sending a person to the browser, check the server still knows our client: otherwise they
+        would meet an error page and we would wait for a callback that never comes. Only a GET, never
+        followed; any problem here just means "go ahead"."""
+        try:
+            async with httpx2.AsyncClient(follow_redirects=False, timeout=10.0) as http:
+                response = await http.get(authorize_url)
+        except Exception as exc:  # noqa: BLE001
+            log.debug("authorize probe skipped (%s)", type(exc).__name__)
+            return
+        if response.is_redirect:
+            # An auto-approving server may answer with a code already: never log or keep it.
+            location = response.headers.get("location", "")
+            from urllib.parse import parse_qsl, urlsplit
+
+            register_secret(dict(parse_qsl(urlsplit(location).query)).get("code"))
+            return
+        if client_rejected(response.status_code, response.content):
+            raise ClientRejected()
+
+    async def _callback_handler(self):
+        login = self._login
+        result_fn = getattr(login, "callback_result", None)
+        if result_fn is not None:
+            return await result_fn()
+        from mcp.shared.auth import AuthorizationCodeResult
+
+        code, state = await login.callback_handler()
+        return AuthorizationCodeResult(code=code, state=state)
+
+
+def _safe_oauth_failure(exc: OAuthFlowError) -> LoginFailed:
+    if isinstance(exc, OAuthRegistrationError):
+        return LoginFailed("Sign-in failed: the sign-in server did not register this app.")
+    if isinstance(exc, OAuthTokenError):
+        return LoginFailed("Sign-in failed: the sign-in server did not accept the sign-in code.")
+    text = str(exc).lower()
+    if "state parameter mismatch" in text:
+        return LoginFailed("Sign-in failed: the answer did not belong to this sign-in attempt.")
+    if "metadata" in text or "protected resource" in text:
+        return LoginFailed("Sign-in failed: the server's sign-in settings could not be read.")
+    if "issuer" in text:
+        return LoginFailed("Sign-in failed: the sign-in server did not identify itself correctly.")
+    return LoginFailed("Sign-in failed.")
+
+
+def build_oauth_provider(
+    server_url: str,
+    storage: ServerTokenStorage,
+    login: Any,
+    emit: Callable[[SignInProgress], None],
+    *,
+    client_id: str | None = None,
+    client_secret: str | None = None,
+    client_name: str = "calle-tui",
+    interactive: bool = True,
+    probe_authorize: bool = True,
+) -> CalleOAuthProvider:
+    """The provider for one server. `login` is a BrowserLogin/AutoFollowLogin after `await login.start()`
+    (its redirect_uri is registered), or None for a background connection (then a 401 -> LoginRequired)."""
+    redirect_uri = getattr(login, "redirect_uri", None) or PASTE_REDIRECT_URI
+    metadata = OAuthClientMetadata(
+        client_name=client_name,
+        redirect_uris=[redirect_uri],
+        grant_types=["authorization_code", "refresh_token"],
+        response_types=["code"],
+    )
+    preregistered = None
+    if client_id:
+        register_secret(client_secret)
+        preregistered = OAuthClientInformationFull(
+            client_id=client_id,
+            client_secret=client_secret or None,
+            redirect_uris=[redirect_uri],
+            grant_types=["authorization_code", "refresh_token"],
+            response_types=["code"],
+            token_endpoint_auth_method="client_secret_post" if client_secret else "none",
+        )
+    return CalleOAuthProvider(
+        server_url,
+        metadata,
+        storage,
+        login,
+        emit,
+        interactive=interactive,
+        preregistered=preregistered,
+        probe_authorize=probe_authorize,
+    )
+
+
+async def revoke_and_forget(storage: ServerTokenStorage, http: httpx2.AsyncClient) -> None:
+    """Sign out: revoke the tokens where the server supports it (RFC 7009), then forget everything stored
+    for this server - even when revocation fails."""
+    try:
+        oauth_metadata = storage.get_metadata().get("oauth_metadata") or {}
+        endpoint = oauth_metadata.get("revocation_endpoint")
+        tokens = await storage.get_tokens()
+        client = await storage.get_client_info()
+        if endpoint and tokens is not None and client is not None:
+            for token, hint in ((tokens.refresh_token, "refresh_token"), (tokens.access_token, "access_token")):
+                if not token:
+                    continue
+                data = {"token": token, "token_type_hint": hint, "client_id": client.client_id}
+                headers: dict[str, str] = {}
+                if client.client_secret and client.token_endpoint_auth_method == "client_secret_basic":
+                    pair = f"{quote(client.client_id, safe='')}:{quote(client.client_secret, safe='')}"
+                    headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
+                elif client.client_secret:
+                    data["client_secret"] = client.client_secret
+                try:
+                    response = await http.post(endpoint, data=data, headers=headers)
+                    log.info("token revocation (%s): HTTP %s", hint, response.status_code)
+                except httpx2.HTTPError as exc:
+                    log.info("token revocation failed (%s)", type(exc).__name__)
+    finally:
+        storage.clear()

@@ -1,0 +1,395 @@
+"""One MCP session over Streamable HTTP: an httpx2 client we own (with the OAuth provider as its auth) under
+`mcp.Client(streamable_http_client(...), mode="legacy")`, held open by a task of its own.
+
+Why a holder task: the SDK's transport runs an anyio task group, and an OAuth or network failure in any
+request tears the whole session down as an ExceptionGroup out of the `async with`. The holder catches that
+in one place, records the root cause, wakes every call in flight with `ConnectionLost`, and tells the owner.
+Calls themselves run in the caller's task.
+
+Why a context variable: the SDK turns an HTTP 429/5xx without a JSON-RPC body into a bare MCPError -32603,
+losing the status and Retry-After. An httpx2 response hook writes them into a per-call record found through
+a ContextVar (the transport runs each POST in the sending task's context), so the caller can back off right.
+
+The mcp SDK and httpx2 are imported lazily: importing this module stays cheap for first paint.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    import httpx2
+
+log = logging.getLogger("calle_tui.connection")
+
+# A bare "Server returned an error response" (-32603) from the transport: see the module docstring.
+_INTERNAL_ERROR = -32603
+_CONNECTION_CLOSED = -32000
+
+
+@dataclass
+class HttpOutcome:
+    """What the HTTP layer saw for one MCP call (written by the response hook)."""
+
+    status: int | None = None
+    retry_after: str | None = None
+    sent: bool = False  # a response of any kind came back: the request reached the server
+
+
+_current_outcome: contextvars.ContextVar[HttpOutcome | None] = contextvars.ContextVar("calle_http_outcome", default=None)
+
+
+class CallError(Exception):
+    """A failed MCP call, classified. The text is a plain, secret-free sentence.
+
+    kind: auth | network | rate_limited | server | tool | malformed | timeout | not_calle
+    `reached_server` is False only when we know the request never got there (safe to resend a run_call).
+    """
+
+    def __init__(
+        self,
+        kind: str,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        reached_server: bool | None = None,
+        status: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.retry_after = retry_after
+        self.reached_server = reached_server
+        self.status = status
+        self.detail = kind  # a finer word for sign-in failures: canceled, login_timeout, denied, ...
+
+
+class ConnectionLost(CallError):
+    pass
+
+
+def _leaves(exc: BaseException) -> list[BaseException]:
+    if isinstance(exc, BaseExceptionGroup):
+        out: list[BaseException] = []
+        for inner in exc.exceptions:
+            out.extend(_leaves(inner))
+        return out
+    return [exc]
+
+
+def _leaves_other_than_cancel(exc: BaseException) -> bool:
+    return any(not isinstance(e, asyncio.CancelledError | GeneratorExit) for e in _leaves(exc))
+
+
+def _is_session_gone(exc: BaseException) -> bool:
+    # A 404 on an established session: the server restarted and forgot it.
+    text = str(exc).lower()
+    return "session terminated" in text or "session not found" in text
+
+
+def root_cause(exc: BaseException) -> BaseException:
+    """The most telling exception inside an ExceptionGroup tree (cancellations are noise)."""
+    leaves = [e for e in _leaves(exc) if not isinstance(e, asyncio.CancelledError | GeneratorExit)]
+    if not leaves:
+        return exc
+    # Prefer sign-in problems, then transport errors: they explain everything else that failed with them.
+    for leaf in leaves:
+        if _is_login_required(leaf):
+            return leaf
+    return leaves[0]
+
+
+def _is_login_required(exc: BaseException) -> bool:
+    # calle_tui.core.auth.provider.LoginRequired, matched by name so this module does not import auth eagerly.
+    return any(cls.__name__ == "LoginRequired" for cls in type(exc).__mro__)
+
+
+def classify(exc: BaseException, outcome: HttpOutcome | None = None, *, now: float | None = None) -> CallError:
+    """Turn anything a call or a connect can raise into a CallError with a human sentence."""
+    import httpx2
+    from mcp import MCPError
+
+    from calle_tui.core.polling import parse_retry_after
+
+    if isinstance(exc, CallError):
+        return exc
+    exc = root_cause(exc)
+    if _is_login_required(exc):
+        return CallError("auth", "You need to sign in again.", reached_server=True)
+    if _is_auth_error(exc):
+        # calle_tui.core.auth.errors.AuthError: its message is a safe sentence; keep its kind as detail.
+        error = CallError("auth", str(getattr(exc, "message", "") or "Sign-in failed."), reached_server=True)
+        error.detail = str(getattr(exc, "kind", "auth"))
+        return error
+    if outcome is not None and outcome.status is not None and outcome.status >= 400:
+        retry_after = parse_retry_after(outcome.retry_after, now if now is not None else 0.0)
+        if outcome.status == 429:
+            return CallError(
+                "rate_limited",
+                "The server is busy (too many requests).",
+                retry_after=retry_after,
+                reached_server=False,
+                status=429,
+            )
+        if outcome.status == 401:
+            return CallError("auth", "The server did not accept the sign-in.", reached_server=True, status=401)
+        if outcome.status >= 500:
+            return CallError(
+                "server",
+                f"The server had a problem (HTTP {outcome.status}).",
+                retry_after=retry_after,
+                reached_server=True,
+                status=outcome.status,
+            )
+    if isinstance(exc, httpx2.ConnectError | httpx2.ConnectTimeout):
+        return CallError("network", "Cannot reach the server.", reached_server=False)
+    if isinstance(exc, httpx2.TimeoutException | TimeoutError):
+        return CallError("timeout", "The server did not answer in time.", reached_server=None)
+    if isinstance(exc, httpx2.TransportError):
+        return CallError("network", "The connection to the server was lost.", reached_server=None)
+    if isinstance(exc, MCPError):
+        code = getattr(exc, "code", None)
+        if code == _CONNECTION_CLOSED:
+            return CallError("network", "The connection to the server was lost.", reached_server=None)
+        if "timed out" in str(exc).lower():
+            return CallError("timeout", "The server did not answer in time.", reached_server=None)
+        return CallError("server", f"The server reported an error: {_short(str(exc))}", reached_server=True)
+    if _is_oauth_error(exc):
+        return CallError("auth", "Sign-in failed.", reached_server=True)
+    return CallError("network", f"The connection failed ({type(exc).__name__}).", reached_server=None)
+
+
+def _is_auth_error(exc: BaseException) -> bool:
+    return any(cls.__name__ == "AuthError" for cls in type(exc).__mro__)
+
+
+def _is_oauth_error(exc: BaseException) -> bool:
+    return any(cls.__name__ in {"OAuthFlowError", "OAuthTokenError", "OAuthRegistrationError"} for cls in type(exc).__mro__)
+
+
+def _short(text: str, limit: int = 200) -> str:
+    from calle_tui.core.redaction import safe_text
+
+    text = safe_text(" ".join(text.split()))
+    return text if len(text) <= limit else text[: limit - 1] + "..."
+
+
+@dataclass
+class ToolInfo:
+    names: tuple[str, ...]
+    schemas: dict[str, dict[str, Any]]
+    server_name: str = ""
+
+
+@dataclass
+class _Waiters:
+    scopes: set[asyncio.Task] = field(default_factory=set)
+
+
+class Connection:
+    """One live MCP session. `open()` connects, initializes and lists tools; `call()` calls a tool;
+    `lost` fires once when the session ends for any reason other than `close()`."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        auth: httpx2.Auth | None,
+        timeout: float = 30.0,
+        on_lost: Callable[[CallError], None] | None = None,
+        now: Callable[[], float] | None = None,
+    ) -> None:
+        self.url = url
+        self._auth = auth
+        self._timeout = timeout
+        self._on_lost = on_lost
+        self._now = now or (lambda: 0.0)
+        self._client: Any = None
+        self._holder: asyncio.Task | None = None
+        self._closing = asyncio.Event()
+        self._dead = asyncio.Event()
+        self._failure: CallError | None = None
+        self._calls: set[asyncio.Task] = set()
+        self._broken = False
+        self._user_closed = False
+        self.tools: ToolInfo | None = None
+
+    @property
+    def alive(self) -> bool:
+        return self._client is not None and not self._dead.is_set() and not self._broken
+
+    @property
+    def failure(self) -> CallError | None:
+        return self._failure
+
+    async def open(self) -> ToolInfo:
+        """Connect and list tools. Raises CallError (never an ExceptionGroup) when that fails."""
+        ready: asyncio.Future[ToolInfo] = asyncio.get_running_loop().create_future()
+        self._holder = asyncio.create_task(self._hold(ready), name=f"mcp-connection {self.url}")
+        try:
+            return await ready
+        except BaseException:
+            if not ready.done():  # we were cancelled while connecting
+                await self.close()
+            raise
+
+    async def _hold(self, ready: asyncio.Future[ToolInfo]) -> None:
+        import httpx2
+        from mcp import Client
+        from mcp.client.streamable_http import streamable_http_client
+
+        failure: CallError | None = None
+        outcome = HttpOutcome()
+        token = _current_outcome.set(outcome)
+        try:
+            timeout = httpx2.Timeout(self._timeout, read=max(self._timeout, 60.0))
+            async with httpx2.AsyncClient(
+                auth=self._auth, timeout=timeout, event_hooks={"response": [_record_response]}
+            ) as http:
+                client = Client(
+                    streamable_http_client(self.url, http_client=http),
+                    mode="legacy",
+                    read_timeout_seconds=self._timeout,
+                    cache=None,
+                )
+                async with client:
+                    self._client = client
+                    tools = await self._list_tools(client)
+                    if not ready.done():
+                        ready.set_result(tools)
+                    await self._closing.wait()
+        except BaseException as exc:  # noqa: BLE001 - the one place a torn-down session is caught
+            if isinstance(exc, asyncio.CancelledError) and self._closing.is_set():
+                pass
+            elif self._closing.is_set() and not _leaves_other_than_cancel(exc):
+                pass
+            else:
+                failure = classify(exc, outcome, now=self._now())
+                log.info("MCP session ended: %s (%s)", failure.message, type(root_cause(exc)).__name__)
+        finally:
+            _current_outcome.reset(token)
+            self._client = None
+            if self._failure is None:
+                self._failure = failure
+            self._dead.set()
+            if not ready.done():
+                ready.set_exception(failure or ConnectionLost("network", "The connection was closed."))
+            elif failure is not None:
+                self._break(failure)
+
+    async def _list_tools(self, client: Any) -> ToolInfo:
+        names: list[str] = []
+        schemas: dict[str, dict[str, Any]] = {}
+        cursor = None
+        for _ in range(50):  # a paginator that never ends cannot hang us
+            page = await client.list_tools(cursor=cursor)
+            for tool in page.tools:
+                names.append(tool.name)
+                schemas[tool.name] = dict(tool.input_schema or {})
+            cursor = page.next_cursor
+            if not cursor:
+                break
+        info = client.server_info
+        self.tools = ToolInfo(tuple(names), schemas, getattr(info, "name", "") or "")
+        return self.tools
+
+    async def call(self, name: str, arguments: dict[str, Any]) -> Any:
+        """Call a tool; returns the CallToolResult. Raises CallError for transport/HTTP/JSON-RPC failures and
+        ConnectionLost when the session dies meanwhile. Tool-level errors (is_error) are returned, not raised."""
+        if not self.alive:
+            raise ConnectionLost("network", "Not connected to the server.", reached_server=False)
+        outcome = HttpOutcome()
+        token = _current_outcome.set(outcome)
+        try:
+            task = asyncio.ensure_future(self._client.call_tool(name, arguments))
+        finally:
+            _current_outcome.reset(token)
+        self._calls.add(task)
+        dead = asyncio.ensure_future(self._dead.wait())
+        try:
+            await asyncio.wait({task, dead}, return_when=asyncio.FIRST_COMPLETED)
+        except BaseException:
+            task.cancel()
+            raise
+        finally:
+            dead.cancel()
+            self._calls.discard(task)
+        if not task.done():
+            task.cancel()
+            failure = self._failure or CallError("network", "The connection to the server was lost.")
+            reached = outcome.sent or None
+            raise ConnectionLost(
+                failure.kind,
+                failure.message,
+                retry_after=failure.retry_after,
+                reached_server=reached if failure.reached_server is not False else reached,
+                status=failure.status,
+            )
+        exc = task.exception()
+        if exc is not None:
+            error = classify(exc, outcome, now=self._now())
+            if _is_session_gone(exc) or outcome.status == 404:
+                # The server forgot our session (it restarted): the request was not processed.
+                gone = CallError("network", "The server ended our session (it may have restarted).", reached_server=False)
+                self._break(gone)
+                raise ConnectionLost(gone.kind, gone.message, reached_server=False)
+            if error.kind == "network":  # (a timeout alone leaves the session usable)
+                # The session is unusable: let the holder finish so its root cause (e.g. a refused connect,
+                # which proves the request never left) explains this call too, then report it lost.
+                try:
+                    await asyncio.wait_for(asyncio.shield(self._dead.wait()), timeout=2.0)
+                except TimeoutError:
+                    pass
+                cause = self._failure or error
+                self._break(cause)
+                reached = True if outcome.sent else cause.reached_server
+                raise ConnectionLost(
+                    cause.kind, cause.message, retry_after=cause.retry_after, reached_server=reached, status=cause.status
+                )
+            if error.reached_server is None and outcome.sent:
+                error.reached_server = True
+            raise error
+        return task.result()
+
+    def _break(self, failure: CallError) -> None:
+        """Give up on this session (it can no longer answer); the owner hears about it once."""
+        if self._broken:
+            return
+        self._broken = True
+        if self._failure is None:
+            self._failure = failure
+        self._closing.set()
+        if self._on_lost is not None and not self._user_closed:
+            self._on_lost(self._failure)
+
+    async def close(self) -> None:
+        self._user_closed = True
+        self._closing.set()
+        for task in list(self._calls):
+            task.cancel()
+        holder = self._holder
+        if holder is not None and not holder.done():
+            try:
+                await asyncio.wait_for(asyncio.shield(holder), timeout=5.0)
+            except (TimeoutError, asyncio.CancelledError):
+                holder.cancel()
+            except Exception:  # noqa: BLE001 - closing must not fail
+                pass
+
+
+async def _record_response(response: Any) -> None:
+    outcome = _current_outcome.get()
+    if outcome is None:
+        return
+    outcome.sent = True
+    if response.status_code >= 400 and response.status_code != 401:
+        outcome.status = response.status_code
+        outcome.retry_after = response.headers.get("retry-after")
+    elif response.status_code < 300:
+        outcome.status = None
+        outcome.retry_after = None

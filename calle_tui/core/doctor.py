@@ -1,0 +1,229 @@
+"""`calle-tui doctor`: the seed's safe smoke test of an endpoint. It never calls run_call.
+
+Steps, each timed with a plain verdict: connect (initialize), sign in if the server asks, list tools (must
+include plan_call, run_call, get_call_run), and plan_call with deliberately incomplete input, which must
+come back asking for missing details. Exit status is non-zero on any failure; no traceback and nothing
+secret is printed. The plan is kept in an in-memory journal, so the doctor never touches the app's history
+and never resumes following anything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, TextIO
+
+from calle_tui.core.contract import TOOL_NAMES
+from calle_tui.core.events import ConnectionChanged, ErrorEvent, SignInNeeded, SignInProgress, ToolsListed
+from calle_tui.core.journal import Journal
+from calle_tui.core.redaction import safe_text
+from calle_tui.core.settings import Settings
+from calle_tui.core.worker_api import PlanRequest, WorkerError
+
+# Incomplete on purpose (no number, no goal) and clearly not a request to call anyone.
+SMOKE_INPUT = "calle-tui doctor: connectivity check only. Do not place any call."
+
+
+@dataclass
+class Step:
+    name: str
+    ok: bool
+    seconds: float
+    detail: str
+
+
+@dataclass
+class Report:
+    url: str
+    steps: list[Step] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.steps) and all(s.ok for s in self.steps)
+
+    def to_json(self) -> str:
+        return json.dumps({"url": self.url, "ok": self.ok, "steps": [asdict(s) for s in self.steps]}, indent=2)
+
+
+class _Timer:
+    def __enter__(self) -> _Timer:
+        self.start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.seconds = time.perf_counter() - self.start
+
+
+async def diagnose(
+    settings: Settings,
+    *,
+    login: str | None = None,
+    secret_store: Any = None,
+    connect_timeout: float = 30.0,
+    notify: TextIO | None = None,
+    paste_lines: bool = False,
+) -> Report:
+    """Run the smoke test and return the report. `notify` receives sign-in hints (the authorize URL)."""
+    from calle_tui.core.worker import CalleWorker
+
+    report = Report(url=settings.url)
+    worker = CalleWorker(settings, secret_store=secret_store, journal=Journal(":memory:"), login_flow=login)
+    events: list[Any] = []
+    changed = asyncio.Event()
+
+    def on_event(event: Any) -> None:
+        events.append(event)
+        changed.set()
+        if notify is not None and isinstance(event, SignInProgress) and event.authorize_url:
+            if event.step == "waiting_for_browser" and login != "auto-follow":
+                print(f"Open this address to sign in: {event.authorize_url}", file=notify, flush=True)
+                if event.message:
+                    print(event.message, file=notify, flush=True)
+                if paste_lines:
+                    print("Or paste the address your browser ends on, then press Enter:", file=notify, flush=True)
+
+    worker.subscribe(on_event)
+
+    async def first(predicate) -> Any:
+        while True:
+            for event in events:
+                if predicate(event):
+                    return event
+            changed.clear()
+            await changed.wait()
+
+    try:
+        with _Timer() as t:
+            try:
+                await worker.start()
+                outcome = await asyncio.wait_for(
+                    first(
+                        lambda e: isinstance(e, ToolsListed | SignInNeeded | ErrorEvent)
+                        or (isinstance(e, ConnectionChanged) and e.state in ("reconnecting", "failed") and e.message)
+                    ),
+                    connect_timeout,
+                )
+            except TimeoutError:
+                outcome = None
+            except Exception as exc:  # noqa: BLE001 - the doctor reports, it does not crash
+                outcome = ErrorEvent(message=safe_text(str(exc)) or type(exc).__name__)
+        if isinstance(outcome, ToolsListed | SignInNeeded):
+            report.steps.append(Step("connect", True, t.seconds, f"Reached {settings.url}."))
+        else:
+            detail = "No answer from the server." if outcome is None else outcome.message
+            report.steps.append(Step("connect", False, t.seconds, detail))
+            return report
+
+        if isinstance(outcome, SignInNeeded):
+            paster = _start_paste_reader(worker, notify) if paste_lines else None
+            with _Timer() as t:
+                try:
+                    await worker.sign_in(login)  # type: ignore[arg-type]
+                    ok, detail = True, "Signed in."
+                except WorkerError as exc:
+                    ok, detail = False, exc.message
+                finally:
+                    if paster is not None:
+                        paster.cancel()
+            report.steps.append(Step("sign in", ok, t.seconds, detail))
+            if not ok:
+                return report
+        else:
+            report.steps.append(Step("sign in", True, 0.0, "Already signed in (or not required)."))
+
+        with _Timer() as t:
+            listed = next((e for e in reversed(events) if isinstance(e, ToolsListed)), None)
+        names = set(listed.tool_names) if listed else set()
+        missing = [n for n in TOOL_NAMES if n not in names]
+        if missing:
+            report.steps.append(
+                Step("list tools", False, t.seconds, "This server is not a CALL-E endpoint: missing " + ", ".join(missing))
+            )
+            return report
+        report.steps.append(Step("list tools", True, t.seconds, "plan_call, run_call and get_call_run are offered."))
+
+        with _Timer() as t:
+            try:
+                result = await worker.plan(PlanRequest(user_input=SMOKE_INPUT))
+                error = None
+            except WorkerError as exc:
+                result, error = None, exc.message
+        if result is None:
+            report.steps.append(Step("plan_call (safe)", False, t.seconds, error or "plan_call failed."))
+        elif result.ready_to_run:
+            report.steps.append(
+                Step("plan_call (safe)", False, t.seconds, "The server called incomplete input ready to run.")
+            )
+        elif not result.missing and not result.message:
+            report.steps.append(Step("plan_call (safe)", False, t.seconds, "The server did not ask for any details."))
+        else:
+            asked = ", ".join(m.field for m in result.missing) or safe_text(result.message)[:80]
+            report.steps.append(Step("plan_call (safe)", True, t.seconds, f"It asks for missing details: {asked}."))
+        return report
+    finally:
+        await worker.close()
+
+
+def _start_paste_reader(worker: Any, notify: TextIO | None) -> asyncio.Task:
+    """Feed lines typed on stdin to the pending sign-in (paste flow). A daemon thread reads, so an unused
+    reader never keeps the process alive."""
+    import threading
+
+    loop = asyncio.get_running_loop()
+    lines: asyncio.Queue[str] = asyncio.Queue()
+
+    def read() -> None:
+        for line in sys.stdin:
+            loop.call_soon_threadsafe(lines.put_nowait, line.strip())
+
+    threading.Thread(target=read, name="doctor-paste", daemon=True).start()
+
+    async def feed() -> None:
+        while True:
+            line = await lines.get()
+            if not line:
+                continue
+            try:
+                await worker.submit_redirect(line)
+            except WorkerError as exc:
+                if notify is not None:
+                    print(f"{exc.message} {exc.action}".strip(), file=notify, flush=True)
+
+    return asyncio.create_task(feed())
+
+
+def render(report: Report) -> str:
+    lines = [f"calle-tui doctor: {report.url}"]
+    for step in report.steps:
+        mark = "ok  " if step.ok else "FAIL"
+        lines.append(f"  [{mark}] {step.name:<17} {step.seconds * 1000:7.0f} ms  {safe_text(step.detail)}")
+    lines.append("All checks passed. (run_call was not used: no call was placed.)" if report.ok else "Some checks failed.")
+    return "\n".join(lines)
+
+
+def run_doctor(args: Any) -> int:
+    """Entry point for `calle-tui doctor`; returns the exit status."""
+    overrides: dict[str, Any] = {}
+    url = getattr(args, "doctor_url", None) or getattr(args, "url", None)
+    if url:
+        overrides["url"] = url
+    login = getattr(args, "doctor_login", None) or getattr(args, "login", None)
+    if login:
+        overrides["login"] = login
+    if getattr(args, "insecure_storage", False):
+        overrides["insecure_storage"] = True
+    try:
+        settings = Settings(**overrides)
+        interactive = settings.login != "auto-follow" and sys.stdin is not None and sys.stdin.isatty()
+        report = asyncio.run(diagnose(settings, login=settings.login, notify=sys.stderr, paste_lines=interactive))
+    except KeyboardInterrupt:
+        print("Stopped.", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - a clear sentence, never a traceback
+        print(f"calle-tui doctor: {safe_text(str(exc)) or type(exc).__name__}", file=sys.stderr)
+        return 2
+    print(report.to_json() if getattr(args, "json", False) else render(report))
+    return 0 if report.ok else 1

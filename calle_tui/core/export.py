@@ -1,0 +1,109 @@
+"""Export a run's transcript as Markdown and JSON files.
+
+The monitor screen does no file I/O itself; it hands the run's data to `export_transcript`, which writes
+both files into the XDG data folder (``~/.local/share/calle-tui/exports`` by default) and returns where
+they went so the screen can say so. Only call content is written: never tokens or identifiers beyond the
+run id the user already sees.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from calle_tui.core.contract import TranscriptTurn
+from calle_tui.core.settings import APP_NAME
+
+
+@dataclass(frozen=True)
+class TranscriptExport:
+    run_id: str
+    status: str
+    turns: Sequence[TranscriptTurn]
+    summary: str | None = None
+    details: dict[str, Any] | None = None
+    to_phones: tuple[str, ...] = ()
+    goal: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)  # fields a real server added; kept as they came
+
+
+def default_export_dir() -> Path:
+    return Path(platformdirs.user_data_dir(APP_NAME)) / "exports"
+
+
+def to_markdown(export: TranscriptExport) -> str:
+    lines = [f"# Call {export.run_id}", "", f"- Status: {export.status or 'unknown'}"]
+    if export.to_phones:
+        lines.append(f"- To: {', '.join(export.to_phones)}")
+    if export.goal:
+        lines.append(f"- Goal: {export.goal}")
+    if export.summary:
+        lines += ["", "## Summary", "", export.summary]
+    if export.details:
+        lines += ["", "## Details", ""]
+        lines += [f"- {key}: {_plain(value)}" for key, value in export.details.items()]
+    if export.extra:
+        lines += ["", "## Other fields from the server", ""]
+        lines += [f"- {key}: {_plain(value)}" for key, value in export.extra.items()]
+    lines += ["", "## Transcript", ""]
+    if not export.turns:
+        lines.append("_No transcript._")
+    for turn in export.turns:
+        when = f" ({turn.at})" if turn.at else ""
+        lines.append(f"**{turn.speaker or 'unknown'}**{when}: {turn.text}")
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def to_json(export: TranscriptExport) -> str:
+    data = {
+        "run_id": export.run_id,
+        "status": export.status,
+        "to_phones": list(export.to_phones),
+        "goal": export.goal,
+        "summary": export.summary,
+        "details": export.details,
+        "extra": export.extra,
+        "transcript": [turn.model_dump(mode="json", exclude_none=True) for turn in export.turns],
+    }
+    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+
+
+def export_transcript(
+    export: TranscriptExport, folder: Path | None = None, now: datetime | None = None
+) -> tuple[Path, Path]:
+    """Write `<folder>/call-<run>-<time>.md` and `.json`; returns both paths. Raises OSError on failure."""
+    folder = Path(folder) if folder is not None else default_export_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%d-%H%M%S")
+    # The run id is opaque: keep it recognisable in the name but never let it pick the folder.
+    safe_id = re.sub(r"[^A-Za-z0-9_-]+", "_", export.run_id)[:64] or "run"
+    base = folder / f"call-{safe_id}-{stamp}"
+    md_path, json_path = base.with_suffix(".md"), base.with_suffix(".json")
+    _write_atomic(md_path, to_markdown(export))
+    _write_atomic(json_path, to_json(export))
+    return md_path, json_path
+
+
+def _plain(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=".export-", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

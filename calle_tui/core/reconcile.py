@@ -1,0 +1,48 @@
+"""Reconciling a run_call whose answer was lost ("outcome unknown").
+
+The contract lets a client learn the run_id of a sent plan by replaying the SAME plan_id + confirm_token:
+the server answers with the same run_id and never starts a second call for a plan. We still only do this
+when the user explicitly asks (never automatically, never on startup), and only for an attempt the journal
+recorded as sent-without-answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from calle_tui.core.connection import CallError
+from calle_tui.core.contract import MalformedResult, RunCallInput, RunCallResult, parse_result
+from calle_tui.core.journal import Journal
+from calle_tui.core.results import result_data, tool_error_message
+from calle_tui.core.worker_api import WorkerError
+
+
+async def reconcile_attempt(conn: Any, journal: Journal, plan_id: str, now: Callable[[], float]) -> RunCallResult:
+    attempt = journal.attempt(plan_id)
+    if attempt is None:
+        raise WorkerError("There is no call request to check for this plan.", kind="unknown_plan")
+    if attempt.state == "started":
+        raise WorkerError("This call already started; its status is in the history.", kind="already_started")
+    if attempt.state == "rejected":
+        raise WorkerError("The server refused this request; no call was placed.", kind="rejected")
+    args = RunCallInput(plan_id=attempt.plan_id, confirm_token=attempt.confirm_token).to_arguments()
+    try:
+        raw = await conn.call("run_call", args)
+    except CallError as exc:
+        raise WorkerError(
+            f"Could not check the request: {exc.message}", action="Try again in a moment.", kind=exc.kind
+        ) from None
+    if getattr(raw, "is_error", False):
+        # Still unknown: a refusal of the replay does not prove no call was placed.
+        raise WorkerError(
+            f"The server would not confirm this request: {tool_error_message(raw)}",
+            action="Check with CALL-E before planning the call again.",
+            kind="tool",
+        )
+    try:
+        result = parse_result(RunCallResult, result_data(raw))
+    except MalformedResult as exc:
+        raise WorkerError(f"The server's answer could not be read ({exc}).", kind="malformed") from None
+    journal.mark_started(plan_id, result, now())
+    return result

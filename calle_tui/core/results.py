@@ -1,0 +1,45 @@
+"""Reading a CallToolResult: structured content when the tool declares an output schema, otherwise the JSON
+in its text, otherwise plain text. Tool errors (is_error) become a short, secret-free sentence."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from calle_tui.core.redaction import safe_text
+
+
+def result_text(result: Any) -> str:
+    parts = []
+    for block in getattr(result, "content", None) or []:
+        text = getattr(block, "text", None)
+        if isinstance(text, str):
+            parts.append(text)
+    return "\n".join(parts).strip()
+
+
+def result_data(result: Any) -> dict[str, Any] | str:
+    """The tool's answer as a dict when it has one, else its text (possibly empty)."""
+    data = getattr(result, "structured_content", None)
+    if isinstance(data, dict):
+        # The SDK wraps non-object outputs as {"result": ...}; a real object is returned as is.
+        return data
+    text = result_text(result)
+    if text:
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            return text
+        if isinstance(parsed, dict):
+            return parsed
+    return text
+
+
+def tool_error_message(result: Any, limit: int = 300) -> str:
+    data = result_data(result)
+    if isinstance(data, dict):
+        text = str(data.get("message") or data.get("error") or data.get("detail") or json.dumps(data))
+    else:
+        text = data or "The server refused the request without saying why."
+    text = safe_text(" ".join(text.split()))
+    return text if len(text) <= limit else text[: limit - 1] + "..."

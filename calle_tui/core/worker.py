@@ -1,0 +1,800 @@
+"""The one long-lived background worker: it owns the MCP session, sign-in, the journal and run following.
+
+Screens call its async methods and receive its events (events.py); it never touches a widget. Everything
+runs in the caller's asyncio loop as a few tasks:
+- the supervisor keeps one session open: connects without a browser (a background reconnect never pops
+  one: it emits SignInNeeded instead), backs off on failure and reconnects when the session drops;
+- one follower per run polls get_call_run on the seed's cadence (polling.py), pages through cursors, stores
+  each page in the journal before announcing it, and resumes from the saved cursor after any drop.
+
+Safety: plan() sends only what the user gave; run() sends run_call at most once per plan, ever, guarded by
+an in-process lock taken before the first await and by the journal's attempt latch written before the
+request leaves. A lost reply is "outcome unknown" until the user explicitly asks to reconcile it.
+
+Import cost: nothing heavy at import time (mcp and httpx2 load inside start()).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable
+from typing import Any
+
+from calle_tui.core.clock import Clock, SystemClock
+from calle_tui.core.connection import CallError, Connection, ConnectionLost, classify
+from calle_tui.core.contract import (
+    TOOL_NAMES,
+    GetCallRunInput,
+    GetCallRunResult,
+    MalformedResult,
+    PlanCallInput,
+    PlanCallResult,
+    RunCallInput,
+    RunCallResult,
+    parse_result,
+)
+from calle_tui.core.events import (
+    ConnectionChanged,
+    ConnectionState,
+    ErrorEvent,
+    LoginFlowName,
+    PlanResult,
+    RunFinished,
+    RunOutcomeUnknown,
+    RunStarted,
+    RunUpdate,
+    SignedIn,
+    SignedOut,
+    SignInNeeded,
+    ToolsListed,
+    WorkerEvent,
+)
+from calle_tui.core.journal import Journal
+from calle_tui.core.polling import (
+    PollPolicy,
+    backoff_delay,
+    first_poll_at,
+    next_poll_at,
+    refresh_allowed,
+)
+from calle_tui.core.settings import Settings
+from calle_tui.core.worker_api import AuthStatus, PlanRequest, RunRecord, WorkerError
+
+log = logging.getLogger("calle_tui.worker")
+
+NOT_CALLE = "This server is not a CALL-E endpoint: it does not offer plan_call, run_call and get_call_run."
+UNKNOWN_OUTCOME = "We sent the call request but got no answer, so we do not know whether the call started."
+UNKNOWN_ACTION = "Check the call history before trying again; you can ask to check this request's status."
+
+
+def _fmt_seconds(seconds: float) -> str:
+    return f"{max(1, round(seconds))} s"
+
+
+class CalleWorker:
+    """Implements calle_tui.core.worker_api.WorkerAPI against a real (or sandbox) CALL-E endpoint."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        secret_store: Any = None,
+        journal: Journal | None = None,
+        clock: Clock | None = None,
+        rng: random.Random | None = None,
+        login_flow: str | None = None,
+    ) -> None:
+        self.settings = settings
+        self.server_url = settings.url
+        self._store = secret_store
+        self._journal = journal
+        self._own_journal = journal is None
+        self._clock: Clock = clock or SystemClock()
+        self._rng = rng or random.Random()
+        self._policy = PollPolicy.from_settings(settings)
+        self._login_flow_name = login_flow or settings.login
+        self._subscribers: list[Callable[[WorkerEvent], None]] = []
+        self._storage: Any = None  # ServerTokenStorage, built in start()
+        self._conn: Any = None  # calle_tui.core.connection.Connection
+        self._state: ConnectionState = "disconnected"
+        self._started = False
+        self._closed = False
+        self._supervisor: asyncio.Task | None = None
+        self._followers: dict[str, asyncio.Task] = {}
+        self._poke: dict[str, asyncio.Event] = {}
+        self._last_poll: dict[str, float] = {}
+        self._poll_locks: dict[str, asyncio.Lock] = {}
+        self._run_locks: dict[str, asyncio.Lock] = {}
+        self._login: Any = None
+        self._sign_in_lock = asyncio.Lock()
+        self._wake = asyncio.Event()  # sign-in finished / reconnect asked / closing
+        self._connected = asyncio.Event()
+        self._needs_sign_in = False
+        self._announced_sign_in = False
+        self._ever_connected = False
+        self._refresh_tried = False
+        self.tools: Any = None  # connection.ToolInfo of the current session
+
+    # --- subscription ------------------------------------------------------------------------------
+
+    def subscribe(self, callback: Callable[[WorkerEvent], None]) -> Callable[[], None]:
+        self._subscribers.append(callback)
+
+        def unsubscribe() -> None:
+            if callback in self._subscribers:
+                self._subscribers.remove(callback)
+
+        return unsubscribe
+
+    def _emit(self, event: WorkerEvent) -> None:
+        for callback in list(self._subscribers):
+            try:
+                callback(event)
+            except Exception:  # noqa: BLE001 - a broken subscriber must not stop the worker
+                log.exception("event subscriber failed on %s", type(event).__name__)
+
+    def _set_state(self, state: ConnectionState, message: str = "") -> None:
+        if state == self._state and not message:
+            return
+        self._state = state
+        self._emit(ConnectionChanged(state=state, server_url=self.server_url, message=message))
+
+    @property
+    def journal(self) -> Journal:
+        if self._journal is None:
+            self._journal = Journal.in_state_dir(self.settings.state_root)
+        return self._journal
+
+    # --- lifecycle ---------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self._started:
+            return
+        self._started = True
+        try:
+            from calle_tui.core.logs import setup_logging
+
+            setup_logging(self.settings.state_root / "logs")
+        except Exception:  # noqa: BLE001 - logging is best effort, never a reason not to start
+            log.debug("logging setup failed", exc_info=True)
+        await self._ensure_storage()
+        for attempt in self.journal.settle_crashed_attempts(self.server_url):
+            self._emit(RunOutcomeUnknown(plan_id=attempt.plan_id, message=UNKNOWN_OUTCOME))
+        for run in self.journal.unfinished_runs(self.server_url):
+            self.follow(run.run_id)
+        self._supervisor = asyncio.create_task(self._supervise(), name="calle-supervisor")
+
+    async def _ensure_storage(self) -> None:
+        if self._storage is not None:
+            return
+        from calle_tui.core.auth.token_storage import ServerTokenStorage
+
+        if self._store is None:
+            from calle_tui.core.auth.secret_store import choose_secret_store
+
+            insecure = self.settings.state_root / "tokens.json" if self.settings.insecure_storage else None
+            # Probing a keyring can block (D-Bus): keep it off the event loop.
+            self._store = await asyncio.to_thread(choose_secret_store, insecure_file=insecure)
+        self._storage = ServerTokenStorage(self._store, self.server_url)
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._wake.set()
+        tasks = [t for t in [self._supervisor, *self._followers.values()] if t is not None]
+        for task in tasks:
+            task.cancel()
+        if self._login is not None:
+            try:
+                self._login.cancel()
+            except Exception:  # noqa: BLE001
+                pass
+        for task in tasks:
+            try:
+                await task
+            except (asyncio.CancelledError, Exception):  # noqa: BLE001 - shutting down
+                pass
+        if self._conn is not None:
+            await self._conn.close()
+            self._conn = None
+        self._connected.clear()
+        if self._own_journal and self._journal is not None:
+            self._journal.close()
+        self._set_state("disconnected")
+
+    # --- connection ----------------------------------------------------------------------------------
+
+    def _build_provider(self, login: Any, interactive: bool) -> Any:
+        from calle_tui.core.auth.provider import build_oauth_provider
+
+        secret = self.settings.client_secret.get_secret_value() if self.settings.client_secret else None
+        return build_oauth_provider(
+            self.server_url,
+            self._storage,
+            login,
+            self._emit,
+            client_id=self.settings.client_id,
+            client_secret=secret,
+            interactive=interactive,
+        )
+
+    async def _open(self, login: Any = None, interactive: bool = False) -> Any:
+        """Open a session and check it is a CALL-E endpoint. Raises CallError."""
+
+        provider = self._build_provider(login, interactive)
+        conn = Connection(
+            self.server_url,
+            auth=provider,
+            timeout=self.settings.request_timeout_seconds,
+            on_lost=lambda failure: self._on_lost(conn, failure),
+            now=self._clock.now,
+        )
+        tools = await conn.open()
+        if not set(TOOL_NAMES) <= set(tools.names):
+            await conn.close()
+            raise CallError("not_calle", NOT_CALLE, reached_server=True)
+        return conn
+
+    def _install(self, conn: Any) -> None:
+        old, self._conn = self._conn, conn
+        if old is not None and old is not conn:
+            asyncio.create_task(old.close())
+        self.tools = conn.tools
+        self._needs_sign_in = False
+        self._announced_sign_in = False
+        self._connected.set()
+        self._ever_connected = True
+        self._refresh_tried = False
+        self._set_state("connected")
+        self._emit(
+            ToolsListed(
+                tool_names=conn.tools.names,
+                plan_call_schema=conn.tools.schemas.get("plan_call", {}),
+                server_name=conn.tools.server_name,
+            )
+        )
+
+    def _on_lost(self, conn: Any, failure: Any) -> None:
+        if conn is not self._conn:
+            return  # an old session we already replaced
+        self._connected.clear()
+        self._wake.set()
+
+    def _require_sign_in(self, reason: str) -> None:
+        self._needs_sign_in = True
+        self._connected.clear()
+        if not self._announced_sign_in:
+            self._announced_sign_in = True
+            self._set_state("disconnected", reason)
+            self._emit(SignInNeeded(server_url=self.server_url, reason=reason))
+
+    async def _sleep_or_wake(self, seconds: float) -> None:
+        sleeper = asyncio.ensure_future(self._clock.sleep(seconds))
+        waker = asyncio.ensure_future(self._wake.wait())
+        try:
+            await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sleeper.cancel()
+            waker.cancel()
+
+    async def _supervise(self) -> None:
+
+        failures = 0
+        while not self._closed:
+            self._wake.clear()
+            conn = self._conn
+            if conn is not None and conn.alive:
+                await self._wake.wait()
+                if self._closed:
+                    return
+                if self._conn is conn and not conn.alive:
+                    failure = conn.failure
+                    self._conn = None
+                    self._connected.clear()
+                    if failure is not None and failure.kind == "auth":
+                        if await self._try_refresh_instead():
+                            continue
+                        self._require_sign_in("Your session expired. Sign in again.")
+                    else:
+                        msg = failure.message if failure is not None else "The connection was closed."
+                        self._set_state("reconnecting", f"{msg} Reconnecting.")
+                continue
+            if self._needs_sign_in:
+                await self._wake.wait()
+                continue
+            if self._state == "failed" and failures < 0:
+                await self._wake.wait()  # not a CALL-E server: wait for an explicit retry
+                failures = 0
+                continue
+            self._set_state("reconnecting" if self._ever_connected else "connecting")
+            try:
+                conn = await self._open(interactive=False)
+            except CallError as exc:
+                if exc.kind == "auth":
+                    if self._sign_in_lock.locked():
+                        await self._wake.wait()  # a sign-in is under way: it installs the session
+                        continue
+                    had_tokens = bool(self._storage is not None and self._storage.has_tokens())
+                    if had_tokens and await self._try_refresh_instead():
+                        continue
+                    self._require_sign_in(
+                        "Your session expired. Sign in again." if had_tokens else "Sign in to continue."
+                    )
+                    continue
+                if exc.kind == "not_calle":
+                    self._set_state("failed", exc.message)
+                    self._emit(
+                        ErrorEvent(
+                            message=exc.message,
+                            action="Check the URL (--url), or run calle-tui --demo to try the sandbox.",
+                            kind="not_calle",
+                        )
+                    )
+                    failures = -1
+                    continue
+                failures += 1
+                delay = backoff_delay(failures, self._policy, self._rng, exc.retry_after)
+                self._set_state("reconnecting", f"{exc.message} Retrying in {_fmt_seconds(delay)}.")
+                await self._sleep_or_wake(delay)
+                continue
+            failures = 0
+            self._install(conn)
+            if self._storage is not None and self._storage.has_tokens():
+                self._emit(self._signed_in_event())
+
+    async def _try_refresh_instead(self) -> bool:
+        """The server refused our access token before its known expiry (revoked or expired early). Once per
+        session, mark it expired so the next background connect refreshes it instead of asking the person
+        to sign in; a refused refresh then clears the tokens and we ask."""
+        storage = self._storage
+        if self._refresh_tried or storage is None or not storage.has_tokens():
+            return False
+        self._refresh_tried = True
+        try:
+            tokens = await storage.get_tokens()
+            if tokens is None or not tokens.refresh_token:
+                return False
+            await storage.set_tokens(tokens.model_copy(update={"expires_in": 0}))
+        except Exception:  # noqa: BLE001 - then we simply ask for a sign-in
+            log.info("could not mark the access token expired", exc_info=True)
+            return False
+        self._set_state("reconnecting", "Refreshing the sign-in.")
+        return True
+
+    def _signed_in_event(self) -> SignedIn:
+        status = self.auth_status()
+        return SignedIn(
+            server_url=self.server_url,
+            expires_at=status.expires_at,
+            storage=status.storage,
+            storage_notice=status.storage_notice,
+        )
+
+    async def reconnect(self) -> None:
+        """Try to connect again now (after a failure the user wants to retry)."""
+        if self._state == "failed":
+            self._state = "disconnected"
+        self._wake.set()
+
+    async def _connection(self, timeout: float | None = None) -> Any:
+        """The live session, waiting briefly while one is being opened. Raises WorkerError."""
+        if self._closed:
+            raise WorkerError("The worker is closed.", kind="closed")
+        if not self._started:
+            await self.start()
+        if self._needs_sign_in:
+            raise WorkerError("You need to sign in first.", action="Sign in, then try again.", kind="auth")
+        if self._state == "failed":
+            raise WorkerError(NOT_CALLE, action="Check the URL (--url).", kind="not_calle")
+        if not self._connected.is_set():
+            try:
+                await asyncio.wait_for(
+                    self._connected.wait(), timeout if timeout is not None else self.settings.request_timeout_seconds
+                )
+            except TimeoutError:
+                raise WorkerError(
+                    "Not connected to the server.", action="Check your network; we keep retrying.", kind="network"
+                ) from None
+        conn = self._conn
+        if conn is None or not conn.alive:
+            raise WorkerError("Not connected to the server.", action="Try again in a moment.", kind="network")
+        return conn
+
+    # --- sign-in -------------------------------------------------------------------------------------
+
+    def auth_status(self) -> AuthStatus:
+        store = self._store
+        kind = getattr(store, "kind", "memory")
+        notice = getattr(store, "notice", "") or ""
+        storage = self._storage
+        signed_in = bool(storage is not None and storage.has_tokens())
+        expires = storage.expires_at if storage is not None else None
+        return AuthStatus(self.server_url, signed_in, expires, kind, notice)
+
+    async def sign_in(self, flow: LoginFlowName | None = None) -> None:
+        from calle_tui.core.auth.login_flows import make_login_flow
+
+        if not self._started:
+            await self.start()
+        async with self._sign_in_lock:
+            name = flow or self._login_flow_name or "auto"
+            login = make_login_flow(name, self._emit, timeout=self.settings.login_timeout_seconds)
+            self._login = login
+            try:
+                start = getattr(login, "start", None)
+                if start is not None:
+                    await start()
+                signed = await self._open(login, interactive=True)
+                # That session's provider may open a browser on a later 401; keep only its tokens and
+                # continue on a background (non-interactive) session.
+                await signed.close()
+                conn = await self._open(interactive=False)
+            except CallError as exc:
+                if exc.kind == "not_calle":
+                    self._set_state("failed", exc.message)
+                kind = exc.detail if exc.kind == "auth" else exc.kind
+                action = "" if kind == "canceled" else _action_for(exc.kind)
+                raise WorkerError(exc.message, action=action, kind=kind) from None
+            except WorkerError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a sign-in failure is a sentence, not a traceback
+                error = classify(exc)
+                raise WorkerError(error.message, action="Try signing in again.", kind="auth") from None
+            finally:
+                self._login = None
+                self._wake.set()
+                close = getattr(login, "close", None)
+                if close is not None:
+                    try:
+                        await close()
+                    except Exception:  # noqa: BLE001
+                        log.debug("login flow close failed", exc_info=True)
+            self._install(conn)
+            self._emit(self._signed_in_event())
+            self._wake.set()
+
+    async def submit_redirect(self, pasted: str) -> None:
+        login = self._login
+        if login is None:
+            raise WorkerError("No sign-in is waiting for a code.", action="Start signing in first.", kind="no_login")
+        login.submit(pasted)
+
+    async def cancel_sign_in(self) -> None:
+        login = self._login
+        if login is not None:
+            login.cancel()
+
+    async def sign_out(self) -> None:
+        await self._ensure_storage()
+        conn, self._conn = self._conn, None
+        self._connected.clear()
+        if conn is not None:
+            await conn.close()
+        try:
+            import httpx2
+
+            from calle_tui.core.auth.provider import revoke_and_forget
+
+            async with httpx2.AsyncClient(timeout=self.settings.request_timeout_seconds) as http:
+                await revoke_and_forget(self._storage, http)
+        except Exception:  # noqa: BLE001 - forgetting locally matters more than the revocation call
+            log.info("token revocation failed; forgetting locally")
+            self._storage.clear()
+        self._needs_sign_in = True
+        self._announced_sign_in = True
+        self._set_state("disconnected", "Signed out.")
+        self._emit(SignedOut(server_url=self.server_url, message="Signed out."))
+
+    # --- plan ---------------------------------------------------------------------------------------
+
+    async def plan(self, request: PlanRequest) -> PlanCallResult:
+        from calle_tui.core.results import result_data, tool_error_message
+
+        if not request.user_input or not request.user_input.strip():
+            raise WorkerError("Say what the call is for first.", action="Type your request.", kind="input")
+        args = PlanCallInput(
+            user_input=request.user_input,  # verbatim: never trimmed or rewritten
+            to_phones=list(request.to_phones) if request.to_phones else None,
+            region=request.region or None,
+            language=request.language or None,
+            goal=request.goal or None,
+            scheduled_at=request.scheduled_at or None,
+            plan_id=request.plan_id or None,
+            ttl_seconds=request.ttl_seconds,
+        ).to_arguments()
+        conn = await self._connection()
+        try:
+            raw = await conn.call("plan_call", args)
+        except CallError as exc:
+            raise WorkerError(
+                f"Could not prepare the call: {exc.message}", action=_action_for(exc.kind), kind=exc.kind
+            ) from None
+        if getattr(raw, "is_error", False):
+            raise WorkerError(tool_error_message(raw), action="Change the request and try again.", kind="tool")
+        data = result_data(raw)
+        if isinstance(data, str):
+            result = PlanCallResult(message=data or "The server sent an empty answer.")
+        else:
+            try:
+                result = parse_result(PlanCallResult, data)
+            except MalformedResult as exc:
+                raise WorkerError(str(exc).capitalize() + ".", action="Try again later.", kind="malformed") from None
+        self.journal.record_plan(self.server_url, request, result, self._clock.now())
+        self._emit(PlanResult(result=result, request_text=request.user_input))
+        return result
+
+    # --- run ----------------------------------------------------------------------------------------
+
+    async def run(self, plan_id: str, confirm_token: str) -> RunCallResult:
+        # The lock check and the journal latch happen before the first await: a second, concurrent run()
+        # for the same plan cannot get past here, so exactly one run_call can ever go on the wire.
+        lock = self._run_locks.setdefault(plan_id, asyncio.Lock())
+        if lock.locked():
+            raise WorkerError("This call is already being started.", kind="already_started")
+        existing = self.journal.attempt(plan_id)
+        if existing is not None and existing.state != "rejected":
+            raise WorkerError(
+                "This plan was already sent; a plan can place at most one call.",
+                action="Plan a new call to call again.",
+                kind="already_started",
+            )
+        self._check_confirmation(plan_id, confirm_token)
+        async with lock:
+            conn = await self._connection()
+            if not self.journal.begin_attempt(plan_id, confirm_token, self.server_url, self._clock.now()):
+                raise WorkerError("This plan was already sent.", kind="already_started")
+            return await self._send_run_call(conn, plan_id, confirm_token)
+
+    def _check_confirmation(self, plan_id: str, confirm_token: str) -> None:
+        ready, token = self.journal.plan_confirmation(plan_id)
+        if not ready or not confirm_token or token != confirm_token:
+            raise WorkerError(
+                "This confirmation does not match the latest ready plan.",
+                action="Plan the call again, then confirm.",
+                kind="safety",
+            )
+
+    async def _send_run_call(self, conn: Any, plan_id: str, confirm_token: str) -> RunCallResult:
+        from calle_tui.core.results import result_data, tool_error_message
+
+        args = RunCallInput(plan_id=plan_id, confirm_token=confirm_token).to_arguments()
+        try:
+            raw = await conn.call("run_call", args)
+        except CallError as exc:
+            if exc.reached_server is False:
+                self.journal.mark_rejected(plan_id, exc.message)
+                raise WorkerError(
+                    f"The call was not started: {exc.message}", action=_action_for(exc.kind), kind=exc.kind
+                ) from None
+            return self._outcome_unknown(plan_id, exc.message)
+        except asyncio.CancelledError:
+            self.journal.mark_unknown(plan_id, "The request was interrupted.")
+            raise
+        if getattr(raw, "is_error", False):
+            message = tool_error_message(raw)
+            self.journal.mark_rejected(plan_id, message)
+            raise WorkerError(f"The server did not start the call: {message}", action="Plan again.", kind="tool")
+        data = result_data(raw)
+        try:
+            result = parse_result(RunCallResult, data)
+        except MalformedResult as exc:
+            # The call may well have started: we just cannot read its run_id.
+            return self._outcome_unknown(plan_id, f"{exc}.")
+        self.journal.mark_started(plan_id, result, self._clock.now())
+        self._emit(RunStarted(plan_id=plan_id, result=result))
+        self.follow(result.run_id)
+        return result
+
+    def _outcome_unknown(self, plan_id: str, detail: str) -> RunCallResult:
+        self.journal.mark_unknown(plan_id, detail)
+        self._emit(RunOutcomeUnknown(plan_id=plan_id, message=UNKNOWN_OUTCOME))
+        raise WorkerError(UNKNOWN_OUTCOME, action=UNKNOWN_ACTION, kind="outcome_unknown")
+
+    async def reconcile(self, plan_id: str) -> RunCallResult:
+        """Only on the user's explicit request: learn what happened to a run_call whose answer was lost by
+        replaying the SAME plan_id + confirm_token (the contract returns the same run_id for a replay; a plan
+        can start at most one call). Never called automatically."""
+        from calle_tui.core.reconcile import reconcile_attempt
+
+        lock = self._run_locks.setdefault(plan_id, asyncio.Lock())
+        if lock.locked():
+            raise WorkerError("This request is already being checked.", kind="busy")
+        async with lock:
+            conn = await self._connection()
+            result = await reconcile_attempt(conn, self.journal, plan_id, self._clock.now)
+        self._emit(RunStarted(plan_id=plan_id, result=result))
+        self.follow(result.run_id)
+        return result
+
+    # --- following runs ------------------------------------------------------------------------------
+
+    def follow(self, run_id: str) -> None:
+        task = self._followers.get(run_id)
+        if task is not None and not task.done():
+            return
+        if self._closed:
+            return
+        self._poke[run_id] = asyncio.Event()
+        self._followers[run_id] = asyncio.create_task(self._follow(run_id), name=f"follow {run_id}")
+
+    async def refresh_now(self, run_id: str) -> bool:
+        now = self._clock.now()
+        if not refresh_allowed(self._last_poll.get(run_id), now, self._policy):
+            return False
+        task = self._followers.get(run_id)
+        if task is None or task.done():
+            state = self.journal.run(run_id)
+            if state is None:
+                raise WorkerError("This run is not known here.", kind="unknown_run")
+            if state.terminal:
+                return False
+            self.follow(run_id)
+        if not self._connected.is_set():
+            return False
+        self._poke[run_id].set()
+        return True
+
+    def history(self, search: str = "") -> list[RunRecord]:
+        return self.journal.history(search, server_url=self.server_url)
+
+    def run_entries(self, run_id: str) -> list:
+        """Every activity entry stored for a run, in order (to redraw a past run)."""
+        return self.journal.entries(run_id)
+
+    async def _wait_or_poke(self, run_id: str, until: float) -> None:
+        poke = self._poke[run_id]
+        if poke.is_set():
+            poke.clear()
+            return
+        sleeper = asyncio.ensure_future(self._clock.sleep_until(until))
+        waker = asyncio.ensure_future(poke.wait())
+        try:
+            await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sleeper.cancel()
+            waker.cancel()
+            poke.clear()
+
+    def _initial_due(self, run_id: str) -> tuple[float, str]:
+        state = self.journal.run(run_id)
+        now = self._clock.now()
+        if state is None:
+            return now, "polling"
+        if state.last_poll_at is None:
+            start = state.start
+            due = first_poll_at(
+                state.created_at,
+                self._policy,
+                next_step=start.next_step if start else None,
+                status=start.status if start else None,
+                scheduled_at=(start.scheduled_at if start else None) or state.scheduled_at,
+            )
+            waiting = "scheduled" if (start and start.status == "scheduled" and due > now) else "waiting_first"
+            return due, waiting
+        if state.last is not None:
+            due = next_poll_at(state.last_poll_at, self._policy, self._rng, state.last)
+            return (due if due is not None else now), "waiting"
+        return now, "waiting"
+
+    async def _follow(self, run_id: str) -> None:
+
+        due, waiting = self._initial_due(run_id)
+        errors = 0
+        state = self.journal.run(run_id)
+        status = state.status if state else ""
+        message = ""
+        while not self._closed:
+            if due > self._clock.now():
+                self._emit(
+                    RunUpdate(run_id=run_id, status=status, poll_state=waiting, next_poll_at=due, message=message)
+                )
+                await self._wait_or_poke(run_id, due)
+            if not self._connected.is_set():
+                self._emit(
+                    RunUpdate(
+                        run_id=run_id, status=status, poll_state="reconnecting", message="Waiting for the connection."
+                    )
+                )
+                await self._connected.wait()
+                continue
+            try:
+                last = await self._poll(run_id)
+            except CallError as exc:
+                if isinstance(exc, ConnectionLost) or not self._connected.is_set():
+                    # The supervisor reconnects; we resume from the journal's cursor once it has.
+                    continue
+                errors += 1
+                delay = backoff_delay(errors, self._policy, self._rng, exc.retry_after)
+                due = self._clock.now() + delay
+                waiting = "waiting"
+                message = f"{exc.message} Retrying in {_fmt_seconds(delay)}."
+                if errors == 1:  # one ErrorEvent per streak; the countdown lives in RunUpdate.message
+                    self._emit(
+                        ErrorEvent(
+                            message=exc.message,
+                            action=f"Retrying in {_fmt_seconds(delay)}.",
+                            kind=exc.kind,
+                            run_id=run_id,
+                        )
+                    )
+                continue
+            errors = 0
+            message = ""
+            status = last.status or status
+            if last.is_terminal:
+                self._emit(
+                    RunFinished(run_id=run_id, status=status, result=last, transcript=tuple(last.transcript or ()))
+                )
+                return
+            now = self._clock.now()
+            nxt = next_poll_at(now, self._policy, self._rng, last)
+            if nxt is None:
+                # next_step said there is nothing more to poll for, though the run is not terminal.
+                note = (last.next_step.message if last.next_step else None) or "Nothing more to follow."
+                self._emit(RunUpdate(run_id=run_id, status=status, poll_state="finished", result=last, message=note))
+                return
+            due = nxt
+            waiting = "scheduled" if status == "scheduled" else "waiting"
+
+    async def _poll(self, run_id: str) -> GetCallRunResult:
+        """One poll: fetch pages from the saved cursor until caught up (at most page_cap pages), storing each
+        page and its cursor before announcing its new entries."""
+        from calle_tui.core.results import result_data, tool_error_message
+
+        lock = self._poll_locks.setdefault(run_id, asyncio.Lock())
+        async with lock:
+            state = self.journal.run(run_id)
+            cursor = state.cursor if state else None
+            last: GetCallRunResult | None = None
+            for _ in range(self._policy.page_cap):
+                conn = self._conn
+                if conn is None or not conn.alive:
+                    raise ConnectionLost("network", "The connection was lost.")
+                self._last_poll[run_id] = self._clock.now()
+                args = GetCallRunInput(run_id=run_id, cursor=cursor, limit=self._policy.page_limit).to_arguments()
+                raw = await conn.call("get_call_run", args)  # ConnectionLost propagates: resume after reconnect
+                if getattr(raw, "is_error", False):
+                    raise CallError("tool", f"The server could not report on this call: {tool_error_message(raw)}")
+                data = result_data(raw)
+                try:
+                    page = parse_result(GetCallRunResult, data)
+                except MalformedResult as exc:
+                    raise CallError("malformed", f"The server sent a status we cannot read ({exc}).") from None
+                if page.run_id != run_id:
+                    raise CallError("malformed", "The server answered about a different call.")
+                # Where to continue next time: the server's next cursor; once caught up, a resume cursor when
+                # the server offers one (the sandbox does), else the cursor that brought us here.
+                resume = getattr(page, "resume_cursor", None) or page.extra_fields.get("resume_cursor")
+                saved = page.next_cursor or (resume if isinstance(resume, str) and resume else None) or cursor
+                fresh = self.journal.save_page(run_id, page.activity, saved, page, self._clock.now())
+                self._emit(
+                    RunUpdate(
+                        run_id=run_id,
+                        status=page.status,
+                        poll_state="polling",
+                        new_activity=tuple(fresh),
+                        result=page,
+                    )
+                )
+                last = page
+                if not page.next_cursor or page.next_cursor == cursor:
+                    break
+                cursor = page.next_cursor
+            assert last is not None
+            return last
+
+
+def _action_for(kind: str) -> str:
+    return {
+        "auth": "Sign in again.",
+        "network": "Check your network connection and try again.",
+        "timeout": "Try again in a moment.",
+        "rate_limited": "Wait a moment, then try again.",
+        "server": "Try again in a moment.",
+        "not_calle": "Check the URL (--url), or run calle-tui --demo to try the sandbox.",
+        "malformed": "Try again later.",
+    }.get(kind, "Try again.")
+

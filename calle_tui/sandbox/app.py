@@ -1,0 +1,395 @@
+"""Assembles the sandbox: one Starlette app that is both the OAuth authorization server and the MCP
+resource server, from the mcp SDK's own pieces (auth routes, bearer middleware, Streamable HTTP manager).
+
+Our additions around them: metadata that also advertises public clients ("none"), a consent page, the MCP
+endpoint on two paths (/mcp and production's /mcp/openagent_oauth), CORS on /mcp for browser clients,
+fault injection, counters, and a request log that never shows a query string.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import html
+import json
+import logging
+import math
+import random
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import mcp_types as types
+from mcp.server.auth.handlers.metadata import MetadataHandler, ProtectedResourceMetadataHandler
+from mcp.server.auth.middleware.auth_context import AuthContextMiddleware
+from mcp.server.auth.middleware.bearer_auth import BearerAuthBackend, RequireAuthMiddleware
+from mcp.server.auth.provider import ProviderTokenVerifier
+from mcp.server.auth.routes import build_metadata, cors_middleware, create_auth_routes
+from mcp.server.auth.settings import ClientRegistrationOptions, RevocationOptions
+from mcp.server.lowlevel import Server
+from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
+from mcp.server.transport_security import TransportSecuritySettings
+from mcp.shared.auth import ProtectedResourceMetadata
+from pydantic import AnyHttpUrl, ConfigDict, TypeAdapter
+from starlette.applications import Starlette
+from starlette.middleware.authentication import AuthenticationMiddleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from calle_tui import __version__
+from calle_tui.core.contract import (
+    GetCallRunInput,
+    GetCallRunResult,
+    PlanCallInput,
+    PlanCallResult,
+    RunCallInput,
+    RunCallResult,
+)
+from calle_tui.sandbox.config import MCP_ALIAS_PATHS, MCP_PATH, SCOPE, SandboxConfig, SandboxStats
+from calle_tui.sandbox.oauth import CONSENT_PATH, SandboxOAuthProvider
+from calle_tui.sandbox.store import Store
+from calle_tui.sandbox.tools import ToolFailure, Tools
+
+log = logging.getLogger("calle_tui.sandbox.http")
+# Keep "http://127.0.0.1:PORT" without a trailing slash: issuers are compared as exact strings (RFC 8414).
+_URL = TypeAdapter(AnyHttpUrl, config=ConfigDict(url_preserve_empty_path=True))
+tool_log = logging.getLogger("calle_tui.sandbox.tools")
+
+TOOL_DESCRIPTIONS = {
+    "plan_call": (
+        "Prepare or refine a phone call plan. Never places a call. Pass the user's latest message verbatim in "
+        "user_input, and structured fields only when the user stated them. If ready_to_run is false, ask the "
+        "user the questions in `missing` and call plan_call again with the plan_id and their answer. When "
+        "ready, show the plan to the user and keep plan_id and confirm_token exactly."
+    ),
+    "run_call": (
+        "Place (or schedule) the call of a ready plan. This can contact a real person: call it only after the "
+        "user clearly confirmed the plan, with the exact plan_id and confirm_token from the latest plan_call. "
+        "A plan places at most one call; never use run_call to test a connection."
+    ),
+    "get_call_run": (
+        "Read a call's progress and results (read-only). Returns status, activity entries (live transcript "
+        "turns have type 'speech'), and on a finished call a summary, details and the full transcript. Page "
+        "with next_cursor; next_step says when to check again. Wait about 60 s after run_call before the first "
+        "check, then every 5-10 s."
+    ),
+}
+TOOL_MODELS = {
+    "plan_call": (PlanCallInput, PlanCallResult),
+    "run_call": (RunCallInput, RunCallResult),
+    "get_call_run": (GetCallRunInput, GetCallRunResult),
+}
+
+
+def tool_definitions() -> list[types.Tool]:
+    return [
+        types.Tool(
+            name=name,
+            title=name.replace("_", " ").capitalize(),
+            description=TOOL_DESCRIPTIONS[name],
+            input_schema=inp.model_json_schema(),
+            output_schema=out.model_json_schema(),
+        )
+        for name, (inp, out) in TOOL_MODELS.items()
+    ]
+
+
+def build_mcp_server(tools: Tools, stats: SandboxStats) -> Server:
+    definitions = tool_definitions()
+    schemas = {t.name: t.input_schema for t in definitions}
+
+    async def list_tools(ctx: Any, params: Any) -> types.ListToolsResult:
+        return types.ListToolsResult(tools=definitions)
+
+    async def call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
+        name = params.name
+        stats.count("tool_calls", name)
+        handler = {"plan_call": tools.plan_call, "run_call": tools.run_call, "get_call_run": tools.get_call_run}
+        if name not in handler:
+            return _error(f"There is no tool named '{name}'. The tools are plan_call, run_call and get_call_run.")
+        arguments = params.arguments or {}
+        try:
+            result = handler[name](dict(arguments))
+        except ToolFailure as exc:
+            tool_log.info("%s refused: %s", name, exc)
+            return _error(str(exc))
+        except Exception:  # a bug of ours: say so plainly, keep the details in the log
+            tool_log.exception("%s failed unexpectedly", name)
+            return _error(f"The sandbox hit an internal problem running {name}; nothing was changed. Try again.")
+        return types.CallToolResult(
+            content=[types.TextContent(type="text", text=json.dumps(result))],
+            structured_content=result,
+        )
+
+    return Server(
+        "calle-sandbox",
+        version=__version__,
+        title="CALL-E sandbox",
+        instructions="A local CALL-E look-alike: plan_call -> run_call -> get_call_run. Calls are simulated.",
+        get_tool_input_schema=lambda name: schemas.get(name),
+        on_list_tools=list_tools,
+        on_call_tool=call_tool,
+    )
+
+
+def _error(sentence: str) -> types.CallToolResult:
+    return types.CallToolResult(content=[types.TextContent(type="text", text=sentence)], is_error=True)
+
+
+# --- middleware ------------------------------------------------------------------------------------
+
+
+class FaultsAndCounts:
+    """Around /mcp: injected 429s / 503s / latency (seeded), and counting 401s."""
+
+    def __init__(self, app: ASGIApp, config: SandboxConfig, stats: SandboxStats, rng: random.Random) -> None:
+        self.app = app
+        self.config = config
+        self.stats = stats
+        self.rng = rng
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("method") == "OPTIONS":
+            await self.app(scope, receive, send)
+            return
+        faults = self.config.faults
+        if faults.latency > 0:
+            await asyncio.sleep(faults.latency)
+        roll = self.rng.random()
+        if roll < faults.rate_429:
+            self.stats.count("faults_injected", "429")
+            retry = max(0, math.ceil(faults.retry_after))
+            body = {"error": "rate_limited", "error_description": f"Too many requests. Retry in {retry} s."}
+            await JSONResponse(body, status_code=429, headers={"Retry-After": str(retry)})(scope, receive, send)
+            return
+        if roll < faults.rate_429 + faults.rate_5xx:
+            self.stats.count("faults_injected", "503")
+            body = {"error": "unavailable", "error_description": "The sandbox is simulating an outage."}
+            await JSONResponse(body, status_code=503)(scope, receive, send)
+            return
+
+        async def counting_send(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 401:
+                self.stats.bump("unauthorized_401")
+            await send(message)
+
+        await self.app(scope, receive, counting_send)
+
+
+class RequestLog:
+    """Counts every request and logs method, path (never the query string) and status."""
+
+    def __init__(self, app: ASGIApp, stats: SandboxStats) -> None:
+        self.app = app
+        self.stats = stats
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        self.stats.bump("http_requests")
+        if scope["path"] == "/authorize":
+            self.stats.bump("authorize_requests")
+        started = time.perf_counter()
+        status = 0
+
+        async def watching_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watching_send)
+        finally:
+            took = (time.perf_counter() - started) * 1000
+            log.info("%s %s %s %.1fms", scope.get("method"), scope["path"], status, took)
+
+
+# --- consent page ----------------------------------------------------------------------------------
+
+CONSENT_HTML = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>CALL-E sandbox: allow access?</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:34em;margin:3em auto;padding:0 1em}}
+button{{font-size:1.1em;padding:.4em 1.2em;margin-right:1em}}code{{background:#eee;padding:0 .2em}}</style>
+</head><body>
+<h1>Allow {client} to use the CALL-E sandbox?</h1>
+<p>It will be able to plan calls, start simulated calls you confirm, and read their results.</p>
+<ul><li>Application: <b>{client}</b></li><li>Returns to: <code>{redirect}</code></li>
+<li>Access: <code>{scopes}</code> on <code>{resource}</code></li></ul>
+<form method="post" action="{action}">
+<input type="hidden" name="request" value="{request_id}">
+<button type="submit" name="decision" value="approve" id="approve">Approve</button>
+<button type="submit" name="decision" value="deny" id="deny">Deny</button>
+</form><p><small>This is a local sandbox: no real phone calls are placed.</small></p>
+</body></html>"""
+
+GONE_HTML = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sign-in expired</title></head>
+<body><h1>This sign-in request has expired or was already answered.</h1>
+<p>Start the sign-in again from your application.</p></body></html>"""
+
+
+def consent_endpoint(provider: SandboxOAuthProvider):
+    async def consent(request: Request) -> Response:
+        if request.method == "GET":
+            request_id = request.query_params.get("request", "")
+            pending = provider.pending_request(request_id) if request_id else None
+            if pending is None:
+                return HTMLResponse(GONE_HTML, status_code=400)
+            client, params = pending
+            page = CONSENT_HTML.format(
+                client=html.escape(client.client_name or client.client_id),
+                redirect=html.escape(str(params.redirect_uri).split("?")[0]),
+                scopes=html.escape(" ".join(params.scopes or []) or SCOPE),
+                resource=html.escape(params.resource or provider.resource),
+                action=CONSENT_PATH,
+                request_id=html.escape(request_id),
+            )
+            return HTMLResponse(page, headers={"Cache-Control": "no-store", "X-Frame-Options": "DENY"})
+        form = await request.form()
+        request_id = str(form.get("request") or "")
+        decision = str(form.get("decision") or "")
+        if decision not in {"approve", "deny"}:
+            return HTMLResponse(GONE_HTML.replace("has expired or was already answered", "had no decision"), 400)
+        target = provider.decide(request_id, approve=decision == "approve") if request_id else None
+        if target is None:
+            return HTMLResponse(GONE_HTML, status_code=400)
+        return RedirectResponse(target, status_code=302, headers={"Cache-Control": "no-store"})
+
+    return consent
+
+
+def index_endpoint(base_url: str):
+    async def index(request: Request) -> Response:
+        return JSONResponse(
+            {
+                "name": "CALL-E sandbox",
+                "mcp_url": base_url + MCP_PATH,
+                "also_served_at": [base_url + p for p in MCP_ALIAS_PATHS],
+                "authorization_server": base_url,
+                "docs": "docs/sandbox.md in the calle-tui repository",
+                "note": "Calls are simulated; no real phone calls are placed.",
+            }
+        )
+
+    return index
+
+
+def admin_endpoints(config: SandboxConfig, stats: SandboxStats):
+    """/_sandbox/faults (GET, POST a JSON object of Faults fields) and /_sandbox/stats (GET): so tests and
+    benchmarks that run the sandbox as a separate process can bend it and read its counters."""
+    limits = {"rate_429": (0.0, 1.0), "rate_5xx": (0.0, 1.0), "retry_after": (0.0, 3600.0),
+              "latency": (0.0, 60.0), "token_lifetime": (1, 86400 * 30)}  # fmt: skip
+
+    async def faults(request: Request) -> Response:
+        if request.method == "POST":
+            try:
+                changes = json.loads(await request.body())
+            except ValueError:
+                return JSONResponse({"error": "The body must be a JSON object of fault settings."}, 400)
+            if not isinstance(changes, dict):
+                return JSONResponse({"error": "The body must be a JSON object of fault settings."}, 400)
+            for name, value in changes.items():
+                if name not in limits:
+                    return JSONResponse({"error": f"Unknown fault setting '{name}'; known: {sorted(limits)}."}, 400)
+                low, high = limits[name]
+                if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+                    return JSONResponse({"error": f"'{name}' must be a number from {low} to {high}."}, 400)
+            for name, value in changes.items():
+                setattr(config.faults, name, int(value) if name == "token_lifetime" else float(value))
+        return JSONResponse(dataclasses.asdict(config.faults))
+
+    async def counters(request: Request) -> Response:
+        return JSONResponse(stats.snapshot())
+
+    return [
+        Route("/_sandbox/faults", endpoint=faults, methods=["GET", "POST"]),
+        Route("/_sandbox/stats", endpoint=counters, methods=["GET"]),
+    ]
+
+
+# --- assembly --------------------------------------------------------------------------------------
+
+
+@dataclass
+class SandboxApp:
+    app: ASGIApp
+    provider: SandboxOAuthProvider
+    tools: Tools
+    session_manager: StreamableHTTPSessionManager
+
+
+def build_app(config: SandboxConfig, store: Store, stats: SandboxStats, base_url: str) -> SandboxApp:
+    resource = base_url + MCP_PATH
+    provider = SandboxOAuthProvider(store, config, stats, base_url, resource)
+    tools = Tools(store, config, stats)
+    server = build_mcp_server(tools, stats)
+    issuer = _URL.validate_python(base_url)
+
+    hosts = {"127.0.0.1", "localhost", "[::1]", config.host}
+    security = TransportSecuritySettings(
+        enable_dns_rebinding_protection=True,
+        allowed_hosts=[f"{h}:*" for h in hosts],
+        allowed_origins=[f"http://{h}:*" for h in hosts],
+    )
+    manager = StreamableHTTPSessionManager(app=server, security_settings=security)
+    streamable = StreamableHTTPASGIApp(manager)
+    verifier = ProviderTokenVerifier(provider)
+
+    registration = ClientRegistrationOptions(enabled=True, valid_scopes=[SCOPE], default_scopes=[SCOPE])
+    revocation = RevocationOptions(enabled=True)
+    routes: list[Route] = []
+    for route in create_auth_routes(provider, issuer, None, registration, revocation):
+        if route.path == "/.well-known/oauth-authorization-server":
+            continue  # replaced below: ours also advertises public clients
+        routes.append(route)
+    metadata = build_metadata(issuer, None, registration, revocation)
+    metadata.token_endpoint_auth_methods_supported = ["none", "client_secret_post", "client_secret_basic"]
+    metadata.revocation_endpoint_auth_methods_supported = ["none", "client_secret_post", "client_secret_basic"]
+    routes.append(
+        Route(
+            "/.well-known/oauth-authorization-server",
+            endpoint=cors_middleware(MetadataHandler(metadata).handle, ["GET", "OPTIONS"]),
+            methods=["GET", "OPTIONS"],
+        )
+    )
+
+    prm = ProtectedResourceMetadata(
+        resource=AnyHttpUrl(resource),
+        authorization_servers=[issuer],
+        scopes_supported=[SCOPE],
+        resource_name="CALL-E sandbox",
+    )
+    prm_endpoint = cors_middleware(ProtectedResourceMetadataHandler(prm).handle, ["GET", "OPTIONS"])
+    routes.append(Route("/.well-known/oauth-protected-resource", endpoint=prm_endpoint, methods=["GET", "OPTIONS"]))
+
+    rng = random.Random(config.seed)
+    for path in (MCP_PATH, *MCP_ALIAS_PATHS):
+        prm_url = AnyHttpUrl(f"{base_url}/.well-known/oauth-protected-resource{path}")
+        routes.append(
+            Route(f"/.well-known/oauth-protected-resource{path}", endpoint=prm_endpoint, methods=["GET", "OPTIONS"])
+        )
+        protected: ASGIApp = RequireAuthMiddleware(streamable, [], prm_url)
+        protected = AuthContextMiddleware(protected)
+        protected = AuthenticationMiddleware(
+            protected, backend=BearerAuthBackend(verifier, resource_server_url=AnyHttpUrl(resource))
+        )
+        protected = FaultsAndCounts(protected, config, stats, rng)
+        protected = CORSMiddleware(
+            protected,
+            allow_origins=["*"],
+            allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
+            allow_headers=["*"],
+            expose_headers=["Mcp-Session-Id", "WWW-Authenticate", "Mcp-Protocol-Version", "Retry-After"],
+        )
+        routes.append(Route(path, endpoint=protected))
+
+    routes.append(Route(CONSENT_PATH, endpoint=consent_endpoint(provider), methods=["GET", "POST"]))
+    routes.append(Route("/", endpoint=index_endpoint(base_url), methods=["GET"]))
+    routes.extend(admin_endpoints(config, stats))
+
+    app = Starlette(routes=routes, lifespan=lambda _app: manager.run())
+    return SandboxApp(RequestLog(app, stats), provider, tools, manager)

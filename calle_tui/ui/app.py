@@ -1,0 +1,301 @@
+"""CalleApp: the shell around the screens. Global keys, the status line, the bell when a call ends.
+
+The app does no I/O of its own: it asks the worker (injected) and shows what the worker reports. Nothing heavy
+is imported at module level (the mcp SDK, the composer's widgets): the first screen paints, then the worker
+starts from a Textual async worker after mount.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections.abc import Callable
+from datetime import datetime, tzinfo
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from textual.app import App
+from textual.binding import Binding
+from textual.reactive import var
+from textual.screen import ModalScreen, Screen
+
+from calle_tui.ui.messages import AppWorkerEvent
+from calle_tui.ui.widgets.header import AppHeader, ShellStatus
+
+if TYPE_CHECKING:
+    from textual.command import Provider
+
+    from calle_tui.core.drafts import DraftStore
+    from calle_tui.core.events import RunFinished
+    from calle_tui.core.settings import Settings
+    from calle_tui.core.worker_api import RunRecord, WorkerAPI
+
+_PACKAGE_ROOT = Path(__file__).resolve().parents[1]  # .../calle_tui
+
+
+def styles_dir() -> Path:
+    """The wheel ships top-level `styles/` as `calle_tui/styles`; a source checkout has it beside the package."""
+    for candidate in (_PACKAGE_ROOT / "styles", _PACKAGE_ROOT.parent / "styles"):
+        if candidate.is_dir():
+            return candidate
+    return _PACKAGE_ROOT.parent / "styles"
+
+
+def _css_paths() -> list[Path]:
+    folder = styles_dir()
+    paths = [folder / "global.tcss", folder / "app.tcss"]
+    runs = folder / "runs.tcss"  # the composer/confirm/monitor styles, when present
+    return paths + ([runs] if runs.is_file() else [])
+
+
+def _local_tz() -> tzinfo | None:
+    return datetime.now().astimezone().tzinfo
+
+
+def _screen_actions() -> type[Provider]:
+    # Loaded when the palette opens: textual.command is not needed for the first paint.
+    from calle_tui.ui.widgets.commands import ScreenActionsProvider
+
+    return ScreenActionsProvider
+
+
+class CalleApp(App[None]):
+    CSS_PATH = _css_paths()
+    TITLE = "calle-tui"
+    COMMANDS = App.COMMANDS | {_screen_actions}
+    NOTIFICATION_TIMEOUT = 8
+
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", priority=True, id="app.quit", tooltip="Leave calle-tui."),
+        Binding("question_mark,f1", "help", "Help", id="app.help", tooltip="Keys for this screen."),
+        Binding("h,f2", "history", "History", id="app.history", tooltip="Past calls, searchable."),
+        Binding("a", "account", "Account", id="app.account", tooltip="Sign in or out, see where tokens are kept."),
+    ]
+
+    shell_status: var[ShellStatus] = var(ShellStatus)
+
+    def __init__(
+        self,
+        settings: Settings,
+        worker: WorkerAPI,
+        *,
+        drafts: DraftStore | None = None,
+        clock: Callable[[], float] | None = None,
+        display_tz: tzinfo | None = None,
+    ) -> None:
+        super().__init__()
+        self.settings = settings
+        self.worker = worker
+        self.drafts = drafts
+        self.clock: Callable[[], float] = clock or time.time
+        self.display_tz: tzinfo | None = display_tz or _local_tz()
+        self.cursor_blink = True  # snapshots set False (read by every screen's text fields)
+        self._unsubscribe: Callable[[], None] | None = None
+        self._worker_closed = False
+
+    crash_note = ""  # set when the app stopped on an internal error: one sentence for the terminal
+
+    def _fatal_error(self) -> None:
+        # Textual would print a traceback with local variables, which can hold secrets: log it to the
+        # (redacted) log file instead and leave one sentence for the terminal.
+        error = self._exception
+        logging.getLogger("calle_tui.ui").error("unhandled error in the UI", exc_info=error)
+        logs = self.settings.state_root / "logs"
+        self.crash_note = (
+            f"calle-tui stopped on an internal error ({type(error).__name__}). What you typed is kept as a "
+            f"draft. Details are in {logs}."
+        )
+        self.bell()
+        self._close_messages_no_wait()
+
+    # --- screens ------------------------------------------------------------------------------------
+
+    def new_composer(self) -> Screen:
+        from calle_tui.ui.screens.composer import ComposerScreen
+
+        return ComposerScreen(self.worker, self.drafts)
+
+    def new_monitor(self, run_id: str, record: RunRecord | None = None) -> Screen:
+        from calle_tui.ui.screens.monitor import MonitorScreen
+
+        return MonitorScreen(self.worker, run_id, record)
+
+    def new_login(self, *, leave_when_signed_in: bool = True, reason: str = "") -> Screen:
+        from calle_tui.ui.screens.login import LoginScreen
+
+        return LoginScreen(self.worker, leave_when_signed_in=leave_when_signed_in, reason=reason)
+
+    def first_screen(self) -> Screen:
+        """The composer when signed in, else the login screen (which moves on to the composer by itself)."""
+        status = self._read_auth_status()
+        if status is not None and status.signed_in:
+            return self.new_composer()
+        return self.new_login(leave_when_signed_in=True)
+
+    def show_signed_in_home(self) -> None:
+        """After a sign-in: back to whatever the user was doing, or on to the composer when login was first.
+
+        The stack is [Textual's blank base, home screen, ...]: Textual cannot switch its base screen away.
+        """
+        from calle_tui.ui.screens.login import LoginScreen
+
+        if len(self.screen_stack) > 2 and not isinstance(self.screen_stack[1], LoginScreen):
+            while len(self.screen_stack) > 2 and isinstance(self.screen, LoginScreen):
+                self.pop_screen()
+        elif isinstance(self.screen, LoginScreen):
+            self.switch_screen(self.new_composer())
+
+    # --- lifecycle ----------------------------------------------------------------------------------
+
+    def _read_auth_status(self):
+        try:
+            status = self.worker.auth_status()
+        except Exception:  # the worker could not say: treat as signed out, the login screen explains
+            return None
+        self.shell_status = dataclasses.replace(
+            self.shell_status,
+            server_url=status.server_url or self.worker.server_url,
+            signed_in=status.signed_in,
+            storage=status.storage,
+            storage_notice=status.storage_notice,
+        )
+        return status
+
+    def on_mount(self) -> None:
+        if not self.shell_status.server_url:
+            self.shell_status = dataclasses.replace(self.shell_status, server_url=self.worker.server_url)
+        self._unsubscribe = self.worker.subscribe(lambda event: self.post_message(AppWorkerEvent(event)))
+        self.screen_change_signal.subscribe(self, self._give_header)
+        self.push_screen(self.first_screen())
+        # Paint first, then start the worker (it imports the mcp SDK, which takes a noticeable moment).
+        self.call_after_refresh(self._start_worker)
+
+    def _give_header(self, screen: Screen) -> None:
+        """Every full screen shows the shared status line, including screens that do not compose one.
+        The signal fires before a new screen has composed, so look once it has."""
+        if not isinstance(screen, ModalScreen):
+            self.call_after_refresh(self._add_header, screen)
+
+    def _add_header(self, screen: Screen) -> None:
+        if screen.is_attached and not screen.query(AppHeader):
+            screen.mount(AppHeader(), before=0) if screen.children else screen.mount(AppHeader())
+
+    def _start_worker(self) -> None:
+        self.shell_status = dataclasses.replace(self.shell_status, connection="connecting")
+        self.run_worker(self._run_start(), name="worker-start", group="worker-start", exit_on_error=False)
+
+    async def _run_start(self) -> None:
+        from calle_tui.core.worker_api import WorkerError
+
+        try:
+            await self.worker.start()
+        except WorkerError as exc:
+            self._show_problem(exc.message, exc.action)
+        except Exception as exc:  # a bug must not take the screen down: say so in words
+            self._show_problem(f"The background worker could not start ({type(exc).__name__}).", "Press ctrl+q and try again.")
+
+    async def close_worker(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        if not self._worker_closed:
+            self._worker_closed = True
+            await self.worker.close()
+
+    async def action_quit(self) -> None:
+        try:
+            await self.close_worker()
+        finally:
+            self.exit()
+
+    # --- worker events ------------------------------------------------------------------------------
+
+    def on_app_worker_event(self, message: AppWorkerEvent) -> None:
+        from calle_tui.core.events import (
+            ConnectionChanged,
+            ErrorEvent,
+            RunFinished,
+            SignedIn,
+            SignedOut,
+            SignInNeeded,
+        )
+
+        event = message.event
+        if isinstance(event, ConnectionChanged):
+            self.shell_status = dataclasses.replace(
+                self.shell_status, server_url=event.server_url or self.shell_status.server_url,
+                connection=event.state, message=event.message,
+            )
+        elif isinstance(event, SignedIn):
+            self.shell_status = dataclasses.replace(
+                self.shell_status, signed_in=True, storage=event.storage, storage_notice=event.storage_notice
+            )
+        elif isinstance(event, SignedOut):
+            self.shell_status = dataclasses.replace(self.shell_status, signed_in=False)
+        elif isinstance(event, SignInNeeded):
+            self.shell_status = dataclasses.replace(self.shell_status, signed_in=False)
+            self._ask_to_sign_in(event.reason)
+        elif isinstance(event, RunFinished):
+            self._announce_finished(event)
+        elif isinstance(event, ErrorEvent) and event.run_id is None and event.plan_id is None:
+            # Run and plan errors belong to the screen showing that run or plan; the rest are app-wide.
+            self._show_problem(event.message, event.action)
+
+    def _ask_to_sign_in(self, reason: str) -> None:
+        from calle_tui.ui.screens.login import LoginScreen
+
+        login = next((s for s in self.screen_stack if isinstance(s, LoginScreen)), None)
+        if login is not None:
+            login.set_reason(reason)
+            return
+        self.push_screen(self.new_login(leave_when_signed_in=True, reason=reason))
+
+    def _announce_finished(self, event: RunFinished) -> None:
+        from calle_tui.ui.screens.history import outcome_look
+
+        glyph, _colour, label = outcome_look(event.status)
+        summary = (event.result.summary or "").strip()
+        text = f"{glyph} {label}." + (f" {summary[:120]}" if summary else "")
+        self.bell()
+        self.notify(text, title="Call finished", severity="error" if event.status == "failed" else "information")
+
+    def _show_problem(self, message: str, action: str = "") -> None:
+        self.notify(f"{message} {action}".strip(), title="Problem", severity="error", timeout=12)
+
+    # --- actions ------------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        from calle_tui.ui.screens.help import HelpScreen
+        from calle_tui.ui.screens.history import HistoryScreen
+        from calle_tui.ui.screens.login import LoginScreen
+
+        screen = self.screen
+        if action == "history":
+            on_login = isinstance(screen, LoginScreen)
+            return not isinstance(screen, HistoryScreen) and (self.shell_status.signed_in or not on_login)
+        if action == "help":
+            return not isinstance(screen, HelpScreen)
+        if action == "account":
+            return not isinstance(screen, LoginScreen)
+        return True
+
+    def action_help(self) -> None:
+        from calle_tui.ui.screens.help import HelpScreen, collect_keys
+
+        screen = self.screen
+        if isinstance(screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen(collect_keys(screen), screen.title or ""))
+
+    def action_history(self) -> None:
+        from calle_tui.ui.screens.history import HistoryScreen
+
+        if not isinstance(self.screen, HistoryScreen):
+            self.push_screen(HistoryScreen(self.worker))
+
+    def action_account(self) -> None:
+        from calle_tui.ui.screens.login import LoginScreen
+
+        if not isinstance(self.screen, LoginScreen):
+            self.push_screen(self.new_login(leave_when_signed_in=False))

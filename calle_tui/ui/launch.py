@@ -1,0 +1,192 @@
+"""`calle-tui` and `calle-tui --demo`: build the settings, the worker and the app, run it, clean up.
+
+Settings layer as command line > environment > config file. `--demo` runs the sandbox in its own process
+(the SDK's server configures logging at import and would scribble over the screen), its output going to a
+log file, and stops it on exit. Nothing here prints a traceback: a failure is one sentence and where the
+details were written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from calle_tui.core.settings import Settings
+
+log = logging.getLogger("calle_tui.launch")
+
+SANDBOX_READY_SECONDS = 30.0
+SANDBOX_SPEED = 20
+
+
+class LaunchError(Exception):
+    """A reason calle-tui cannot start, as a sentence for the terminal."""
+
+
+def build_settings(args: argparse.Namespace, **extra: object) -> Settings:
+    """Command line values override the environment and the config file (pydantic-settings init kwargs)."""
+    from pydantic import ValidationError
+
+    from calle_tui.core.settings import Settings, config_file
+
+    overrides: dict[str, object] = {}
+    if getattr(args, "url", None):
+        overrides["url"] = args.url
+    if getattr(args, "login", None):
+        overrides["login"] = args.login
+    if getattr(args, "insecure_storage", False):
+        overrides["insecure_storage"] = True
+    overrides.update(extra)
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ())) or "settings"
+        raise LaunchError(
+            f"The setting '{where}' is not valid: {first.get('msg')}. Check the command line, the CALLE_TUI_* "
+            f"environment variables and {config_file()}."
+        ) from None
+    except ValueError as exc:  # e.g. a config file that is not valid TOML
+        raise LaunchError(f"The config file {config_file()} could not be read: {exc}.") from None
+
+
+def check_url(url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise LaunchError(f"'{url}' is not an http(s) address. Pass the MCP endpoint URL with --url.")
+
+
+@dataclass
+class DemoSandbox:
+    """The sandbox server in a child process of its own, with its state and log in a temporary folder."""
+
+    process: subprocess.Popen
+    url: str
+    folder: Path
+
+    @property
+    def log_file(self) -> Path:
+        return self.folder / "sandbox.log"
+
+    @classmethod
+    def start(cls, *, speed: float = SANDBOX_SPEED, deadline_seconds: float = SANDBOX_READY_SECONDS) -> DemoSandbox:
+        folder = Path(tempfile.mkdtemp(prefix="calle-tui-demo-"))
+        ready = folder / "ready"
+        command = [
+            sys.executable, "-m", "calle_tui", "sandbox",
+            "--port", "0", "--auto-approve", "--speed", str(speed),
+            "--data", str(folder / "data"), "--ready-file", str(ready),
+        ]  # fmt: skip
+        with open(folder / "sandbox.log", "wb") as out:
+            process = subprocess.Popen(
+                command, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        sandbox = cls(process, "", folder)
+        try:
+            sandbox.url = sandbox._wait_ready(ready, deadline_seconds)
+        except BaseException:
+            sandbox.stop(keep_log=True)
+            raise
+        return sandbox
+
+    def _wait_ready(self, ready: Path, deadline_seconds: float) -> str:
+        # An external process: poll the ready file against a deadline.
+        deadline = time.monotonic() + deadline_seconds
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise LaunchError(f"The demo sandbox stopped before it was ready. Its log: {self.log_file}")
+            url = _read_ready(ready)
+            if url:
+                return url
+            time.sleep(0.05)
+        raise LaunchError(
+            f"The demo sandbox did not start within {deadline_seconds:.0f} s. Its log: {self.log_file}"
+        )
+
+    def stop(self, *, keep_log: bool = False) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+        if not keep_log:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _read_ready(ready: Path) -> str | None:
+    """The sandbox writes its base URL once listening; a URL without a path gets the MCP endpoint path."""
+    try:
+        text = ready.read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    if not text:
+        return None
+    try:
+        parts = urlsplit(text)
+        if not parts.hostname or parts.port is None:
+            return None
+    except ValueError:
+        return None
+    from calle_tui.sandbox.config import MCP_PATH
+
+    return text if parts.path not in {"", "/"} else text.rstrip("/") + MCP_PATH
+
+
+async def _run(settings: Settings) -> int:
+    from calle_tui.core.drafts import DraftStore
+    from calle_tui.core.worker import CalleWorker
+    from calle_tui.ui.app import CalleApp
+
+    worker = CalleWorker(settings, login_flow=settings.login)
+    app = CalleApp(settings, worker, drafts=DraftStore(settings.state_root / "draft.json"))
+    try:
+        await app.run_async()
+    finally:
+        await app.close_worker()
+    if app.crash_note:
+        print(app.crash_note, file=sys.stderr)
+    return app.return_code or 0
+
+
+def run_app(args: argparse.Namespace) -> int:
+    demo: DemoSandbox | None = None
+    try:
+        settings = build_settings(args)
+        if args.demo:
+            print("Starting the local CALL-E sandbox (no real phone calls)...", file=sys.stderr)
+            demo = DemoSandbox.start()
+            # The demo keeps its journal and draft beside the sandbox: it never mixes with real calls.
+            settings = build_settings(
+                args, url=demo.url, login=args.login or "auto-follow", state_path=demo.folder / "state"
+            )
+        check_url(settings.url)
+        return asyncio.run(_run(settings))
+    except LaunchError as exc:
+        print(f"calle-tui: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # the last line of defence: one sentence, details in the log
+        log.exception("calle-tui stopped unexpectedly")
+        print(
+            f"calle-tui stopped unexpectedly ({type(exc).__name__}). Please report it with the log from "
+            "the calle-tui state folder.",
+            file=sys.stderr,
+        )
+        return 1
+    finally:
+        if demo is not None:
+            demo.stop()

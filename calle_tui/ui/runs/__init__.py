@@ -1,0 +1,1 @@
+"""Widgets and helpers for the screens where calls are planned, confirmed and followed."""

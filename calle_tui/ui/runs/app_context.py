@@ -1,0 +1,29 @@
+"""What the run screens read from the app: the injected clock, display zone and cursor-blink switch.
+
+CalleApp provides `clock` and `display_tz` (the determinism contract); any other host app falls back to
+the wall clock and the local zone, so the screens also work in a bare `App` (tests, benchmarks).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import tzinfo
+from typing import Any
+
+from textual.widget import Widget
+
+
+def clock_of(app: Any) -> Callable[[], float]:
+    return getattr(app, "clock", None) or time.time
+
+
+def tz_of(app: Any) -> tzinfo | None:
+    return getattr(app, "display_tz", None)
+
+
+def settle_blink(widget: Widget) -> Widget:
+    """Turn the cursor blink off when the app asks for it (snapshots): `app.cursor_blink = False`."""
+    if getattr(widget.app, "cursor_blink", True) is False and hasattr(widget, "cursor_blink"):
+        widget.cursor_blink = False  # type: ignore[attr-defined]
+    return widget

@@ -1,0 +1,88 @@
+"""Display helpers: phone numbers, times, statuses. Display only: nothing here ever fills in a value."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, tzinfo
+from functools import lru_cache
+
+import phonenumbers
+
+from calle_tui.core.contract import parse_time
+
+
+@lru_cache(maxsize=256)
+def format_phone(raw: str) -> str:
+    """'+14155550100' -> '+1 415-555-0100 (United States)'. A number without a country code is shown as
+    given, marked, because guessing its country is exactly what we must not do."""
+    text = raw.strip()
+    try:
+        number = phonenumbers.parse(text, None)
+    except phonenumbers.NumberParseException:
+        return f"{text} (no country code)"
+    pretty = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    country = _country_name(number) or phonenumbers.region_code_for_number(number) or ""
+    if not phonenumbers.is_valid_number(number):
+        return f"{pretty} (not a valid number{' in ' + country if country else ''})"
+    return f"{pretty} ({country})" if country else pretty
+
+
+def _country_name(number: phonenumbers.PhoneNumber) -> str:
+    from phonenumbers import geocoder  # large tables: load only when a number is shown
+
+    return geocoder.country_name_for_number(number, "en")
+
+
+def last_digits(raw: str, count: int = 4) -> str:
+    digits = "".join(ch for ch in raw if ch.isdigit())
+    return digits[-count:]
+
+
+def format_when(value: str | None, tz: tzinfo | None) -> str:
+    """An ISO 8601 time in the display zone; None means 'as soon as you confirm'."""
+    if not value:
+        return "As soon as you confirm"
+    parsed = parse_time(value)
+    if parsed is None:
+        return f"{value} (as sent by the server)"
+    return format_datetime(parsed, tz)
+
+
+def format_datetime(moment: datetime, tz: tzinfo | None) -> str:
+    local = moment.astimezone(tz)
+    return f"{local:%a %d %b %Y %H:%M} {local.tzname() or ''}".rstrip()
+
+
+def format_clock(epoch: float, tz: tzinfo | None) -> str:
+    local = datetime.fromtimestamp(epoch, tz) if tz else datetime.fromtimestamp(epoch).astimezone()
+    return f"{local:%H:%M:%S}"
+
+
+def format_duration(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    if seconds < 3600:
+        return f"{seconds // 60:d}:{seconds % 60:02d}"
+    return str(timedelta(seconds=seconds))
+
+
+# status -> (glyph, Rich colour, label). Named ANSI colours stay readable without truecolor, and the glyph
+# carries the meaning where colour does not come through.
+STATUS_LOOK: dict[str, tuple[str, str, str]] = {
+    "queued": ("○", "cyan", "Queued"),
+    "scheduled": ("◷", "cyan", "Scheduled"),
+    "dialing": ("◔", "yellow", "Dialing"),
+    "ringing": ("◑", "yellow", "Ringing"),
+    "in_progress": ("●", "yellow", "In progress"),
+    "completed": ("✓", "green", "Completed"),
+    "no_answer": ("∅", "magenta", "No answer"),
+    "busy": ("⊘", "magenta", "Busy"),
+    "voicemail": ("✉", "magenta", "Voicemail"),
+    "failed": ("✗", "red", "Failed"),
+    "canceled": ("⊗", "red", "Canceled"),
+}
+
+
+def status_look(status: str | None) -> tuple[str, str, str]:
+    if status in STATUS_LOOK:
+        return STATUS_LOOK[status]
+    label = (status or "unknown").replace("_", " ").capitalize()
+    return ("?", "white", label)

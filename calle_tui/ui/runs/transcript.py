@@ -1,0 +1,137 @@
+"""A virtualised transcript view that stays smooth at tens of thousands of lines.
+
+Built on Textual's line API (like `Log`): turns are wrapped once, when they arrive, into a flat list of
+display lines, and only the lines on screen are rendered. Appending a batch wraps just the new turns and
+refreshes once, so a long call never re-renders what is already there. A width change re-wraps everything
+once. Speakers get a name column and a colour (plus the name itself, for terminals without colour).
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from collections.abc import Iterable
+
+from rich.segment import Segment
+from rich.style import Style
+from textual.geometry import Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+NAME_WIDTH = 9
+_SEPARATOR = " │ "
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
+_PALETTE = ("bold cyan", "bold magenta", "bold yellow", "bold green", "bold blue")
+
+
+class TranscriptLog(ScrollView, can_focus=True):
+    DEFAULT_CSS = """
+    TranscriptLog {
+        background: $surface;
+        overflow-x: hidden;
+        overflow-y: auto;
+        scrollbar-gutter: stable;  /* the wrap width never changes when the scrollbar appears */
+        height: 1fr;
+    }
+    """
+
+    def __init__(
+        self,
+        *,
+        placeholder: str = "",
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.placeholder = placeholder  # shown, dimmed, while there is nothing to show
+        self._turns: list[tuple[str, str]] = []
+        self._lines: list[tuple[str | None, str]] = []  # (speaker on a turn's first line, else None; text)
+        self._wrap_width = 0
+        self._styles: dict[str, Style] = {}
+
+    # --- public API ---------------------------------------------------------------------------------
+
+    @property
+    def turn_count(self) -> int:
+        return len(self._turns)
+
+    @property
+    def line_count(self) -> int:
+        return len(self._lines)
+
+    @property
+    def turns(self) -> list[tuple[str, str]]:
+        return list(self._turns)
+
+    def append_turns(self, turns: Iterable[tuple[str, str]]) -> None:
+        """Add (speaker, text) turns at the end; one refresh for the whole batch."""
+        at_end = self.is_vertical_scroll_end or not self._lines
+        start = len(self._turns)
+        self._turns.extend((_CONTROL.sub(" ", speaker or "") or "?", text or "") for speaker, text in turns)
+        if self._wrap_width:
+            for speaker, text in self._turns[start:]:
+                self._wrap_into(speaker, text, self._wrap_width, self._lines)
+            self.virtual_size = Size(self._wrap_width, len(self._lines))
+            if at_end:  # after the refresh, when the new height is laid out
+                self.scroll_end(animate=False, x_axis=False)
+        self.refresh()
+
+    def replace_turns(self, turns: Iterable[tuple[str, str]]) -> None:
+        self._turns.clear()
+        self._lines.clear()
+        self.virtual_size = Size(self._wrap_width, 0)
+        self.append_turns(turns)
+
+    def as_text(self) -> str:
+        return "\n".join(f"{speaker}: {text}" for speaker, text in self._turns)
+
+    # --- Textual hooks ------------------------------------------------------------------------------
+
+    def on_resize(self) -> None:
+        width = max(NAME_WIDTH + len(_SEPARATOR) + 10, self.scrollable_content_region.width)
+        if width != self._wrap_width:
+            self._wrap_width = width
+            lines: list[tuple[str | None, str]] = []
+            for speaker, text in self._turns:
+                self._wrap_into(speaker, text, width, lines)
+            self._lines = lines
+            self.virtual_size = Size(width, len(lines))
+            self.scroll_end(animate=False, x_axis=False)
+            self.refresh()
+
+    def render_line(self, y: int) -> Strip:
+        scroll_y = self.scroll_offset.y
+        width = self.scrollable_content_region.width
+        base = self.rich_style
+        index = scroll_y + y
+        if not self._lines and index == 0 and self.placeholder:
+            return Strip([Segment(self.placeholder, base + Style(dim=True, italic=True))]).crop_extend(0, width, base)
+        if index >= len(self._lines):
+            return Strip.blank(width, base)
+        speaker, text = self._lines[index]
+        if speaker is None:
+            name = Segment(" " * NAME_WIDTH, base)
+        else:
+            name = Segment(speaker[:NAME_WIDTH].ljust(NAME_WIDTH), base + self._style_for(speaker))
+        strip = Strip([name, Segment(_SEPARATOR, base + Style(dim=True)), Segment(text, base)])
+        return strip.crop_extend(0, width, base).apply_offsets(0, index)
+
+    # --- internals ----------------------------------------------------------------------------------
+
+    def _style_for(self, speaker: str) -> Style:
+        key = speaker.casefold()
+        if key not in self._styles:
+            self._styles[key] = Style.parse(_PALETTE[len(self._styles) % len(_PALETTE)])
+        return self._styles[key]
+
+    @staticmethod
+    def _wrap_into(speaker: str, text: str, width: int, out: list[tuple[str | None, str]]) -> None:
+        body = width - NAME_WIDTH - len(_SEPARATOR)
+        text = _CONTROL.sub(" ", text)  # a server's control characters must never reach the terminal
+        if len(text) <= body:
+            out.append((speaker, text))  # the common case: one short line, no wrapping work
+            return
+        pieces = textwrap.wrap(text, body, break_long_words=True, break_on_hyphens=False) or [""]
+        out.append((speaker, pieces[0]))
+        out.extend((None, piece) for piece in pieces[1:])

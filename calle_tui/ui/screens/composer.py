@@ -1,0 +1,427 @@
+"""Plan a call: the request box, optional structured fields, missing-detail questions and the plan card.
+
+The whole chain lives here: plan (plan_call, never a call) -> review in ConfirmCallModal -> worker.run once
+-> MonitorScreen. The request goes verbatim as user_input; structured fields are sent only when the user
+typed them. The draft is saved (debounced) on every change and restored on start; it is cleared only once a
+run has started, so a failed submit, a re-login or a restart never loses what was typed.
+"""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Button, Collapsible, Footer, Input, Label, Static, TextArea
+
+from calle_tui.core.contract import MissingField, PlanCallResult
+from calle_tui.core.drafts import DraftStore
+from calle_tui.core.events import RunOutcomeUnknown, ToolsListed
+from calle_tui.core.worker_api import PlanRequest, RunRecord, WorkerAPI, WorkerError
+from calle_tui.ui.bridge import WorkerEventMessage, WorkerEventsMixin
+from calle_tui.ui.runs.app_context import clock_of, settle_blink, tz_of
+from calle_tui.ui.runs.fields import FieldSpec, FieldValueError, field_specs, parse_field
+from calle_tui.ui.runs.paths import styles_path
+from calle_tui.ui.runs.plan_view import plan_expired, plan_text
+from calle_tui.ui.screens.confirm import ConfirmCallModal
+from calle_tui.ui.screens.monitor import MonitorScreen
+
+DRAFT_SAVE_DELAY = 0.5  # seconds of quiet typing before the draft is written
+# WorkerError kinds that mean the plan can no longer be run as it is: the user must plan again.
+REPLAN_KINDS = frozenset(
+    {"expired", "plan_expired", "plan_changed", "stale_plan", "invalid_token", "stale_token", "safety", "tool"}
+)
+
+
+class ComposerScreen(WorkerEventsMixin, Screen):
+    CSS_PATH = [str(styles_path("runs.tcss"))]
+    BINDINGS = [
+        Binding("ctrl+s", "submit", "Plan", id="composer.plan", tooltip="Send to plan_call (never places a call)"),
+        Binding("ctrl+j,alt+enter", "submit", "Plan", show=False, id="composer.plan_alt"),
+        Binding("ctrl+r", "review", "Review & call", id="composer.review", tooltip="Review the plan, then confirm"),
+        Binding("ctrl+n", "new_plan", "New plan", id="composer.new", tooltip="Drop the current plan, keep the text"),
+    ]
+
+    def __init__(self, worker: WorkerAPI, drafts: DraftStore | None = None) -> None:
+        super().__init__()
+        self.worker = worker
+        self.drafts = drafts
+        self.specs: list[FieldSpec] = field_specs(getattr(worker, "plan_call_schema", None))
+        self.plan: PlanCallResult | None = None  # the latest plan (ready or not)
+        self.questions: list[MissingField] = []
+        self.planning = False
+        self.running = False  # from opening the confirmation until run_call has answered
+        self._save_timer: Timer | None = None
+        self._pending_draft: dict | None = None
+        self._closing = False
+        self._question_round = 0
+
+    # --- layout -------------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="composer-body"):
+            yield Label("Describe the call. It is sent as written; nothing is called until you confirm.",
+                        id="composer-intro")
+            yield settle_blink(
+                TextArea(
+                    id="composer-request",
+                    soft_wrap=True,
+                    tab_behavior="focus",
+                    placeholder="e.g. Call +14155550100 in English and book a table for two at 7 pm today.",
+                )
+            )
+            with Collapsible(title="Details (optional): only what you fill in is sent", id="composer-details"):
+                for spec in self.specs:
+                    with Horizontal(classes="field-row", id=f"row-{spec.name}"):
+                        yield Label(spec.label, classes="field-label")
+                        yield settle_blink(Input(placeholder=spec.placeholder, id=f"field-{spec.name}", compact=True))
+                    yield Static(spec.hint, classes="field-hint", id=f"hint-{spec.name}")
+            yield Vertical(id="composer-questions")
+            with Vertical(id="composer-plan"):
+                yield Static("Ready to call", id="composer-plan-title")
+                yield Static(id="composer-plan-card")
+                yield Button("Review and call (ctrl+r)", id="composer-review", variant="warning")
+        yield Static(id="composer-message")  # outside the scroll: errors stay in sight wherever the focus is
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#composer-plan").display = False
+        self.query_one("#composer-questions").display = False
+        self._restore_draft()
+        self.query_one("#composer-request", TextArea).focus()
+
+    def on_unmount(self) -> None:
+        self._closing = True
+        self._flush_draft()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "review":
+            return True if self._ready_plan() is not None and not self.running else None
+        return True
+
+    # --- draft --------------------------------------------------------------------------------------
+
+    def draft(self) -> dict:
+        fields = {spec.name: self.query_one(f"#field-{spec.name}", Input).value for spec in self.specs}
+        return {
+            "request": self.query_one("#composer-request", TextArea).text,
+            "fields": {name: value for name, value in fields.items() if value},
+        }
+
+    def _restore_draft(self) -> None:
+        if self.drafts is None:
+            return
+        saved = self.drafts.load() or {}
+        request = saved.get("request")
+        if isinstance(request, str) and request:
+            self.query_one("#composer-request", TextArea).load_text(request)
+        fields = saved.get("fields") if isinstance(saved.get("fields"), dict) else {}
+        for spec in self.specs:
+            value = fields.get(spec.name)
+            if isinstance(value, str) and value:
+                self.query_one(f"#field-{spec.name}", Input).value = value
+                self.query_one("#composer-details", Collapsible).collapsed = False
+
+    @on(TextArea.Changed, "#composer-request")
+    @on(Input.Changed, ".field-row Input")
+    def _schedule_save(self) -> None:
+        if self.drafts is None:
+            return
+        # Snapshot now, write later: at unmount the widgets may already be gone, the text must not be.
+        self._pending_draft = self.draft()
+        if self._save_timer is not None:
+            self._save_timer.stop()
+        self._save_timer = self.set_timer(DRAFT_SAVE_DELAY, self._flush_draft)
+
+    def _flush_draft(self) -> None:
+        if self._save_timer is not None:
+            self._save_timer.stop()
+            self._save_timer = None
+        draft, self._pending_draft = self._pending_draft, None
+        if self.drafts is None or draft is None:
+            return
+        try:
+            if draft["request"] or draft["fields"]:
+                self.drafts.save(draft)
+            else:
+                self.drafts.clear()
+        except OSError as exc:
+            if self.is_attached and not self._closing:
+                self._say(f"Could not save your draft ({exc.strerror or 'disk error'}). Keep this window open.",
+                          error=True)
+
+    # --- planning -----------------------------------------------------------------------------------
+
+    def action_submit(self) -> None:
+        if self.planning:
+            self._say("Still planning: the answer is on its way.")
+            return
+        if self.running:
+            return
+        request = self._refine_request() if self.questions else self._new_request()
+        if request is None:
+            return
+        self._flush_draft()
+        self.planning = True
+        self._say("Planning… (this never places a call)")
+        self.run_worker(self._send_plan(request), group="plan", exclusive=True, exit_on_error=False)
+
+    def _new_request(self) -> PlanRequest | None:
+        text = self.query_one("#composer-request", TextArea).text
+        if not text.strip():
+            self._say("Write what the call is about first: who to call, why, and in which language.", error=True)
+            self.query_one("#composer-request", TextArea).focus()
+            return None
+        values: dict = {}
+        for spec in self.specs:
+            box = self.query_one(f"#field-{spec.name}", Input)
+            if not box.value.strip():
+                continue
+            try:
+                values[spec.name] = parse_field(spec.name, box.value)
+            except FieldValueError as exc:
+                self.query_one("#composer-details", Collapsible).collapsed = False
+                self._say(f"{spec.label}: {exc}", error=True)
+                box.focus()
+                return None
+        return PlanRequest(user_input=text, **values)
+
+    def _refine_request(self) -> PlanRequest | None:
+        answers: list[tuple[MissingField, str]] = []
+        for index, question in enumerate(self.questions):
+            value = self.query_one(f"#answer-{self._question_round}-{index}", Input).value
+            if value.strip():
+                answers.append((question, value))
+        if not answers:
+            self._say("Type an answer to at least one question above, or press ctrl+n to start a new plan.",
+                      error=True)
+            return None
+        values: dict = {}
+        known = {spec.name for spec in self.specs}
+        for question, value in answers:
+            # The answer fills the matching field only because the user typed it into that question's box;
+            # if it does not fit the field's form it still goes, verbatim, in user_input for the server.
+            if question.field in known:
+                try:
+                    values[question.field] = parse_field(question.field, value)
+                except FieldValueError:
+                    pass
+        user_input = "\n".join(value for _, value in answers)
+        plan_id = self.plan.plan_id if self.plan else None
+        return PlanRequest(user_input=user_input, plan_id=plan_id, **values)
+
+    async def _send_plan(self, request: PlanRequest) -> None:
+        try:
+            result = await self.worker.plan(request)
+        except WorkerError as exc:
+            self._say(self._sentence(exc, "Your request is kept: press ctrl+s to try again."), error=True)
+            return
+        except Exception as exc:  # noqa: BLE001 - never a traceback on screen; the kind is enough to report
+            self._say(f"Planning failed unexpectedly ({type(exc).__name__}). Your request is kept: "
+                      "press ctrl+s to try again.", error=True)
+            return
+        finally:
+            self.planning = False
+        await self._show_plan(result)
+
+    async def _show_plan(self, result: PlanCallResult) -> None:
+        self.plan = result
+        ready = result.ready_to_run and bool(result.plan_id) and bool(result.confirm_token)
+        questions = list(result.missing)
+        if not ready and not questions:
+            # A server that is not ready but names nothing missing: still let the user answer it.
+            question = result.message or (result.next_step.message if result.next_step else None)
+            questions = [MissingField(field="", question=question or "The plan is not ready. Add more detail.")]
+        self.questions = [] if ready else questions
+        await self._render_questions()
+        card = self.query_one("#composer-plan")
+        card.display = ready
+        if ready:
+            self.query_one("#composer-plan-card", Static).update(plan_text(result, tz_of(self.app)))
+            self._say(result.message or "The plan is ready. Review it, then confirm to place the call.")
+            self.query_one("#composer-review", Button).focus()
+            self.query_one("#composer-review", Button).scroll_visible(animate=False)
+        else:
+            self._say(result.message if result.missing and result.message else
+                      "A few details are missing. Answer below, then press ctrl+s.")
+        self.refresh_bindings()
+
+    async def _render_questions(self) -> None:
+        box = self.query_one("#composer-questions", Vertical)
+        box.border_title = "The plan needs a few details"
+        await box.remove_children()
+        box.display = bool(self.questions)
+        if not self.questions:
+            return
+        self._question_round += 1  # fresh ids: the old inputs may still be leaving the DOM
+        widgets = []
+        for index, question in enumerate(self.questions):
+            widgets.append(Label(question.question, classes="question"))
+            hint = f"your answer ({question.field})" if question.field else "your answer"
+            widgets.append(settle_blink(
+                Input(placeholder=hint, id=f"answer-{self._question_round}-{index}", classes="answer", compact=True)
+            ))
+        await box.mount_all(widgets)
+        first = box.query(Input).first()
+        first.focus()
+        first.scroll_visible(animate=False)
+
+    @on(Input.Submitted, ".answer")
+    def _answer_submitted(self, event: Input.Submitted) -> None:
+        answers = list(self.query(".answer").results(Input))
+        index = answers.index(event.input) if event.input in answers else len(answers) - 1
+        if index < len(answers) - 1:
+            answers[index + 1].focus()
+        else:
+            self.action_submit()
+
+    def action_new_plan(self) -> None:
+        if self.running:
+            return
+        self.plan = None
+        self.questions = []
+        self.query_one("#composer-questions").remove_children()
+        self.query_one("#composer-questions").display = False
+        self.query_one("#composer-plan").display = False
+        self._say("Plan dropped. Your text is still here: edit it and press ctrl+s.")
+        self.query_one("#composer-request", TextArea).focus()
+        self.refresh_bindings()
+
+    # --- review and run -----------------------------------------------------------------------------
+
+    def _ready_plan(self) -> PlanCallResult | None:
+        plan = self.plan
+        if plan and plan.ready_to_run and plan.plan_id and plan.confirm_token and not self.questions:
+            return plan
+        return None
+
+    @on(Button.Pressed, "#composer-review")
+    def _review_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_review()
+
+    def action_review(self) -> None:
+        plan = self._ready_plan()
+        if plan is None or self.running or self.planning:
+            return
+        if plan_expired(plan, clock_of(self.app)()):
+            self._plan_gone("This plan has expired.")
+            return
+        self.running = True  # no second confirmation can open while this one is pending
+        self.refresh_bindings()
+        modal = ConfirmCallModal(plan)
+        self.app.push_screen(modal, callback=lambda confirmed: self._confirmed(plan, modal, confirmed))
+
+    def _confirmed(self, plan: PlanCallResult, modal: ConfirmCallModal, confirmed: bool | None) -> None:
+        if not confirmed:
+            self.running = False
+            if modal.expired:
+                self._plan_gone("This plan expired before it was confirmed.")
+            else:
+                self._say("Not called. The plan is still here: press ctrl+r when you are ready.")
+            self.refresh_bindings()
+            return
+        if plan is not self.plan:
+            self.running = False
+            self._plan_gone("The plan changed while you were confirming.")
+            return
+        # The confirmation is spent: this plan can never open another confirmation from here.
+        self.plan = None
+        self.query_one("#composer-plan").display = False
+        self._say("Placing the call…")
+        self.run_worker(self._start_run(plan), group="run", exit_on_error=False)
+
+    async def _start_run(self, plan: PlanCallResult) -> None:
+        assert plan.plan_id and plan.confirm_token
+        try:
+            result = await self.worker.run(plan.plan_id, plan.confirm_token)
+        except WorkerError as exc:
+            self.running = False
+            self.refresh_bindings()
+            if exc.kind in REPLAN_KINDS:
+                self._plan_gone(exc.message)
+            else:
+                self._say(self._sentence(exc, "Check the call history before planning it again."), error=True)
+            return
+        except Exception as exc:  # noqa: BLE001
+            self.running = False
+            self.refresh_bindings()
+            self._say(f"The call request failed unexpectedly ({type(exc).__name__}). It may or may not have "
+                      "been placed: check the call history before planning it again.", error=True)
+            return
+        self.running = False
+        self._reset_after_run()
+        details = plan.plan
+        record = RunRecord(
+            run_id=result.run_id,
+            plan_id=plan.plan_id,
+            server_url=self.worker.server_url,
+            created_at=clock_of(self.app)(),
+            to_phones=tuple(details.to_phones) if details else (),
+            goal=details.goal if details else None,
+            status=result.status,
+            terminal=False,
+            scheduled_at=result.scheduled_at or (details.scheduled_at if details else None),
+        )
+        self.app.push_screen(MonitorScreen(self.worker, result.run_id, record))
+
+    def _reset_after_run(self) -> None:
+        # The run started: only now may the draft go.
+        if self._save_timer is not None:
+            self._save_timer.stop()
+            self._save_timer = None
+        self._pending_draft = None
+        if self.drafts is not None:
+            try:
+                self.drafts.clear()
+            except OSError:
+                pass
+        self.query_one("#composer-request", TextArea).load_text("")
+        for spec in self.specs:
+            self.query_one(f"#field-{spec.name}", Input).value = ""
+        self.questions = []
+        self.query_one("#composer-request", TextArea).focus()
+        self._say("The call has started. Write a new request here when you are ready.")
+        self.refresh_bindings()
+
+    def _plan_gone(self, why: str) -> None:
+        self.plan = None
+        self.query_one("#composer-plan").display = False
+        self._say(f"{why} Press ctrl+s to plan again: your request is still here.", error=True)
+        self.query_one("#composer-request", TextArea).focus()  # the hidden card must not keep the focus
+        self.refresh_bindings()
+
+    # --- worker events ------------------------------------------------------------------------------
+
+    @on(WorkerEventMessage)
+    def _on_worker_event(self, message: WorkerEventMessage) -> None:
+        event = message.event
+        if isinstance(event, ToolsListed) and event.plan_call_schema:
+            self._apply_schema(event.plan_call_schema)
+        elif isinstance(event, RunOutcomeUnknown):
+            self._say(event.message, error=True)
+
+    def _apply_schema(self, schema: dict) -> None:
+        offered = {spec.name: spec for spec in field_specs(schema)}
+        for spec in self.specs:
+            row = self.query_one(f"#row-{spec.name}")
+            hint = self.query_one(f"#hint-{spec.name}", Static)
+            if spec.name in offered:
+                row.display = hint.display = True
+                hint.update(offered[spec.name].hint)
+            elif not self.query_one(f"#field-{spec.name}", Input).value:
+                row.display = hint.display = False  # the server does not take it; never hide typed text
+
+    # --- helpers ------------------------------------------------------------------------------------
+
+    def _sentence(self, exc: WorkerError, fallback_action: str) -> str:
+        return f"{exc.message} {exc.action or fallback_action}".strip()
+
+    def _say(self, text: str, *, error: bool = False) -> None:
+        message = self.query_one("#composer-message", Static)
+        message.update(text)
+        message.set_class(error, "-error")
+        message.display = bool(text)
+

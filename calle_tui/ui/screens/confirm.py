@@ -1,0 +1,166 @@
+"""The last gate before a REAL phone call: says plainly who is called, when and why, and asks for proof.
+
+Cancel has the focus and Enter alone never places a call: the user types the last 4 digits of the (first)
+destination number, then presses the Place call button or ctrl+y. The modal only returns True; the composer
+sends run_call. Once confirmed, every control is disabled before the modal closes, so a double press can
+never confirm twice. An expired plan cannot be confirmed: the user is sent back to plan again.
+"""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.events import Key
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Static
+
+from calle_tui.core.contract import PlanCallResult
+from calle_tui.ui.runs.app_context import clock_of, settle_blink, tz_of
+from calle_tui.ui.runs.format import format_phone, last_digits
+from calle_tui.ui.runs.paths import styles_path
+from calle_tui.ui.runs.plan_view import plan_expired, plan_text
+
+CONFIRM_WORD = "CALL"  # typed instead of digits when a plan shows no number at all
+
+
+class ConfirmCallModal(ModalScreen[bool]):
+    CSS_PATH = [str(styles_path("runs.tcss"))]
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", id="confirm.cancel", tooltip="Close without calling"),
+        Binding(
+            "ctrl+y",
+            "confirm",
+            "Place the call",
+            id="confirm.place",
+            tooltip="Places the call once the last 4 digits are typed",
+        ),
+    ]
+
+    def __init__(self, plan: PlanCallResult) -> None:
+        super().__init__()
+        self.plan = plan
+        phones = plan.plan.to_phones if plan.plan else []
+        self._target = phones[0] if phones else ""
+        self._expected = last_digits(self._target) if self._target else ""
+        if not self._expected:
+            self._expected = CONFIRM_WORD
+        self.expired = False  # read by the composer when the modal returns False
+        self._confirmed = False
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="confirm-dialog"):
+            yield Static("⚠  This places a REAL phone call", id="confirm-title")
+            yield Static(id="confirm-details")
+            yield Label(self._prompt(), id="confirm-prompt")
+            digits_only = self._expected != CONFIRM_WORD
+            yield settle_blink(
+                Input(
+                    id="confirm-digits",
+                    max_length=len(self._expected),
+                    restrict=r"[0-9]*" if digits_only else None,
+                    placeholder="last 4 digits" if digits_only else CONFIRM_WORD,
+                    compact=True,
+                    select_on_focus=False,  # the first digit, typed from Cancel, must not be selected away
+                )
+            )
+            yield Static(id="confirm-message")
+            with Horizontal(id="confirm-buttons"):
+                yield Button("Place call (ctrl+y)", id="confirm-place", variant="error", disabled=True)
+                yield Button("Cancel (esc)", id="confirm-cancel", variant="primary")
+
+    def on_mount(self) -> None:
+        self.query_one("#confirm-details", Static).update(plan_text(self.plan, tz_of(self.app)))
+        self.query_one("#confirm-cancel", Button).focus()
+        self._check_expiry()
+
+    def _prompt(self) -> str:
+        if self._expected == CONFIRM_WORD:
+            return f"The plan shows no number. To confirm, type {CONFIRM_WORD}:"
+        which = "the first number" if len(self.plan.plan.to_phones) > 1 else "the number"  # type: ignore[union-attr]
+        return f"To confirm, type the last {len(self._expected)} digits of {which}, {format_phone(self._target)}:"
+
+    # --- typing the digits ---------------------------------------------------------------------------
+
+    def on_key(self, event: Key) -> None:
+        # Typing a digit anywhere goes into the digits box, so Cancel can keep the focus safely.
+        digits = self.query_one("#confirm-digits", Input)
+        if event.character and event.character.isalnum() and not digits.has_focus and not digits.disabled:
+            event.stop()
+            event.prevent_default()
+            digits.focus()
+            digits.insert_text_at_cursor(event.character)
+
+    @on(Input.Changed, "#confirm-digits")
+    def _digits_changed(self, event: Input.Changed) -> None:
+        matches = self._matches()
+        self.query_one("#confirm-place", Button).disabled = not matches or self.expired or self._confirmed
+        if matches and not self.expired:
+            self._say("Digits match. Press ctrl+y or the Place call button to place the call.")
+        elif len(event.value) >= len(self._expected):
+            self._say("Those are not the last digits of the number. Check the number above.", error=True)
+        else:
+            self._say("")
+
+    @on(Input.Submitted, "#confirm-digits")
+    def _digits_submitted(self) -> None:
+        # Enter alone never places a call: it only explains the next step.
+        if self._matches() and not self.expired:
+            self._say("Digits match. Now press ctrl+y or the Place call button; Enter alone does not call.")
+        elif not self.expired:
+            self._say(f"Type the last {len(self._expected)} digits first, then press ctrl+y.", error=True)
+
+    def _matches(self) -> bool:
+        typed = self.query_one("#confirm-digits", Input).value.strip()
+        return typed.upper() == self._expected.upper()
+
+    # --- actions ------------------------------------------------------------------------------------
+
+    @on(Button.Pressed, "#confirm-place")
+    def _place_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_confirm()
+
+    @on(Button.Pressed, "#confirm-cancel")
+    def _cancel_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_cancel()
+
+    def action_confirm(self) -> None:
+        if self._confirmed or self.expired:
+            return
+        if not self._matches():
+            typed = self.query_one("#confirm-digits", Input).value
+            if len(typed) >= len(self._expected):
+                self._say("Those are not the last digits of the number. Check the number above.", error=True)
+            else:
+                self._say(f"Type the last {len(self._expected)} digits of the number first.", error=True)
+            return
+        if self._check_expiry():
+            return
+        # Disable everything before anything is sent: a second press finds nothing to press.
+        self._confirmed = True
+        for widget in self.query("#confirm-place, #confirm-digits"):
+            widget.disabled = True
+        self._say("Confirmed. Placing the call…")
+        self.dismiss(True)
+
+    def action_cancel(self) -> None:
+        if self._confirmed:
+            return
+        self.dismiss(False)
+
+    def _check_expiry(self) -> bool:
+        if plan_expired(self.plan, clock_of(self.app)()):
+            self.expired = True
+            self.query_one("#confirm-place", Button).disabled = True
+            self.query_one("#confirm-digits", Input).disabled = True
+            self._say("This plan has expired, so it cannot be called. Press esc and plan again.", error=True)
+            return True
+        return False
+
+    def _say(self, text: str, *, error: bool = False) -> None:
+        message = self.query_one("#confirm-message", Static)
+        message.update(text)
+        message.set_class(error, "-error")

@@ -1,0 +1,230 @@
+"""Past runs from the worker's journal: when, to whom, the goal and the outcome. Searchable; Enter opens one.
+
+An attempt whose outcome is unknown (run_call was sent, no answer came back) is shown distinctly and explained
+in place: it is never re-sent from here.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets.data_table import ColumnKey
+
+from calle_tui.core.events import RunFinished, RunOutcomeUnknown, RunStarted, RunUpdate
+from calle_tui.ui.bridge import WorkerEventMessage, WorkerEventsMixin
+from calle_tui.ui.widgets.header import AppHeader
+
+if TYPE_CHECKING:
+    from calle_tui.core.worker_api import RunRecord, WorkerAPI
+
+WHEN_WIDTH, TO_WIDTH, OUTCOME_WIDTH = 12, 18, 17
+UNKNOWN_LOOK = ("?", "bold yellow", "Outcome unknown")
+UNKNOWN_EXPLAINED = (
+    "The call request was sent but no answer came back, so we cannot tell whether a call was placed. "
+    "calle-tui never sends it again by itself. Check with the person you meant to call before planning again."
+)
+
+
+def outcome_look(status: str | None) -> tuple[str, str, str]:
+    """(glyph, Rich colour, label) for a status; the glyph carries the meaning where colour does not."""
+    if status == "unknown":
+        return UNKNOWN_LOOK
+    from calle_tui.ui.runs.format import status_look
+
+    return status_look(status)
+
+
+def short_phone(raw: str) -> str:
+    import phonenumbers
+
+    try:
+        number = phonenumbers.parse(raw, None)
+    except phonenumbers.NumberParseException:
+        return raw
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def is_unknown(record: RunRecord) -> bool:
+    return record.run_id is None or record.status == "unknown"
+
+
+def record_key(record: RunRecord) -> str:
+    return f"run:{record.run_id}" if record.run_id else f"plan:{record.plan_id}"
+
+
+class HistoryScreen(WorkerEventsMixin, Screen[None]):
+    BINDINGS = [
+        Binding("escape", "back", "Back", id="history.back", tooltip="Back to where you were."),
+        Binding("slash", "focus_search", "Search", key_display="/", id="history.search", tooltip="Filter the list."),
+        Binding("r", "reload", "Reload", id="history.reload", tooltip="Read the list again."),
+    ]
+
+    def __init__(self, worker: WorkerAPI) -> None:
+        super().__init__()
+        self.worker = worker
+        self.title = "History"
+        self.records: dict[str, RunRecord] = {}
+        self._statuses: dict[str, str] = {}
+
+    def compose(self) -> ComposeResult:
+        yield AppHeader()
+        yield Input(id="history-search", placeholder="Search: number, goal or outcome", compact=True)
+        yield DataTable(id="history-table", cursor_type="row", zebra_stripes=True)
+        yield Static(id="history-detail", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#history-search", Input).cursor_blink = getattr(self.app, "cursor_blink", True)
+        table = self.query_one(DataTable)
+        table.add_column("When", key="when", width=WHEN_WIDTH)
+        table.add_column("To", key="to", width=TO_WIDTH)
+        table.add_column("Outcome", key="outcome", width=OUTCOME_WIDTH)
+        table.add_column("Goal", key="goal", width=self._goal_width())
+        self.reload()
+        table.focus()
+
+    def _goal_width(self) -> int:
+        # The goal takes what is left, so the table never scrolls sideways (80 columns over SSH).
+        fixed = WHEN_WIDTH + TO_WIDTH + OUTCOME_WIDTH + 4 * 2  # each column has one cell of padding per side
+        return max(12, self.size.width - fixed - 4)
+
+    def on_resize(self) -> None:
+        table = self.query_one(DataTable)
+        goal = table.columns.get(ColumnKey("goal")) if table.columns else None
+        if goal is not None and goal.width != self._goal_width():
+            goal.width = self._goal_width()
+            self.reload()
+
+    # --- data ---------------------------------------------------------------------------------------
+
+    def reload(self) -> None:
+        from calle_tui.core.worker_api import WorkerError
+
+        search = self.query_one("#history-search", Input).value.strip()
+        try:
+            records = self.worker.history(search)
+        except WorkerError as exc:
+            self._detail(f"{exc.message} {exc.action}".strip())
+            return
+        except Exception as exc:  # a broken journal must not take the screen down
+            self._detail(f"The history could not be read ({type(exc).__name__}). Press r to try again.")
+            return
+        table = self.query_one(DataTable)
+        keep = self._cursor_key()
+        table.clear()
+        self.records = {}
+        self._statuses = {}
+        tz = self.app.display_tz  # type: ignore[attr-defined]
+        for record in records:
+            key = record_key(record)
+            if key in self.records:
+                continue
+            self.records[key] = record
+            if record.run_id:
+                self._statuses[record.run_id] = record.status
+            glyph, colour, label = outcome_look("unknown" if is_unknown(record) else record.status)
+            when = datetime.fromtimestamp(record.created_at, tz)
+            phones = [short_phone(p) for p in record.to_phones]
+            to = (phones[0] + (f" +{len(phones) - 1}" if len(phones) > 1 else "")) if phones else "-"
+            goal = Text(record.goal or "(no goal)", style="" if record.goal else "dim", overflow="ellipsis", no_wrap=True)
+            table.add_row(
+                f"{when:%d %b %H:%M}",
+                to,
+                Text(f"{glyph} {label}", style=colour),
+                goal,
+                key=key,
+            )
+        if keep in self.records:
+            table.move_cursor(row=table.get_row_index(keep))
+        self._show_selected()
+
+    def _cursor_key(self) -> str | None:
+        table = self.query_one(DataTable)
+        if table.row_count == 0:
+            return None
+        try:
+            return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        except Exception:
+            return None
+
+    def _detail(self, text: str) -> None:
+        self.query_one("#history-detail", Static).update(text)
+
+    def _show_selected(self) -> None:
+        key = self._cursor_key()
+        record = self.records.get(key or "")
+        if record is None:
+            search = self.query_one("#history-search", Input).value.strip()
+            self._detail(
+                f"No calls match “{search}”. Esc clears the search." if search else "No calls yet. Place one from the composer."
+            )
+            return
+        if is_unknown(record):
+            self._detail(f"? Outcome unknown. {UNKNOWN_EXPLAINED}")
+            return
+        summary = (record.summary or "").strip()
+        hint = "Enter opens it" + ("" if record.terminal else " and keeps following it")
+        self._detail(f"{summary}  ({hint}.)" if summary else f"{hint}.")
+
+    # --- events -------------------------------------------------------------------------------------
+
+    def on_worker_event_message(self, message: WorkerEventMessage) -> None:
+        message.stop()
+        event = message.event
+        if isinstance(event, (RunStarted, RunFinished, RunOutcomeUnknown)):
+            self.reload()
+        elif isinstance(event, RunUpdate) and self._statuses.get(event.run_id) not in (None, event.status):
+            self.reload()
+
+    @on(Input.Changed, "#history-search")
+    def _search_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self.reload()
+
+    @on(Input.Submitted, "#history-search")
+    def _search_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.query_one(DataTable).focus()
+
+    @on(DataTable.RowHighlighted)
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_selected()
+
+    @on(DataTable.RowSelected)
+    def _selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.open(event.row_key.value or "")
+
+    def open(self, key: str) -> None:
+        record = self.records.get(key)
+        if record is None:
+            return
+        if is_unknown(record) or not record.run_id:
+            self._detail(f"? Outcome unknown. {UNKNOWN_EXPLAINED}")
+            return
+        if not record.terminal:
+            self.worker.follow(record.run_id)
+        self.app.push_screen(self.app.new_monitor(record.run_id, record))  # type: ignore[attr-defined]
+
+    # --- actions ------------------------------------------------------------------------------------
+
+    def action_back(self) -> None:
+        search = self.query_one("#history-search", Input)
+        if search.value:
+            search.value = ""  # first Esc clears the filter, the next one leaves
+            self.query_one(DataTable).focus()
+            return
+        self.dismiss(None)
+
+    def action_focus_search(self) -> None:
+        self.query_one("#history-search", Input).focus()
+
+    def action_reload(self) -> None:
+        self.reload()

@@ -1,0 +1,451 @@
+"""Sign in (and out): which server, whether we are signed in and until when, where tokens are kept.
+
+The screen never sees a token. It starts the worker's sign-in, shows its steps, the authorize link (OSC 8
+link, `c` copies it with OSC 52 which works over SSH, `o` opens a local browser), and an always-visible field
+for the final redirect address. That address carries a one-time code, so the field masks what is pasted.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import datetime
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.content import Content
+from textual.events import Paste
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.style import Style
+from textual.widgets import Button, Footer, Input, Static
+
+from calle_tui.core.events import (
+    ConnectionChanged,
+    SignedIn,
+    SignedOut,
+    SignInNeeded,
+    SignInProgress,
+)
+from calle_tui.ui.bridge import WorkerEventMessage, WorkerEventsMixin
+from calle_tui.ui.widgets.header import AppHeader
+from calle_tui.ui.widgets.question import YesNoModal
+
+if TYPE_CHECKING:
+    from calle_tui.core.worker_api import AuthStatus, WorkerAPI
+
+STEPS: tuple[tuple[str, str], ...] = (
+    ("discovering", "Find the server's sign-in service"),
+    ("registering", "Register calle-tui with it"),
+    ("waiting_for_browser", "Wait for you to approve in the browser"),
+    ("exchanging", "Finish signing in"),
+)
+
+# What to do next, for errors whose own text does not say it.
+NEXT_STEP: dict[str, str] = {
+    "state_mismatch": "Paste the address from the newest browser tab, or press s to start again.",
+    "denied": "Press s to try again, and choose Allow in the browser.",
+    "no_code": "Copy the whole address from the browser's address bar after you approve, then paste it here.",
+    "no_login": "Press s to start signing in, then paste.",
+    "timeout": "Press s to start again.",
+    "port_busy": "Press s to try again, or paste the address by hand.",
+    "network": "Check your connection and press s to try again, or run calle-tui --demo to use the sandbox.",
+}
+
+_STORAGE_TEXT = {
+    "keyring": "In your system keyring.",
+    "memory": "In memory only: you will sign in again next time.",
+    "file": "In a private file on this machine (not a keyring).",
+}
+
+
+def ssh_session() -> bool:
+    return bool(os.environ.get("SSH_CONNECTION") or os.environ.get("SSH_TTY"))
+
+
+def local_browser_available() -> bool:
+    """A browser on this machine: not over SSH (a console browser would seize the terminal) and a display."""
+    if ssh_session():
+        return False
+    if sys.platform in {"darwin", "win32"}:
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+class LoginScreen(WorkerEventsMixin, Screen[None]):
+    BINDINGS = [
+        Binding("s", "sign_in", "Sign in", id="login.sign_in", tooltip="Start signing in with your browser."),
+        Binding("escape", "cancel", "Cancel", id="login.cancel", tooltip="Stop the sign-in, or go back."),
+        Binding("c", "copy_link", "Copy link", id="login.copy", tooltip="Copy the sign-in link (works over SSH)."),
+        Binding("o", "open_browser", "Open browser", id="login.open", tooltip="Open the sign-in link here."),
+        Binding("p", "focus_paste", "Paste address", id="login.paste", tooltip="Go to the address field."),
+        Binding("x", "sign_out", "Sign out", id="login.sign_out", tooltip="Forget this server's session."),
+    ]
+
+    phase: reactive[str] = reactive("idle")  # idle | running | signed_in
+
+    def __init__(self, worker: WorkerAPI, *, leave_when_signed_in: bool = True, reason: str = "") -> None:
+        super().__init__()
+        self.worker = worker
+        self.leave_when_signed_in = leave_when_signed_in
+        self.reason = reason
+        self.title = "Sign in"
+        self.flow = ""
+        self.step = ""
+        self.failed_step = ""
+        self.authorize_url: str | None = None
+        self.callback_port: int | None = None
+        self.browser_opened = False
+        self.connection_problem = ""
+        self.heard_back = bool(reason)  # has the worker said whether a sign-in is needed?
+        self._left = False
+
+    # --- layout -------------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield AppHeader()
+        with VerticalScroll(id="login-body"):
+            yield Static(id="login-reason", markup=False)
+            yield Static(id="login-facts")
+            yield Static(id="login-connection", markup=False)
+            yield Button("Sign in", id="sign-in-button", variant="primary", compact=True)
+            yield Static(id="login-steps")
+            yield Static(id="login-link")
+            yield Static(id="login-ssh", markup=False)
+        with Vertical(id="paste-box"):
+            yield Static(
+                "Paste the address your browser ends on after you approve (hidden: it holds a one-time code), "
+                "then press Enter.",
+                id="paste-label",
+                markup=False,
+            )
+            yield Input(
+                id="paste-input",
+                password=True,
+                compact=True,
+                placeholder="http://127.0.0.1:…/callback?code=…&state=…",
+            )
+            yield Static(id="login-error", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#paste-input", Input).cursor_blink = getattr(self.app, "cursor_blink", True)
+        status = self._auth_status()
+        if status is not None and status.signed_in:
+            self.phase = "signed_in"
+            self.title = "Account"
+        self._render_all()
+        self.query_one("#sign-in-button", Button).focus()
+
+    # --- state -> widgets ---------------------------------------------------------------------------
+
+    def _auth_status(self) -> AuthStatus | None:
+        try:
+            return self.worker.auth_status()
+        except Exception:
+            return None
+
+    def watch_phase(self, _old: str, _new: str) -> None:
+        if self.is_mounted and not self._left:  # a screen that has been left is not redrawn
+            self._render_all()
+            self.refresh_bindings()
+
+    def set_reason(self, reason: str) -> None:
+        self.reason = reason
+        if self.is_mounted:
+            self._render_all()
+
+    def _render_all(self) -> None:
+        reason = self.query_one("#login-reason", Static)
+        reason.update(self.reason)
+        reason.display = bool(self.reason)
+        self.query_one("#login-facts", Static).update(self._facts())
+        connection = self.query_one("#login-connection", Static)
+        connection.update(self.connection_problem)
+        connection.display = bool(self.connection_problem)
+        button = self.query_one("#sign-in-button", Button)
+        button.display = self.phase == "idle"
+        self.query_one("#login-steps", Static).update(self._steps())
+        self.query_one("#login-steps", Static).display = bool(self.step)
+        link = self.query_one("#login-link", Static)
+        link.update(self._link())
+        link.display = bool(self.authorize_url) and self.phase == "running"
+        ssh = self.query_one("#login-ssh", Static)
+        ssh.update(self._ssh_line())
+        ssh.display = bool(self._ssh_line()) and self.phase == "running"
+        self.query_one("#paste-box").display = self.phase != "signed_in"
+
+    def _facts(self) -> Content:
+        status = self._auth_status()
+        server = (status.server_url if status else "") or self.worker.server_url
+        if status is not None and status.signed_in:
+            state: Content = Content.assemble(("✓ Signed in", "$success"), self._until(status.expires_at))
+        elif not self.heard_back and self.leave_when_signed_in and self.phase == "idle":
+            # Before the worker has tried saved tokens, "not signed in" would be a guess.
+            state = Content.assemble(("◌ Checking for a saved session…", "$text-muted"))
+        else:
+            state = Content.assemble(("○ Not signed in", "$warning"))
+        rows: list[tuple[str, Content | str]] = [("Server", server), ("Status", state)]
+        if status is not None and status.storage:
+            # The worker's notice says it best when there is one (e.g. why no keyring could be used).
+            text = status.storage_notice.strip() or _STORAGE_TEXT.get(status.storage, status.storage)
+            secure = status.storage == "keyring"
+            tokens: Content = Content.assemble(("" if secure else "⚠ ", "$warning"), text)
+            rows.append(("Tokens", tokens))
+        lines = [Content.assemble((f"{label:<8}", "bold"), value) for label, value in rows]
+        return Content("\n").join(lines)
+
+    def _until(self, expires_at: float | None) -> str:
+        if not expires_at:
+            return ". The session renews itself."
+        when = datetime.fromtimestamp(expires_at, self.app.display_tz)  # type: ignore[attr-defined]
+        return f" until {when:%a %d %b %H:%M} {when.tzname() or ''}".rstrip() + ", renewed automatically."
+
+    def _steps(self) -> Content:
+        names = [name for name, _ in STEPS]
+        current = names.index(self.step) if self.step in names else (len(names) if self.step == "done" else -1)
+        lines = []
+        for index, (name, label) in enumerate(STEPS):
+            if name == self.failed_step:
+                lines.append(Content.assemble(("✗ ", "$error"), label))
+            elif index < current or self.step == "done":
+                lines.append(Content.assemble(("✓ ", "$success"), (label, "$text-muted")))
+            elif index == current:
+                lines.append(Content.assemble(("▶ ", "$accent"), (label, "bold")))
+            else:
+                lines.append(Content.assemble(("○ ", "$text-muted"), (label, "$text-muted")))
+        if self.flow == "auto-follow":
+            lines.append(Content("  The sandbox approves by itself: nothing to do in a browser.").stylize("$text-muted"))
+        return Content("\n").join(lines)
+
+    def _link(self) -> Content:
+        if not self.authorize_url:
+            return Content("")
+        opened = "A browser window was opened. " if self.browser_opened else ""
+        keys = "c copies it" + (", o opens a browser" if local_browser_available() else "")
+        return Content.assemble(
+            f"{opened}Open this link to approve ({keys}):\n",
+            (self.authorize_url, Style(link=self.authorize_url, underline=True)),
+        )
+
+    def _ssh_line(self) -> str:
+        if not (self.callback_port and ssh_session()):
+            return ""
+        port = self.callback_port
+        return (
+            f"Over SSH: on your own computer run  ssh -L {port}:127.0.0.1:{port} <this host>  "
+            "and the browser's answer reaches this session; or paste the address below."
+        )
+
+    def _show_error(self, message: str, action: str = "", kind: str = "") -> None:
+        text = message.strip()
+        follow = action.strip() or NEXT_STEP.get(kind, "")
+        if follow and follow not in text:
+            text = f"{text} {follow}" if text else follow
+        error = self.query_one("#login-error", Static)
+        error.update(text)
+        error.set_class(bool(text), "-shown")
+
+    def _clear_error(self) -> None:
+        self._show_error("")
+
+    # --- worker events ------------------------------------------------------------------------------
+
+    def on_worker_event_message(self, message: WorkerEventMessage) -> None:
+        message.stop()
+        event = message.event
+        if isinstance(event, (SignInNeeded, SignedOut, SignInProgress)) or (
+            isinstance(event, ConnectionChanged) and event.state in {"failed", "reconnecting", "disconnected"}
+        ):
+            self.heard_back = True
+        if isinstance(event, SignInProgress):
+            self.flow = event.flow
+            if event.step in {"failed", "canceled"}:
+                self.failed_step = self.step if event.step == "failed" else ""
+                if event.message:
+                    self._show_error(event.message)
+            else:
+                self.step = event.step
+                self.failed_step = ""
+            self.authorize_url = event.authorize_url or self.authorize_url
+            self.callback_port = event.callback_port or self.callback_port
+            self.browser_opened = event.browser_opened or self.browser_opened
+            self._render_all()
+            self.refresh_bindings()
+        elif isinstance(event, SignedIn):
+            if self.leave_when_signed_in:
+                self._leave_if_wanted()
+                return
+            self.connection_problem = ""
+            self.phase = "signed_in"
+            self._render_all()
+        elif isinstance(event, SignedOut):
+            self.phase = "idle"
+            self.step = ""
+            self._render_all()
+        elif isinstance(event, SignInNeeded):
+            self.set_reason(event.reason)
+        elif isinstance(event, ConnectionChanged):
+            if event.state == "failed" or (event.state == "reconnecting" and event.message):
+                self.connection_problem = self._unreachable(event.message)
+            elif event.state == "connected":
+                self.connection_problem = ""
+            self._render_all()
+
+    def _unreachable(self, detail: str) -> str:
+        host = urlsplit(self.worker.server_url).hostname or self.worker.server_url
+        local = host in {"127.0.0.1", "localhost", "::1"}
+        tip = "Check that the sandbox is running." if local else "Check your network, or run calle-tui --demo to try the local sandbox."
+        return f"✗ Cannot reach {host}. {detail.strip()} {tip}".replace("  ", " ")
+
+    def _leave_if_wanted(self) -> None:
+        if self.leave_when_signed_in and not self._left:
+            self._left = True
+            self.app.show_signed_in_home()  # type: ignore[attr-defined]
+
+    # --- actions ------------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "sign_in":
+            return self.phase == "idle"
+        if action in {"copy_link", "open_browser"}:
+            if not (self.authorize_url and self.phase == "running"):
+                return False
+            return action == "copy_link" or local_browser_available()
+        if action == "sign_out":
+            return self.phase == "signed_in"
+        if action == "cancel":
+            return self.phase == "running" or self._can_go_back()
+        if action == "focus_paste":
+            return self.phase != "signed_in"
+        return True
+
+    @on(Button.Pressed, "#sign-in-button")
+    def _pressed_sign_in(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_sign_in()
+
+    def action_sign_in(self) -> None:
+        if self.phase != "idle":
+            return
+        self._clear_error()
+        self.step, self.failed_step, self.authorize_url, self.callback_port = "", "", None, None
+        self.browser_opened = False
+        self.phase = "running"
+        # Focus stays off the field so c / o / p work; a paste anywhere on the screen still lands in it.
+        self.set_focus(None)
+        self._run_sign_in()
+
+    @work(exclusive=True, group="sign-in", exit_on_error=False)
+    async def _run_sign_in(self) -> None:
+        from calle_tui.core.worker_api import WorkerError
+
+        try:
+            await self.worker.sign_in(None)
+        except WorkerError as exc:
+            self.phase = "idle"
+            if exc.kind == "canceled":
+                self._show_error("Sign-in canceled.", "Press s to start again.")
+            else:
+                self._show_error(exc.message, exc.action, exc.kind)
+            self.query_one("#sign-in-button", Button).focus()
+            return
+        except Exception as exc:  # a bug must not leave the screen stuck in "running"
+            self.phase = "idle"
+            self._show_error(f"Sign-in stopped unexpectedly ({type(exc).__name__}).", "Press s to try again.")
+            return
+        if self._left:  # the SignedIn event already took the user on
+            return
+        self.query_one("#paste-input", Input).value = ""
+        self.step = "done"
+        self.phase = "signed_in"
+        self._leave_if_wanted()
+
+    async def action_cancel(self) -> None:
+        if self.phase == "running":
+            await self.worker.cancel_sign_in()
+            return
+        if self._can_go_back():
+            self.dismiss(None)
+
+    def _can_go_back(self) -> bool:
+        # Above Textual's blank base and the home screen there is somewhere to go back to.
+        stack = self.app.screen_stack
+        return self in stack and stack.index(self) >= 2
+
+    def action_copy_link(self) -> None:
+        if self.authorize_url:
+            self.app.copy_to_clipboard(self.authorize_url)
+            self.notify("Sign-in link copied. Paste it into a browser.", title="Copied")
+
+    def action_open_browser(self) -> None:
+        if self.authorize_url and local_browser_available():
+            self.app.open_url(self.authorize_url)
+
+    def action_focus_paste(self) -> None:
+        self.query_one("#paste-input", Input).focus()
+
+    @on(Paste)
+    def _paste_anywhere(self, event: Paste) -> None:
+        # A paste while the field is not focused still lands in the field: the address is what we expect.
+        paste = self.query_one("#paste-input", Input)
+        if self.phase != "signed_in" and not paste.has_focus and event.text.strip():
+            paste.value = event.text.strip()
+            paste.focus()
+            self._submit(paste.value)
+
+    @on(Input.Submitted, "#paste-input")
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self._submit(event.value)
+
+    def _submit(self, value: str) -> None:
+        if not value.strip():
+            self._show_error("The field is empty.", "Paste the whole address from the browser's address bar.")
+            return
+        self._run_submit(value.strip())
+
+    @work(exclusive=True, group="submit-redirect", exit_on_error=False)
+    async def _run_submit(self, value: str) -> None:
+        from calle_tui.core.worker_api import WorkerError
+
+        self._clear_error()
+        try:
+            await self.worker.submit_redirect(value)
+        except WorkerError as exc:
+            # The field keeps what was pasted so a near miss can be fixed, not retyped.
+            self._show_error(exc.message, exc.action, exc.kind)
+            return
+        except Exception as exc:
+            self._show_error(f"That address could not be used ({type(exc).__name__}).", "Paste it again.")
+            return
+        if not self._left:
+            self.query_one("#paste-input", Input).value = ""
+
+    @work(group="sign-out", exit_on_error=False)
+    async def action_sign_out(self) -> None:
+        from calle_tui.core.worker_api import WorkerError
+
+        sure = await self.app.push_screen_wait(
+            YesNoModal(
+                f"Sign out of {self.worker.server_url}? calle-tui forgets this server's session on this machine.",
+                yes="Sign out",
+                no="Stay signed in",
+                title="Sign out",
+            )
+        )
+        if not sure:
+            return
+        try:
+            await self.worker.sign_out()
+        except WorkerError as exc:
+            self._show_error(exc.message, exc.action, exc.kind)
+            return
+        self.phase = "idle"
+        self.title = "Sign in"
+        self._left = False
+        self._render_all()

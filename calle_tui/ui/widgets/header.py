@@ -1,0 +1,94 @@
+"""The one-line bar at the top of every screen: where you are, which server, whether it answers, where tokens live.
+
+The state lives on the app (`CalleApp.shell_status`, a reactive) so every screen's header shows the same line
+and updates together. Each status carries a glyph as well as a colour: over SSH colours are often reduced.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from textual.app import RenderResult
+from textual.content import Content
+from textual.widget import Widget
+
+_CONNECTION_LOOK: dict[str, tuple[str, str, str]] = {
+    "disconnected": ("○", "$text-muted", "offline"),
+    "connecting": ("◌", "$warning", "connecting"),
+    "connected": ("●", "$success", "connected"),
+    "reconnecting": ("◌", "$warning", "reconnecting"),
+    "failed": ("✗", "$error", "unreachable"),
+}
+
+_STORAGE_LOOK: dict[str, tuple[str, str]] = {
+    "keyring": ("tokens: keyring", ""),
+    "memory": ("tokens: memory", "$warning"),
+    "file": ("tokens: file ⚠", "$warning"),
+}
+
+
+@dataclass(frozen=True)
+class ShellStatus:
+    server_url: str = ""
+    connection: str = "disconnected"
+    signed_in: bool = False
+    storage: str = ""
+    storage_notice: str = ""
+    message: str = ""  # the last connection problem, as a sentence
+
+
+def server_label(url: str) -> str:
+    """host[:port], marked as the local sandbox when it is on loopback."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    host = parts.hostname or url
+    label = f"{host}:{parts.port}" if parts.port else host
+    if host in {"127.0.0.1", "localhost", "::1"}:
+        return f"sandbox {label}"
+    return label
+
+
+def status_content(status: ShellStatus) -> Content:
+    glyph, colour, word = _CONNECTION_LOOK.get(status.connection, ("?", "$text-muted", status.connection))
+    if status.connection == "disconnected" and not status.signed_in:
+        glyph, colour, word = "○", "$warning", "signed out"
+    parts: list[Content | tuple[str, str] | str] = [(f"{glyph} {word}", colour), " · ", server_label(status.server_url)]
+    if status.storage:
+        text, style = _STORAGE_LOOK.get(status.storage, (f"tokens: {status.storage}", ""))
+        parts += [" · ", (text, style) if style else text]
+    return Content.assemble(*parts)
+
+
+class AppHeader(Widget):
+    """`calle-tui › <screen title>` on the left, the shared status on the right."""
+
+    DEFAULT_CSS = """
+    AppHeader {
+        dock: top;
+        height: 1;
+        width: 1fr;
+        background: $panel;
+        color: $foreground;
+        layout: horizontal;
+    }
+    """
+
+    def on_mount(self) -> None:
+        self.watch(self.app, "shell_status", lambda _status: self.refresh(), init=False)
+        self.watch(self.screen, "title", lambda _title: self.refresh(), init=False)
+
+    def render(self) -> RenderResult:
+        title = self.screen.title or ""
+        status = getattr(self.app, "shell_status", None)
+        right = status_content(status) if isinstance(status, ShellStatus) else Content("")
+        width = self.size.width
+        left = Content.assemble(("calle-tui", "bold"), (f" › {title}" if title else "", ""))
+        if left.cell_length + right.cell_length + 3 > width:
+            left = Content.styled(title, "bold")  # narrow: the screen's name matters more than the app's
+        if left.cell_length + right.cell_length + 3 > width:
+            right = right.truncate(max(0, width - left.cell_length - 3), ellipsis=True)
+        gap = max(1, width - left.cell_length - right.cell_length - 2)
+        return Content.assemble(" ", left, " " * gap, right, " ")

@@ -1,0 +1,210 @@
+"""Tiny MCP servers for worker tests that the sandbox does not cover (other tools, malformed answers).
+
+Real HTTP on 127.0.0.1 with port 0, served by uvicorn in a thread; no auth.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import uvicorn
+from mcp.server.mcpserver import MCPServer
+
+from calle_tui.core.clock import ManualClock
+from calle_tui.core.events import EventLog
+
+
+class ServerThread:
+    def __init__(self, app: Any) -> None:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", 0))
+        self._sock = sock
+        self.port = sock.getsockname()[1]
+        config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False, timeout_graceful_shutdown=1)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/mcp"
+
+    def __enter__(self) -> ServerThread:
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:  # an external server thread: poll with a deadline
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("test server did not start")
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+        self._sock.close()
+
+
+def mcp_server(tools: dict[str, Callable[..., Any]], name: str = "tiny") -> MCPServer:
+    server = MCPServer(name)
+    for tool_name, fn in tools.items():
+        server.tool(name=tool_name)(fn)
+    return server
+
+
+def serve(tools: dict[str, Callable[..., Any]], name: str = "tiny") -> ServerThread:
+    return ServerThread(mcp_server(tools, name).streamable_http_app())
+
+
+class FakeCalle:
+    """A minimal CALL-E look-alike whose answers tests can bend (malformed pages, slow run_call, entries).
+
+    Cursors are offsets; next_cursor is the offset after the page, or null once caught up.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.calls: dict[str, int] = {}
+        self.entries: dict[str, list[dict[str, Any]]] = {}
+        self.status: dict[str, str] = {}
+        self.entries_returned = 0
+        self.malformed_pages = 0  # answer this many get_call_run calls with garbage
+        self.run_call_gate: threading.Event | None = None  # when set, run_call blocks until the gate opens
+        self.run_call_entered = threading.Event()
+        self.plan_result: dict[str, Any] | None = None  # override plan_call's answer
+
+    def _count(self, name: str) -> None:
+        with self.lock:
+            self.calls[name] = self.calls.get(name, 0) + 1
+
+    def tools(self) -> dict[str, Callable[..., Any]]:
+        fake = self
+
+        def plan_call(
+            user_input: str,
+            to_phones: list[str] | None = None,
+            region: str | None = None,
+            language: str | None = None,
+            goal: str | None = None,
+            scheduled_at: str | None = None,
+            plan_id: str | None = None,
+            ttl_seconds: int | None = None,
+        ) -> dict[str, Any]:
+            fake._count("plan_call")
+            if fake.plan_result is not None:
+                return fake.plan_result
+            missing = []
+            if not to_phones:
+                missing.append({"field": "to_phones", "question": "Which number should we call?"})
+            if not goal:
+                missing.append({"field": "goal", "question": "What should the call achieve?"})
+            ready = not missing
+            return {
+                "plan_id": plan_id or "plan-1",
+                "ready_to_run": ready,
+                "confirm_token": "confirm-1" if ready else None,
+                "missing": missing,
+                "message": "Ready." if ready else "I need a few details.",
+                "plan": {"to_phones": to_phones or [], "goal": goal, "language": language},
+                "seen_input": user_input,
+                "seen_fields": sorted(k for k, v in locals().items() if v is not None and k not in {"fake", "missing", "ready"}),
+            }
+
+        def run_call(plan_id: str, confirm_token: str, ttl_seconds: int | None = None) -> dict[str, Any]:
+            fake._count("run_call")
+            fake.run_call_entered.set()
+            if fake.run_call_gate is not None:
+                fake.run_call_gate.wait(timeout=30)
+            run_id = "run-" + plan_id
+            with fake.lock:
+                fake.status.setdefault(run_id, "dialing")
+                fake.entries.setdefault(run_id, [])
+            return {"run_id": run_id, "status": "queued", "next_step": {"action": "poll", "after_seconds": 60}}
+
+        def get_call_run(run_id: str, cursor: str | None = None, limit: int | None = None) -> dict[str, Any]:
+            fake._count("get_call_run")
+            with fake.lock:
+                if fake.malformed_pages > 0:
+                    fake.malformed_pages -= 1
+                    return {"status": 42, "activity": "not a list"}
+                entries = fake.entries.get(run_id, [])
+                start = int(cursor or 0)
+                page = entries[start : start + (limit or 50)]
+                end = start + len(page)
+                fake.entries_returned += len(page)
+                status = fake.status.get(run_id, "dialing")
+                caught_up = end >= len(entries)
+                return {
+                    "run_id": run_id,
+                    "status": status,
+                    "terminal": status in {"completed", "failed", "no_answer", "busy", "voicemail", "canceled"},
+                    "activity": page,
+                    "next_cursor": None if caught_up else str(end),
+                    "resume_cursor": str(end),  # like the sandbox: where to continue once caught up
+                    "summary": "All done." if status == "completed" else None,
+                    "next_step": {"action": "poll"},
+                }
+
+        return {"plan_call": plan_call, "run_call": run_call, "get_call_run": get_call_run}
+
+    def add_entries(self, run_id: str, count: int) -> None:
+        with self.lock:
+            entries = self.entries.setdefault(run_id, [])
+            base = len(entries)
+            entries.extend(
+                {"id": f"e{base + i}", "at": None, "type": "note", "text": f"entry {base + i}"} for i in range(count)
+            )
+
+
+class Recorder(EventLog):
+    """Records events and lets a test wait for one (on the event itself, never on a timer)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._changed = asyncio.Event()
+
+    def __call__(self, event) -> None:
+        super().__call__(event)
+        self._changed.set()
+
+    async def wait_for(self, predicate: Callable[[object], bool], timeout: float = 15.0, start: int = 0):
+        async with asyncio.timeout(timeout):
+            seen = start
+            while True:
+                for event in self.events[seen:]:
+                    if predicate(event):
+                        return event
+                seen = len(self.events)
+                self._changed.clear()
+                await self._changed.wait()
+
+    async def wait_kind(self, event_type: type, timeout: float = 15.0, start: int = 0, **fields):
+        return await self.wait_for(
+            lambda e: isinstance(e, event_type) and all(getattr(e, k) == v for k, v in fields.items()), timeout, start
+        )
+
+
+async def drive(clock: ManualClock, log: Recorder, until: Callable[[], bool], *, timeout: float = 30.0):
+    """Let simulated time pass: whenever someone sleeps on the clock, jump to the earliest wake-up, until
+    `until()` holds (re-checked after every event). Progress is driven by the worker's own sleeps and
+    events, never by real timers."""
+    async with asyncio.timeout(timeout):
+        while not until():
+            seen = len(log.events)
+            sleeper = asyncio.ensure_future(clock.wait_for_sleepers(1, timeout=timeout))
+            event = asyncio.ensure_future(log.wait_for(lambda e: True, timeout=timeout, start=seen))
+            try:
+                done, _ = await asyncio.wait({sleeper, event}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                sleeper.cancel()
+                event.cancel()
+            if until():
+                return
+            wake = clock.next_wakeup()
+            if sleeper in done and wake is not None:
+                clock.set(wake)
+            await asyncio.sleep(0)

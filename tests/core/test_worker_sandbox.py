@@ -1,0 +1,276 @@
+"""The worker against the sandbox: real HTTP, real OAuth (auto-approve + auto-follow sign-in), simulated
+calls driven by a manual clock shared by the worker and the sandbox (no real sleeping anywhere)."""
+
+import asyncio
+
+import pytest
+
+from calle_tui.core.events import (
+    ErrorEvent,
+    RunFinished,
+    RunOutcomeUnknown,
+    RunStarted,
+    RunUpdate,
+    SignedIn,
+    SignInNeeded,
+    ToolsListed,
+)
+from calle_tui.core.worker_api import PlanRequest, WorkerError
+from calle_fakes import drive
+
+pytest.importorskip("calle_tui.sandbox.harness")
+
+
+def ready_request(phone="+15550100"):
+    return PlanRequest(
+        user_input=f"Call {phone} and book a table for two",
+        to_phones=(phone,),
+        goal="Book a table for two at 7 pm",
+        language="English",
+    )
+
+
+@pytest.fixture
+def sim(sandbox_factory, manual_clock):
+    """A sandbox whose simulator and authorization server read the test's manual clock."""
+    return sandbox_factory(clock=manual_clock.now)
+
+
+async def signed_in_worker(make_worker, sim, **kw):
+    worker, log = make_worker(sim.mcp_url, **kw)
+    await worker.start()
+    first = await log.wait_for(lambda e: isinstance(e, ToolsListed | SignInNeeded))
+    if isinstance(first, SignInNeeded):
+        await worker.sign_in("auto-follow")
+        await log.wait_kind(ToolsListed)
+    return worker, log
+
+
+def received(log, run_id):
+    return [e.id for u in log.of(RunUpdate) if u.run_id == run_id for e in u.new_activity]
+
+
+async def start_call(worker, phone="+15550100"):
+    plan = await worker.plan(ready_request(phone))
+    assert plan.ready_to_run, plan
+    return await worker.run(plan.plan_id, plan.confirm_token)
+
+
+async def test_sign_in_once_then_restart_with_stored_tokens(sim, make_worker, tmp_path):
+    worker, log = make_worker(sim.mcp_url)
+    await worker.start()
+    needed = await log.wait_kind(SignInNeeded)
+    assert "sign in" in needed.reason.lower()
+    await worker.sign_in("auto-follow")
+    await log.wait_kind(ToolsListed)
+    assert log.of(SignedIn) and worker.auth_status().signed_in
+    authorizations = sim.stats.authorize_requests
+    await worker.close()
+
+    again, log2 = make_worker(sim.mcp_url)  # same secret store, same state dir: a restart
+    await again.start()
+    await log2.wait_kind(ToolsListed)
+    assert not log2.of(SignInNeeded)
+    assert sim.stats.authorize_requests == authorizations  # no browser, no login
+    result = await again.plan(PlanRequest(user_input="hello"))
+    assert result.ready_to_run is False and result.missing
+
+
+async def test_plan_asks_refines_and_a_run_is_followed_to_the_end(sim, make_worker, manual_clock):
+    worker, log = await signed_in_worker(make_worker, sim)
+    first = await worker.plan(PlanRequest(user_input="Please call +15550100"))
+    assert not first.ready_to_run and {m.field for m in first.missing} >= {"goal"}
+    refined = await worker.plan(
+        PlanRequest(user_input="Book a table for two, in English", plan_id=first.plan_id, goal="Book a table for two", language="English")
+    )
+    assert refined.plan_id == first.plan_id and refined.ready_to_run
+    t0 = manual_clock.now()
+    started = await worker.run(refined.plan_id, refined.confirm_token)
+    assert log.of(RunStarted)[0].result.run_id == started.run_id
+    assert await manual_clock.wait_for_sleepers(1) >= t0 + 59  # about a minute before the first query
+    await drive(manual_clock, log, lambda: bool(log.of(RunFinished)))
+    finished = log.of(RunFinished)[0]
+    assert finished.status == "completed" and finished.result.summary and finished.transcript
+    ids = received(log, started.run_id)
+    assert len(ids) == len(set(ids)) == sim.stats.activity_entries_returned
+    assert [r.status for r in worker.history()] == ["completed"]
+    assert sim.stats.tool_calls["run_call"] == 1
+
+
+async def test_thousand_entries_transferred_once(sim, make_worker, manual_clock):
+    worker, log = await signed_in_worker(make_worker, sim)
+    started = await start_call(worker, phone="+15550109")  # last digit 9: the marathon scenario
+    await drive(manual_clock, log, lambda: bool(log.of(RunFinished)), timeout=120)
+    ids = received(log, started.run_id)
+    assert len(ids) == 1000 and len(set(ids)) == 1000
+    assert sim.stats.activity_entries_returned == 1000
+    assert len(worker.run_entries(started.run_id)) == 1000
+
+
+async def test_concurrent_confirms_make_one_run_call_on_the_wire(sim, make_worker):
+    worker, log = await signed_in_worker(make_worker, sim)
+    plan = await worker.plan(ready_request())
+    results = await asyncio.gather(*(worker.run(plan.plan_id, plan.confirm_token) for _ in range(6)), return_exceptions=True)
+    assert sum(not isinstance(r, BaseException) for r in results) == 1
+    assert all(r.kind == "already_started" for r in results if isinstance(r, WorkerError))
+    assert sim.stats.run_call_sent == 1 and sim.stats.calls_placed == 1
+
+
+async def test_crash_after_send_is_unknown_until_the_user_reconciles(sim, make_worker, tmp_path):
+    worker, log = await signed_in_worker(make_worker, sim)
+    plan = await worker.plan(ready_request())
+    # Send run_call the way run() does, then "crash" before the answer is journaled.
+    assert worker.journal.begin_attempt(plan.plan_id, plan.confirm_token, sim.mcp_url, 1.0)
+    from calle_tui.core.contract import RunCallInput
+
+    await worker._conn.call("run_call", RunCallInput(plan_id=plan.plan_id, confirm_token=plan.confirm_token).to_arguments())
+    await worker.close()
+    assert sim.stats.calls_placed == 1
+
+    again, log2 = make_worker(sim.mcp_url)
+    await again.start()
+    assert (await log2.wait_kind(RunOutcomeUnknown)).plan_id == plan.plan_id
+    await log2.wait_kind(ToolsListed)
+    with pytest.raises(WorkerError):
+        await again.run(plan.plan_id, plan.confirm_token)
+    assert sim.stats.run_call_sent == 1  # nothing re-sent on its own
+    assert again.history()[0].status == "unknown"
+    result = await again.reconcile(plan.plan_id)  # the user asked
+    assert sim.stats.calls_placed == 1 and sim.stats.run_call_sent == 2  # a replay, not a second call
+    assert again.history()[0].run_id == result.run_id
+
+
+async def test_revoked_refresh_token_asks_once_then_the_run_resumes(sim, make_worker, manual_clock):
+    worker, log = await signed_in_worker(make_worker, sim)
+    started = await start_call(worker)
+    await drive(manual_clock, log, lambda: bool(received(log, started.run_id)))
+    sim.revoke_all_refresh_tokens()
+    sim.expire_access_tokens()
+    mark = len(log.events)
+
+    def asks():
+        return [e for e in log.events[mark:] if isinstance(e, SignInNeeded)]
+
+    await drive(manual_clock, log, lambda: bool(asks()))
+    assert "again" in asks()[0].reason
+    assert not [e for e in log.events[mark:] if isinstance(e, ErrorEvent) and e.kind == "auth"]
+    await worker.sign_in("auto-follow")
+    await drive(manual_clock, log, lambda: bool(log.of(RunFinished)))
+    assert len(asks()) == 1  # one clean request to sign in, no repeats
+    ids = received(log, started.run_id)
+    assert len(ids) == len(set(ids)) == sim.stats.activity_entries_returned
+
+
+async def test_sandbox_restart_mid_poll_reconnects_and_resumes_without_gaps(sim, make_worker, manual_clock):
+    worker, log = await signed_in_worker(make_worker, sim)
+    started = await start_call(worker)
+    await drive(manual_clock, log, lambda: bool(received(log, started.run_id)))
+    got_before = len(received(log, started.run_id))
+    mark = len(log.events)
+    sim.restart()
+    await drive(manual_clock, log, lambda: bool(log.of(RunFinished)))
+    ids = received(log, started.run_id)
+    assert len(ids) > got_before and len(ids) == len(set(ids))
+    assert ids == sorted(ids)  # the sandbox's ids are ordered: no gap, no repeat, no reorder
+    assert not [e for e in log.events[mark:] if isinstance(e, SignInNeeded)]  # tokens survived the restart
+
+
+@pytest.mark.parametrize("fault", ["rate_429", "rate_5xx"])
+async def test_error_storms_back_off_without_flooding(sim, make_worker, manual_clock, fault):
+    worker, log = await signed_in_worker(make_worker, sim)
+    started = await start_call(worker)
+    await drive(manual_clock, log, lambda: bool(received(log, started.run_id)))
+    waits = []  # (now, next_poll_at) of every "retrying" update
+    worker.subscribe(
+        lambda e: waits.append((manual_clock.now(), e.next_poll_at))
+        if isinstance(e, RunUpdate) and "Retrying" in e.message and e.next_poll_at
+        else None
+    )
+    sim.config.faults.retry_after = 30.0
+    setattr(sim.config.faults, fault, 1.0)
+    storm_start = manual_clock.now()
+    injected_before = sum(sim.stats.faults_injected.values())
+    await drive(manual_clock, log, lambda: manual_clock.now() >= storm_start + 600)
+    injected = sum(sim.stats.faults_injected.values()) - injected_before
+    # Without backoff a 5-10 s cadence would make 60-120 requests in 600 s.
+    limit = 600 / 30 + 2 if fault == "rate_429" else 14
+    assert 1 <= injected <= limit, injected
+    assert any(isinstance(e, ErrorEvent) and e.run_id == started.run_id for e in log.events)
+    gaps = [due - now for now, due in waits]
+    assert gaps and all(b >= a * 0.5 for a, b in zip(gaps, gaps[1:]))  # growing (jitter aside), never a burst
+    if fault == "rate_429":
+        assert min(gaps) >= 30  # Retry-After honoured
+    setattr(sim.config.faults, fault, 0.0)
+    await drive(manual_clock, log, lambda: bool(log.of(RunFinished)))
+    ids = received(log, started.run_id)
+    assert len(ids) == len(set(ids))
+
+
+async def test_several_runs_are_followed_at_once(sim, make_worker, manual_clock):
+    worker, log = await signed_in_worker(make_worker, sim)
+    a = await start_call(worker, phone="+15550100")  # completed
+    b = await start_call(worker, phone="+15550106")  # busy
+    await drive(manual_clock, log, lambda: len(log.of(RunFinished)) == 2)
+    outcome = {e.run_id: e.status for e in log.of(RunFinished)}
+    assert outcome == {a.run_id: "completed", b.run_id: "busy"}
+    for run in (a, b):
+        ids = received(log, run.run_id)
+        assert ids and len(ids) == len(set(ids))
+    assert sim.stats.activity_entries_returned == len(received(log, a.run_id)) + len(received(log, b.run_id))
+
+
+async def test_scheduled_run_waits_for_its_time(sim, make_worker, manual_clock):
+    from datetime import UTC, datetime
+
+    worker, log = await signed_in_worker(make_worker, sim)
+    at = datetime.fromtimestamp(manual_clock.now() + 1800, tz=UTC).isoformat(timespec="seconds")
+    plan = await worker.plan(
+        PlanRequest(
+            user_input="Call +15550100 and book a table",
+            to_phones=("+15550100",),
+            goal="Book a table",
+            language="English",
+            scheduled_at=at,
+        )
+    )
+    assert plan.ready_to_run, plan
+    t0 = manual_clock.now()
+    started = await worker.run(plan.plan_id, plan.confirm_token)
+    assert started.status == "scheduled"
+    assert await manual_clock.wait_for_sleepers(1) >= t0 + 1800  # no polling before the call's time
+    assert sim.stats.tool_calls["get_call_run"] == 0
+    await drive(manual_clock, log, lambda: bool(log.of(RunFinished)))
+    assert log.of(RunFinished)[0].status == "completed"
+
+
+async def test_no_secret_reaches_events_history_journal_or_log(sandbox_factory, manual_clock, make_worker, tmp_path):
+    canary = "CANARYSECRET"
+    sim = sandbox_factory(clock=manual_clock.now, secret_prefix=canary)
+    worker, log = await signed_in_worker(make_worker, sim)
+    started = await start_call(worker)
+    sim.expire_access_tokens()
+    sim.revoke_all_refresh_tokens()
+    await drive(manual_clock, log, lambda: any(isinstance(e, SignInNeeded) for e in log.events[3:]))
+    await worker.sign_in("auto-follow")
+    await drive(manual_clock, log, lambda: bool(log.of(RunFinished)))
+    assert canary not in repr(worker.history())
+    await worker.close()
+    assert canary not in repr(log.events)
+    for path in (tmp_path / "state").rglob("*"):
+        if path.is_file():
+            assert canary.encode() not in path.read_bytes(), path
+    assert started.run_id
+
+
+async def test_access_token_revoked_early_is_refreshed_without_asking(sim, make_worker, manual_clock):
+    worker, log = await signed_in_worker(make_worker, sim)
+    started = await start_call(worker)
+    await drive(manual_clock, log, lambda: bool(received(log, started.run_id)))
+    mark = len(log.events)
+    grants = sim.stats.token_grants["refresh_token"]
+    sim.expire_access_tokens()  # the refresh token still works
+    await drive(manual_clock, log, lambda: bool(log.of(RunFinished)))
+    assert not [e for e in log.events[mark:] if isinstance(e, SignInNeeded)]
+    assert sim.stats.token_grants["refresh_token"] == grants + 1
+    ids = received(log, started.run_id)
+    assert len(ids) == len(set(ids)) == sim.stats.activity_entries_returned

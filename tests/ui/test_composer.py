@@ -1,0 +1,301 @@
+"""Behaviour of the plan composer and the composer -> confirm -> run chain (fake worker, no network)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from textual.widgets import Input, Static, TextArea
+
+from calle_tui.core.drafts import DraftStore
+from calle_tui.core.worker_api import WorkerError
+from calle_tui.ui.screens.composer import ComposerScreen
+from calle_tui.ui.screens.confirm import ConfirmCallModal
+from calle_tui.ui.screens.monitor import MonitorScreen
+
+try:
+    from .fakes_runs import FakeRunsWorker, RunsHostApp, missing_plan, ready_plan
+except ImportError:
+    from fakes_runs import FakeRunsWorker, RunsHostApp, missing_plan, ready_plan
+
+SIZE = (80, 24)
+
+
+def host(worker, drafts=None, clock=None) -> RunsHostApp:
+    return RunsHostApp(lambda: ComposerScreen(worker, drafts), clock=clock)
+
+
+async def type_request(pilot, text: str) -> None:
+    area = pilot.app.screen.query_one("#composer-request", TextArea)
+    area.focus()
+    await pilot.pause()
+    area.insert(text)
+    await pilot.pause()
+
+
+async def plan_ready(pilot, worker) -> None:
+    await type_request(pilot, "Call +14155550123 in English and book a table for two at 7 pm.")
+    await pilot.press("ctrl+s")
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+    assert len(worker.plan_requests) == 1
+
+
+def message_of(screen) -> str:
+    return str(screen.query_one("#composer-message", Static).render())
+
+
+async def test_request_is_sent_verbatim_and_only_typed_fields_go():
+    worker = FakeRunsWorker([ready_plan()])
+    app = host(worker)
+    async with app.run_test(size=SIZE) as pilot:
+        text = "Call +14155550123  and ask if they're open tomorrow.\nThanks!"
+        await type_request(pilot, text)
+        app.screen.query_one("#field-language", Input).value = "English"
+        await pilot.press("ctrl+s")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        (request,) = worker.plan_requests
+        assert request.user_input == text
+        assert request.language == "English"
+        assert request.to_phones is None and request.goal is None and request.region is None
+        assert request.scheduled_at is None and request.plan_id is None and request.ttl_seconds is None
+        assert app.screen.query_one("#composer-plan").display
+        card = str(app.screen.query_one("#composer-plan-card", Static).render())
+        assert "+1 415-555-0123 (United States)" in card
+
+
+async def test_empty_request_and_bad_field_are_explained_in_place():
+    worker = FakeRunsWorker([ready_plan()])
+    app = host(worker)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert worker.plan_requests == []
+        assert "Write what the call is about" in message_of(app.screen)
+        await type_request(pilot, "Call my dentist")
+        app.screen.query_one("#field-to_phones", Input).value = "415 555 0123"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert worker.plan_requests == []
+        assert "country code" in message_of(app.screen)
+        assert app.screen.query_one("#field-to_phones", Input).has_focus
+
+
+async def test_missing_detail_answers_refine_the_same_plan():
+    worker = FakeRunsWorker([missing_plan("plan-42"), ready_plan("plan-42")])
+    app = host(worker)
+    async with app.run_test(size=SIZE) as pilot:
+        await type_request(pilot, "Book a table for two")
+        await pilot.press("ctrl+s")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        answers = list(app.screen.query(".answer").results(Input))
+        assert len(answers) == 2 and answers[0].has_focus
+        questions = [str(q.render()) for q in app.screen.query(".question").results(Static)]
+        assert "Which number should we call? Include the country code." in questions
+        await pilot.press(*"+14155550123")
+        await pilot.press("enter")  # to the next question
+        assert answers[1].has_focus
+        await pilot.press(*"English", "enter")  # the last answer submits
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert len(worker.plan_requests) == 2
+        refine = worker.plan_requests[1]
+        assert refine.plan_id == "plan-42"
+        assert refine.user_input == "+14155550123\nEnglish"
+        # typed into the to_phones / language questions, so those fields carry them too
+        assert refine.to_phones == ("+14155550123",) and refine.language == "English"
+        assert refine.goal is None
+        assert app.screen.query_one("#composer-plan").display
+        assert not app.screen.query_one("#composer-questions").display
+
+
+async def test_refine_with_a_free_form_answer_keeps_it_only_in_user_input():
+    worker = FakeRunsWorker(
+        [missing_plan("p9", [("scheduled_at", "When should we call?")]), ready_plan("p9")]
+    )
+    app = host(worker)
+    async with app.run_test(size=SIZE) as pilot:
+        await type_request(pilot, "Call +14155550123 to book")
+        await pilot.press("ctrl+s")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press(*"tomorrow at 3pm", "enter")
+        await app.workers.wait_for_complete()
+        refine = worker.plan_requests[1]
+        assert refine.user_input == "tomorrow at 3pm" and refine.plan_id == "p9"
+        assert refine.scheduled_at is None  # never converted or guessed
+
+
+async def test_worker_error_is_a_sentence_and_the_request_stays():
+    worker = FakeRunsWorker([WorkerError("The server is not answering.", "Press ctrl+s to retry.", "network"),
+                             ready_plan()])
+    app = host(worker)
+    async with app.run_test(size=SIZE) as pilot:
+        await type_request(pilot, "Call +14155550123 please")
+        await pilot.press("ctrl+s")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert message_of(app.screen) == "The server is not answering. Press ctrl+s to retry."
+        assert app.screen.query_one("#composer-request", TextArea).text == "Call +14155550123 please"
+        await pilot.press("ctrl+s")
+        await app.workers.wait_for_complete()
+        assert len(worker.plan_requests) == 2
+
+
+async def test_digits_and_confirm_place_exactly_one_call_then_monitor(tmp_path):
+    drafts = DraftStore(tmp_path / "draft.json")
+    worker = FakeRunsWorker([ready_plan()])
+    app = host(worker, drafts)
+    async with app.run_test(size=SIZE) as pilot:
+        await plan_ready(pilot, worker)
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmCallModal)
+        await pilot.press("ctrl+r")  # a second review press cannot open a second modal
+        await pilot.pause()
+        assert sum(isinstance(s, ConfirmCallModal) for s in app.screen_stack) == 1
+        await pilot.press(*"0123")
+        await pilot.press("ctrl+y")
+        await pilot.press("ctrl+y")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert worker.run_calls == [("plan-1", "token-for-plan-1")]
+        assert isinstance(app.screen, MonitorScreen) and app.screen.run_id == "run-1"
+        assert drafts.load() is None  # cleared only now that the run started
+        composer = app.screen_stack[-2]
+        assert composer.query_one("#composer-request", TextArea).text == ""
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press("ctrl+r")  # the spent plan cannot be reviewed again
+        await pilot.pause()
+        assert not isinstance(app.screen, ConfirmCallModal)
+        assert len(worker.run_calls) == 1
+
+
+async def test_double_confirm_while_run_is_in_flight_places_one_call():
+    worker = FakeRunsWorker([ready_plan()])
+    worker.run_gate = asyncio.Event()
+    app = host(worker)
+    async with app.run_test(size=SIZE) as pilot:
+        await plan_ready(pilot, worker)
+        await pilot.press("ctrl+r", *"0123", "ctrl+y")
+        await worker.run_entered.wait()
+        await pilot.press("ctrl+y", "ctrl+r", "ctrl+y", "enter")
+        await pilot.pause()
+        worker.run_gate.set()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert worker.run_calls == [("plan-1", "token-for-plan-1")]
+
+
+async def test_run_error_for_an_expired_plan_sends_the_user_back_to_replan():
+    worker = FakeRunsWorker([ready_plan(), ready_plan("plan-2")])
+    worker.run_error = WorkerError("The plan expired before the call started.", kind="expired")
+    app = host(worker)
+    async with app.run_test(size=SIZE) as pilot:
+        await plan_ready(pilot, worker)
+        await pilot.press("ctrl+r", *"0123", "ctrl+y")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.screen, ComposerScreen)
+        assert "The plan expired before the call started. Press ctrl+s to plan again" in message_of(app.screen)
+        assert not app.screen.query_one("#composer-plan").display
+        assert app.screen.query_one("#composer-request", TextArea).text  # nothing typed is lost
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        assert not isinstance(app.screen, ConfirmCallModal)
+
+
+async def test_plan_expired_by_the_clock_cannot_be_reviewed():
+    worker = FakeRunsWorker([ready_plan(expires_in=60)])
+    app = host(worker)
+    async with app.run_test(size=SIZE) as pilot:
+        await plan_ready(pilot, worker)
+        app.clock.advance(120)
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        assert isinstance(app.screen, ComposerScreen)
+        assert "This plan has expired." in message_of(app.screen)
+        assert worker.run_calls == []
+
+
+async def test_draft_survives_a_restart_and_a_failed_submit(tmp_path):
+    path = tmp_path / "state" / "draft.json"
+    worker = FakeRunsWorker([WorkerError("Sign in again to continue.", kind="auth")])
+    app = host(worker, DraftStore(path))
+    async with app.run_test(size=SIZE) as pilot:
+        await type_request(pilot, "Call +14155550123 about my order")
+        app.screen.query_one("#field-goal", Input).value = "Ask where order 1234 is"
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await app.workers.wait_for_complete()
+    saved = DraftStore(path).load()
+    assert saved == {"request": "Call +14155550123 about my order", "fields": {"goal": "Ask where order 1234 is"}}
+
+    app2 = host(FakeRunsWorker(), DraftStore(path))
+    async with app2.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        screen = app2.screen
+        assert screen.query_one("#composer-request", TextArea).text == "Call +14155550123 about my order"
+        assert screen.query_one("#field-goal", Input).value == "Ask where order 1234 is"
+        assert not screen.query_one("#composer-details").collapsed
+
+
+class SignallingDrafts(DraftStore):
+    def __init__(self, path) -> None:
+        super().__init__(path)
+        self.saved = asyncio.Event()
+        self.saves = 0
+
+    def save(self, draft: dict) -> None:
+        super().save(draft)
+        self.saves += 1
+        self.saved.set()
+
+
+async def test_draft_is_saved_while_typing_without_leaving(tmp_path):
+    drafts = SignallingDrafts(tmp_path / "draft.json")
+    app = host(FakeRunsWorker(), drafts)
+    async with app.run_test(size=SIZE) as pilot:
+        await type_request(pilot, "Call")
+        await pilot.press(*" the bakery")
+        await asyncio.wait_for(drafts.saved.wait(), timeout=10)  # the debounce timer fires by itself
+        assert drafts.saves == 1  # one write for the whole burst of keys, not one per key
+        assert drafts.load() == {"request": "Call the bakery", "fields": {}}
+
+
+async def test_field_hints_follow_the_servers_schema():
+    from calle_tui.core.events import ToolsListed
+
+    worker = FakeRunsWorker()
+    app = host(worker)
+    async with app.run_test(size=SIZE) as pilot:
+        schema = {"properties": {"user_input": {}, "to_phones": {"description": "E.164 numbers, please."},
+                                 "goal": {"description": "What to achieve."}}}
+        worker.emit(ToolsListed(tool_names=("plan_call", "run_call", "get_call_run"), plan_call_schema=schema))
+        await pilot.pause()
+        screen = app.screen
+        assert str(screen.query_one("#hint-to_phones", Static).render()) == "E.164 numbers, please."
+        assert screen.query_one("#row-goal").display
+        assert not screen.query_one("#row-region").display  # this server does not take a region
+
+
+async def test_unknown_outcome_is_a_sentence_and_the_plan_is_not_offered_again():
+    worker = FakeRunsWorker([ready_plan()])
+    worker.run_error = WorkerError(
+        "We sent the call request but got no answer.", "Check the call history before trying again.",
+        "outcome_unknown",
+    )
+    app = host(worker)
+    async with app.run_test(size=SIZE) as pilot:
+        await plan_ready(pilot, worker)
+        await pilot.press("ctrl+r", *"0123", "ctrl+y")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert message_of(app.screen) == (
+            "We sent the call request but got no answer. Check the call history before trying again."
+        )
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        assert not isinstance(app.screen, ConfirmCallModal) and len(worker.run_calls) == 1

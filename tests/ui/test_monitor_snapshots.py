@@ -1,0 +1,73 @@
+"""Snapshots of the run monitor in each state at 80x24 and 120x40 (canned events, fixed clock)."""
+
+from __future__ import annotations
+
+import pytest
+
+from calle_tui.ui.screens.monitor import MonitorScreen
+
+try:
+    from .fakes_runs import RUN_ID, FakeRunsWorker, RunsHostApp, activity, finished, record, speech, update
+except ImportError:
+    from fakes_runs import RUN_ID, FakeRunsWorker, RunsHostApp, activity, finished, record, speech, update
+
+SIZES = [(80, 24), (120, 40)]
+OUTCOMES = ["completed", "no_answer", "busy", "voicemail", "failed", "canceled"]
+
+
+@pytest.fixture(autouse=True)
+def _xdg_in_tmp(tmp_path, monkeypatch):
+    for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
+        monkeypatch.setenv(name, str(tmp_path / name.lower()))
+
+
+def monitor() -> RunsHostApp:
+    return RunsHostApp(lambda: MonitorScreen(FakeRunsWorker(), RUN_ID, record()))
+
+
+def emitting(*make_events, advance: float = 0):
+    async def run_before(pilot) -> None:
+        app = pilot.app
+        app.clock.advance(advance)
+        for make in make_events:
+            app.screen.worker.emit(make(app))
+        await pilot.pause()
+
+    return run_before
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
+def test_monitor_waiting_for_first_check(snap_compare, size):
+    run_before = emitting(lambda app: update("queued", "waiting_first", next_poll_in=54, clock=app.clock), advance=6)
+    assert snap_compare(monitor(), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
+def test_monitor_live_with_transcript(snap_compare, size):
+    run_before = emitting(
+        lambda app: update("in_progress", "waiting", entries=activity(3) + speech(12), next_poll_in=7, clock=app.clock),
+        advance=95,
+    )
+    assert snap_compare(monitor(), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
+def test_monitor_reconnecting(snap_compare, size):
+    run_before = emitting(
+        lambda app: update("ringing", "waiting", entries=activity(3), next_poll_in=5, clock=app.clock),
+        lambda app: update("ringing", "reconnecting", next_poll_in=8, clock=app.clock,
+                           message="The connection dropped"),
+        advance=70,
+    )
+    assert snap_compare(monitor(), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
+@pytest.mark.parametrize("outcome", OUTCOMES)
+def test_monitor_outcome(snap_compare, size, outcome):
+    run_before = emitting(
+        lambda app: update("in_progress", "waiting", entries=activity(3) + speech(2), next_poll_in=5, clock=app.clock),
+        lambda app: finished(outcome),
+        advance=80,
+    )
+    assert snap_compare(monitor(), terminal_size=size, run_before=run_before)

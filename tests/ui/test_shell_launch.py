@@ -1,0 +1,69 @@
+"""launch.py: settings layering, the demo sandbox process, and plain-sentence failures."""
+
+from __future__ import annotations
+
+import argparse
+import urllib.request
+
+import pytest
+
+from calle_tui.cli import build_parser
+from calle_tui.ui.launch import DemoSandbox, LaunchError, _read_ready, build_settings, check_url, run_app
+
+
+def args(*argv: str) -> argparse.Namespace:
+    return build_parser().parse_args(list(argv))
+
+
+def test_command_line_beats_environment_beats_config_file(tmp_path, monkeypatch):
+    config = tmp_path / "config.toml"
+    config.write_text('url = "https://from-file.invalid/mcp"\nlogin = "paste"\n', encoding="utf-8")
+    monkeypatch.setenv("CALLE_TUI_CONFIG", str(config))
+    assert build_settings(args()).url == "https://from-file.invalid/mcp"
+    monkeypatch.setenv("CALLE_TUI_URL", "https://from-env.invalid/mcp")
+    settings = build_settings(args())
+    assert settings.url == "https://from-env.invalid/mcp" and settings.login == "paste"
+    settings = build_settings(args("--url", "https://from-cli.invalid/mcp", "--login", "loopback"))
+    assert settings.url == "https://from-cli.invalid/mcp" and settings.login == "loopback"
+    assert build_settings(args("--insecure-storage")).insecure_storage is True
+
+
+def test_bad_settings_are_a_sentence(tmp_path, monkeypatch, capsys):
+    config = tmp_path / "config.toml"
+    config.write_text("login = 'telepathy'\n", encoding="utf-8")
+    monkeypatch.setenv("CALLE_TUI_CONFIG", str(config))
+    with pytest.raises(LaunchError, match="'login' is not valid"):
+        build_settings(args())
+    assert run_app(args()) == 2
+    err = capsys.readouterr().err
+    assert "calle-tui: The setting 'login' is not valid" in err and "Traceback" not in err
+
+
+def test_a_url_that_is_not_http_is_refused(capsys):
+    with pytest.raises(LaunchError, match="not an http"):
+        check_url("ftp://example.invalid/mcp")
+    assert run_app(args("--url", "not a url")) == 2
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_ready_file_gets_the_mcp_path(tmp_path):
+    ready = tmp_path / "ready"
+    assert _read_ready(ready) is None
+    ready.write_text("http://127.0.0.1:", encoding="utf-8")  # half written: not yet
+    assert _read_ready(ready) is None
+    ready.write_text("http://127.0.0.1:4567\n", encoding="utf-8")
+    assert _read_ready(ready) == "http://127.0.0.1:4567/mcp"
+
+
+def test_demo_sandbox_starts_answers_and_stops():
+    pytest.importorskip("calle_tui.sandbox.cli")
+    demo = DemoSandbox.start(deadline_seconds=60)
+    try:
+        assert demo.url.startswith("http://127.0.0.1:") and demo.url.endswith("/mcp")
+        base = demo.url.rsplit("/mcp", 1)[0]
+        with urllib.request.urlopen(base + "/.well-known/oauth-authorization-server", timeout=10) as response:
+            assert response.status == 200
+    finally:
+        demo.stop()
+    assert demo.process.poll() is not None
+    assert not demo.folder.exists()
