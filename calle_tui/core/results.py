@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from calle_tui.core.redaction import safe_text
+from calle_tui.core.logs import redact as safe_text
 
 
 def result_text(result: Any) -> str:
