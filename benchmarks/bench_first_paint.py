@@ -1,8 +1,11 @@
 """Time to first paint: `calle-tui` against a minimal Textual app, side by side, in the same run.
 
 Each program is spawned under a pseudo-terminal (80x24), as a person would start it; the clock stops when
-its first screen's text reaches the terminal. Rounds alternate between the two programs (so machine load
-hits both alike) and the medians are compared. Goal: calle-tui within 1.3x of the minimal app.
+its whole first screen has reached the terminal: one text from each part of it (header, body, input field,
+footer). One text is not enough: Textual may draw a screen in two frames (calle-tui's sign-in screen comes
+header, footer and paste label first, the body about 20 ms later), and a person sees the second. Rounds
+alternate between the two programs (so machine load hits both alike) and the medians are compared. Goal:
+calle-tui within 1.3x of the minimal app.
 
     .venv/bin/python benchmarks/bench_first_paint.py [--rounds 15]
 
@@ -41,14 +44,25 @@ Minimal().run()
 """
 
 
-def time_to_marker(argv: list[str], marker: bytes, env: dict[str, str], timeout: float = 30.0) -> float:
-    """Seconds from spawn until `marker` appears in what the program writes to its terminal."""
+# What each first screen shows once complete: header, body, input field, footer.
+MINIMAL_SCREEN = (b"Minimal first paint", b"palette")
+CALLE_SCREEN = (
+    b"calle-tui", b"Server", b"Checking for a saved session", b"callback?code", b"Paste the address", b"palette"
+)
+
+
+def time_to_screen(
+    argv: list[str], markers: tuple[bytes, ...], env: dict[str, str], timeout: float = 30.0
+) -> tuple[float, float]:
+    """Seconds from spawn until the first of `markers`, and until every one of them, has appeared in what the
+    program writes to its terminal: its first text, and its complete first screen."""
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
     started = time.perf_counter()
     process = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True)
     os.close(slave)
     seen = b""
+    first_text: float | None = None
     try:
         deadline = started + timeout
         while time.perf_counter() < deadline:
@@ -62,8 +76,10 @@ def time_to_marker(argv: list[str], marker: bytes, env: dict[str, str], timeout:
             except OSError:
                 break
             seen += chunk
-            if marker in seen:
-                return time.perf_counter() - started
+            if first_text is None and any(marker in seen for marker in markers):
+                first_text = time.perf_counter() - started
+            if all(marker in seen for marker in markers):
+                return first_text, time.perf_counter() - started
         raise RuntimeError(f"{argv}: no first paint within {timeout} s")
     finally:
         try:
@@ -72,6 +88,17 @@ def time_to_marker(argv: list[str], marker: bytes, env: dict[str, str], timeout:
             pass
         process.wait()
         os.close(master)
+
+
+def calle_tui_command() -> list[str]:
+    """The installed `calle-tui` command, as a person starts it; `python -m calle_tui` when not installed
+    (that also loads runpy, a few milliseconds more)."""
+    script = Path(sys.executable).parent / "calle-tui"
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "calle_tui"]
+
+
+def _summary(seconds: list[float]) -> str:
+    return f"{statistics.median(seconds) * 1000:4.0f} ms ({min(seconds) * 1000:.0f}-{max(seconds) * 1000:.0f})"
 
 
 def main() -> int:
@@ -93,22 +120,29 @@ def main() -> int:
         )
         env.pop("TEXTUAL", None)
         programs = {
-            "minimal Textual app": ([sys.executable, str(minimal)], b"Minimal first paint"),
-            "calle-tui": ([sys.executable, "-m", "calle_tui"], b"Paste the address"),
+            "minimal Textual app": ([sys.executable, str(minimal)], MINIMAL_SCREEN),
+            "calle-tui": (calle_tui_command(), CALLE_SCREEN),
         }
-        for argv, marker in programs.values():  # warm the OS file cache and bytecode once
-            time_to_marker(argv, marker, env)
-        times: dict[str, list[float]] = {name: [] for name in programs}
+        for argv, markers in programs.values():  # warm the OS file cache and bytecode once
+            time_to_screen(argv, markers, env)
+        first: dict[str, list[float]] = {name: [] for name in programs}
+        complete: dict[str, list[float]] = {name: [] for name in programs}
         for _ in range(args.rounds):
-            for name, (argv, marker) in programs.items():
-                times[name].append(time_to_marker(argv, marker, env))
-    medians = {name: statistics.median(values) for name, values in times.items()}
-    for name, value in medians.items():
-        spread = f"min {min(times[name]) * 1000:.0f} ms, max {max(times[name]) * 1000:.0f} ms"
-        print(f"{name:22} median {value * 1000:6.0f} ms  ({spread}, {args.rounds} rounds)")
-    ratio = medians["calle-tui"] / medians["minimal Textual app"]
-    print(f"ratio calle-tui / minimal: {ratio:.2f}x (goal: <= 1.30x)")
-    return 0 if ratio <= 1.3 else 1
+            for name, (argv, markers) in programs.items():
+                text_at, screen_at = time_to_screen(argv, markers, env)
+                first[name].append(text_at)
+                complete[name].append(screen_at)
+    print(f"{args.rounds} rounds, medians (min-max)      first text              complete first screen")
+    for name in programs:
+        cells = [_summary(first[name]), _summary(complete[name])]
+        print(f"  {name:30} {cells[0]:23} {cells[1]}")
+    baseline = "minimal Textual app"
+    ratios = [statistics.median(t["calle-tui"]) / statistics.median(t[baseline]) for t in (first, complete)]
+    print(
+        f"ratio calle-tui / minimal: complete first screen {ratios[1]:.2f}x (goal: <= 1.30x); "
+        f"first text {ratios[0]:.2f}x"
+    )
+    return 0 if ratios[1] <= 1.3 else 1
 
 
 if __name__ == "__main__":

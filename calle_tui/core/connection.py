@@ -47,7 +47,7 @@ _current_outcome: contextvars.ContextVar[HttpOutcome | None] = contextvars.Conte
 class CallError(Exception):
     """A failed MCP call, classified. The text is a plain, secret-free sentence.
 
-    kind: auth | network | rate_limited | server | tool | malformed | timeout | not_calle
+    kind: auth | network | rate_limited | server | tool | malformed | timeout | not_calle | not_mcp
     `reached_server` is False only when we know the request never got there (safe to resend a run_call).
     """
 
@@ -101,6 +101,9 @@ def root_cause(exc: BaseException) -> BaseException:
     for leaf in leaves:
         if _is_login_required(leaf):
             return leaf
+    for leaf in leaves:
+        if _is_auth_error(leaf) or _is_oauth_error(leaf):
+            return leaf
     return leaves[0]
 
 
@@ -116,13 +119,17 @@ def classify(exc: BaseException, outcome: HttpOutcome | None = None, *, now: flo
 
     from calle_tui.core.polling import parse_retry_after
 
+    from calle_tui.core.auth.errors import AuthError, LoginRequired
+
     if isinstance(exc, CallError):
         return exc
     exc = root_cause(exc)
-    if _is_login_required(exc):
-        return CallError("auth", "You need to sign in again.", reached_server=True)
-    if _is_auth_error(exc):
-        # calle_tui.core.auth.errors.AuthError: its message is a safe sentence; keep its kind as detail.
+    if isinstance(exc, LoginRequired) or _is_login_required(exc):
+        error = CallError("auth", "You need to sign in again.", reached_server=True)
+        error.detail = "login_required"
+        return error
+    if isinstance(exc, AuthError) or _is_auth_error(exc):
+        # Its message is a safe sentence written for people; its kind tells cancel, timeout, denied apart.
         error = CallError("auth", str(getattr(exc, "message", "") or "Sign-in failed."), reached_server=True)
         error.detail = str(getattr(exc, "kind", "auth"))
         return error
@@ -160,8 +167,48 @@ def classify(exc: BaseException, outcome: HttpOutcome | None = None, *, now: flo
             return CallError("timeout", "The server did not answer in time.", reached_server=None)
         return CallError("server", f"The server reported an error: {_short(str(exc))}", reached_server=True)
     if _is_oauth_error(exc):
-        return CallError("auth", "Sign-in failed.", reached_server=True)
+        # The SDK's own OAuth errors: their text may quote server bodies, so we say which step failed instead.
+        names = {cls.__name__ for cls in type(exc).__mro__}
+        if "OAuthRegistrationError" in names:
+            error = CallError("auth", "The sign-in server would not register this app.", reached_server=True)
+            error.detail = "registration_failed"
+        elif "OAuthTokenError" in names:
+            error = CallError("auth", "The sign-in server refused the sign-in. Sign in again.", reached_server=True)
+            error.detail = "token_refused"
+        else:
+            error = CallError("auth", "Sign-in failed.", reached_server=True)
+            error.detail = "login_failed"
+        return error
     return CallError("network", f"The connection failed ({type(exc).__name__}).", reached_server=None)
+
+
+# HTTP statuses that, in answer to an MCP initialize POST, mean "this URL is not an MCP endpoint": retrying
+# will not help, the person has to fix the URL.
+_NOT_MCP_STATUSES = {400, 403, 404, 405, 406, 410, 415, 501}
+_METHOD_NOT_FOUND = -32601
+_PARSE_ERROR = -32700
+_INVALID_REQUEST = -32600
+
+
+def not_mcp(exc: BaseException, outcome: HttpOutcome | None) -> CallError | None:
+    """A failure of the handshake (before initialize succeeded) that shows the server answered but does
+    not speak MCP: a 404/405/501 page, HTML, or a body that is not JSON-RPC. None when it is anything else."""
+    from mcp import MCPError
+
+    cause = root_cause(exc)
+    if _is_login_required(cause) or _is_auth_error(cause) or _is_oauth_error(cause):
+        return None
+    status = outcome.status if outcome is not None else None
+    if status in _NOT_MCP_STATUSES:
+        return CallError("not_mcp", f"The server at this address answered, but it is not an MCP endpoint (HTTP {status}).",
+                         reached_server=True, status=status)
+    if isinstance(cause, MCPError):
+        code = getattr(cause, "code", None)
+        text = str(cause).lower()
+        if code in {_METHOD_NOT_FOUND, _PARSE_ERROR} or (code == _INVALID_REQUEST and "content type" in text):
+            return CallError("not_mcp", "The server at this address answered, but not in the MCP protocol.",
+                             reached_server=True)
+    return None
 
 
 def _is_auth_error(exc: BaseException) -> bool:
@@ -269,7 +316,8 @@ class Connection:
             elif self._closing.is_set() and not _leaves_other_than_cancel(exc):
                 pass
             else:
-                failure = classify(exc, outcome, now=self._now())
+                failure = None if ready.done() else not_mcp(exc, outcome)
+                failure = failure or classify(exc, outcome, now=self._now())
                 log.info("MCP session ended: %s (%s)", failure.message, type(root_cause(exc)).__name__)
         finally:
             _current_outcome.reset(token)
@@ -330,6 +378,10 @@ class Connection:
                 reached_server=reached if failure.reached_server is not False else reached,
                 status=failure.status,
             )
+        if task.cancelled():
+            # close() cancelled the request under us (we ourselves were not cancelled): a lost reply, not a
+            # cancellation of the caller.
+            raise ConnectionLost("network", "The connection was closed.", reached_server=True if outcome.sent else None)
         exc = task.exception()
         if exc is not None:
             error = classify(exc, outcome, now=self._now())

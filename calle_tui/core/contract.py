@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 TOOL_NAMES = ("plan_call", "run_call", "get_call_run")
 
@@ -75,10 +75,31 @@ class NextStep(_Output):
     after_seconds: float | None = None
     message: str | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _from_word(cls, data: Any) -> Any:
+        # Another server may say just "poll" or "done".
+        return {"action": data} if isinstance(data, str) else data
+
 
 class MissingField(_Output):
     field: str
     question: str
+
+    @model_validator(mode="before")
+    @classmethod
+    def _tolerant(cls, data: Any) -> Any:
+        # Other servers' shapes: a bare field name, or other key names. The field name is shown as it came.
+        if isinstance(data, str):
+            return {"field": data, "question": f"Missing: {data.replace('_', ' ')}."}
+        if isinstance(data, dict) and ("field" not in data or "question" not in data):
+            data = dict(data)
+            name = next((data[k] for k in ("field", "name", "key") if isinstance(data.get(k), str)), "")
+            asks = ("question", "prompt", "message", "description")
+            ask = next((data[k] for k in asks if isinstance(data.get(k), str) and data[k]), "")
+            data.setdefault("field", name)
+            data.setdefault("question", ask or (f"Missing: {name.replace('_', ' ')}." if name else "Add more detail."))
+        return data
 
 
 class PlanDetails(_Output):
@@ -87,6 +108,13 @@ class PlanDetails(_Output):
     language: str | None = None
     goal: str | None = None
     scheduled_at: str | None = None  # ISO 8601 with offset; None means "as soon as possible"
+
+    @field_validator("to_phones", mode="before")
+    @classmethod
+    def _one_number(cls, value: Any) -> Any:
+        if value is None:
+            return []
+        return [value] if isinstance(value, str) else value  # one number given as a string
 
 
 class ActivityEntry(_Output):
@@ -132,6 +160,15 @@ class PlanCallResult(_Output):
     plan: PlanDetails | None = None
     expires_at: str | None = None
     next_step: NextStep | None = None
+
+    @field_validator("missing", mode="before")
+    @classmethod
+    def _missing_map(cls, value: Any) -> Any:
+        if value is None:
+            return []
+        if isinstance(value, dict):  # {"to_phones": "Who should I call?"}
+            return [{"field": k, **({"question": v} if isinstance(v, str) and v else {})} for k, v in value.items()]
+        return value
 
 
 # --- run_call --------------------------------------------------------------------------------------

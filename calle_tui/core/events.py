@@ -9,9 +9,10 @@ public request parameters (client_id, PKCE challenge, state) and is meant to be 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from calle_tui.core.contract import ActivityEntry, GetCallRunResult, PlanCallResult, RunCallResult, TranscriptTurn
+if TYPE_CHECKING:  # annotations only: screens import these events, and pydantic must not delay the first paint
+    from calle_tui.core.contract import ActivityEntry, GetCallRunResult, PlanCallResult, RunCallResult, TranscriptTurn
 
 ConnectionState = Literal["disconnected", "connecting", "connected", "reconnecting", "failed"]
 SignInStep = Literal["discovering", "registering", "waiting_for_browser", "exchanging", "done", "failed", "canceled"]

@@ -21,10 +21,18 @@ def result_text(result: Any) -> str:
 def result_data(result: Any) -> dict[str, Any] | str:
     """The tool's answer as a dict when it has one, else its text (possibly empty)."""
     data = getattr(result, "structured_content", None)
+    if isinstance(data, dict) and set(data) == {"result"}:
+        # The SDK wraps a non-object output (a tool declared `-> str`) as {"result": ...}: no tool of the
+        # contract has that shape, so read what is inside (an object, or text that may hold JSON).
+        data = data["result"]
+        if isinstance(data, str):
+            return _text_data(data.strip())
     if isinstance(data, dict):
-        # The SDK wraps non-object outputs as {"result": ...}; a real object is returned as is.
         return data
-    text = result_text(result)
+    return _text_data(result_text(result))
+
+
+def _text_data(text: str) -> dict[str, Any] | str:
     if text:
         try:
             parsed = json.loads(text)

@@ -66,7 +66,9 @@ log = logging.getLogger("calle_tui.worker")
 
 NOT_CALLE = "This server is not a CALL-E endpoint: it does not offer plan_call, run_call and get_call_run."
 UNKNOWN_OUTCOME = "We sent the call request but got no answer, so we do not know whether the call started."
-UNKNOWN_ACTION = "Check the call history before trying again; you can ask to check this request's status."
+UNKNOWN_ACTION = (
+    "Do not plan it again yet: open the history (f2), select the request and press k to check it with CALL-E."
+)
 
 
 def _fmt_seconds(seconds: float) -> str:
@@ -115,6 +117,15 @@ class CalleWorker:
         self._announced_sign_in = False
         self._ever_connected = False
         self._refresh_tried = False
+        # Each background connect attempt ends by setting the current event and arming a new one, so a call
+        # made while disconnected can wait for "the next attempt" instead of a fixed time.
+        self._attempt_end = asyncio.Event()
+        self._last_error: CallError | None = None
+        self._backing_off = False
+        self._busy = 0  # run()/reconcile() calls still writing to the journal
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._failed_message = ""  # why the state is "failed" (wrong URL: not MCP / not CALL-E)
         self.tools: Any = None  # connection.ToolInfo of the current session
 
     # --- subscription ------------------------------------------------------------------------------
@@ -143,6 +154,8 @@ class CalleWorker:
 
     @property
     def journal(self) -> Journal:
+        if self._closed and self._journal is None:
+            raise WorkerError("calle-tui is shutting down; try again after a restart.", kind="closed")
         if self._journal is None:
             self._journal = Journal.in_state_dir(self.settings.state_root)
         return self._journal
@@ -201,8 +214,16 @@ class CalleWorker:
             await self._conn.close()
             self._conn = None
         self._connected.clear()
+        # A run()/reconcile() in a caller's task is woken by the closed session and still records the
+        # attempt's fate: let it finish writing before the journal goes away.
+        if self._busy:
+            try:
+                await asyncio.wait_for(self._idle.wait(), timeout=5.0)
+            except TimeoutError:
+                log.warning("closing with a call request still being recorded")
         if self._own_journal and self._journal is not None:
             self._journal.close()
+            self._journal = None
         self._set_state("disconnected")
 
     # --- connection ----------------------------------------------------------------------------------
@@ -313,6 +334,8 @@ class CalleWorker:
             try:
                 conn = await self._open(interactive=False)
             except CallError as exc:
+                self._last_error = exc
+                self._end_attempt()
                 if exc.kind == "auth":
                     if self._sign_in_lock.locked():
                         await self._wake.wait()  # a sign-in is under way: it installs the session
@@ -324,26 +347,32 @@ class CalleWorker:
                         "Your session expired. Sign in again." if had_tokens else "Sign in to continue."
                     )
                     continue
-                if exc.kind == "not_calle":
+                if exc.kind in {"not_calle", "not_mcp"}:
+                    # Retrying cannot fix a wrong URL: say so once and wait for an explicit retry.
+                    self._failed_message = exc.message
                     self._set_state("failed", exc.message)
-                    self._emit(
-                        ErrorEvent(
-                            message=exc.message,
-                            action="Check the URL (--url), or run calle-tui --demo to try the sandbox.",
-                            kind="not_calle",
-                        )
-                    )
+                    self._emit(ErrorEvent(message=exc.message, action=_action_for(exc.kind), kind=exc.kind))
                     failures = -1
                     continue
                 failures += 1
                 delay = backoff_delay(failures, self._policy, self._rng, exc.retry_after)
                 self._set_state("reconnecting", f"{exc.message} Retrying in {_fmt_seconds(delay)}.")
-                await self._sleep_or_wake(delay)
+                self._backing_off = True
+                try:
+                    await self._sleep_or_wake(delay)
+                finally:
+                    self._backing_off = False
                 continue
             failures = 0
+            self._last_error = None
             self._install(conn)
+            self._end_attempt()
             if self._storage is not None and self._storage.has_tokens():
                 self._emit(self._signed_in_event())
+
+    def _end_attempt(self) -> None:
+        ended, self._attempt_end = self._attempt_end, asyncio.Event()
+        ended.set()
 
     async def _try_refresh_instead(self) -> bool:
         """The server refused our access token before its known expiry (revoked or expired early). Once per
@@ -388,16 +417,35 @@ class CalleWorker:
         if self._needs_sign_in:
             raise WorkerError("You need to sign in first.", action="Sign in, then try again.", kind="auth")
         if self._state == "failed":
-            raise WorkerError(NOT_CALLE, action="Check the URL (--url).", kind="not_calle")
+            raise WorkerError(self._failed_message or NOT_CALLE, action=_action_for("not_calle"), kind="not_calle")
         if not self._connected.is_set():
+            # Someone is waiting: retry now rather than after the backoff, and report that attempt's failure
+            # at once instead of sitting on a spinner for the whole request timeout.
+            attempt = self._attempt_end
+            if self._backing_off:
+                self._wake.set()
+            connected = asyncio.ensure_future(self._connected.wait())
+            ended = asyncio.ensure_future(attempt.wait())
             try:
-                await asyncio.wait_for(
-                    self._connected.wait(), timeout if timeout is not None else self.settings.request_timeout_seconds
+                done, _ = await asyncio.wait(
+                    {connected, ended},
+                    timeout=timeout if timeout is not None else self.settings.request_timeout_seconds,
+                    return_when=asyncio.FIRST_COMPLETED,
                 )
-            except TimeoutError:
+            finally:
+                connected.cancel()
+                ended.cancel()
+            if not self._connected.is_set():
+                if self._needs_sign_in:
+                    raise WorkerError("You need to sign in first.", action="Sign in, then try again.", kind="auth")
+                error = self._last_error if done else None
+                if error is not None:
+                    raise WorkerError(
+                        f"Not connected: {error.message}", action=_action_for(error.kind), kind=error.kind
+                    )
                 raise WorkerError(
                     "Not connected to the server.", action="Check your network; we keep retrying.", kind="network"
-                ) from None
+                )
         conn = self._conn
         if conn is None or not conn.alive:
             raise WorkerError("Not connected to the server.", action="Try again in a moment.", kind="network")
@@ -433,7 +481,8 @@ class CalleWorker:
                 await signed.close()
                 conn = await self._open(interactive=False)
             except CallError as exc:
-                if exc.kind == "not_calle":
+                if exc.kind in {"not_calle", "not_mcp"}:
+                    self._failed_message = exc.message
                     self._set_state("failed", exc.message)
                 kind = exc.detail if exc.kind == "auth" else exc.kind
                 action = "" if kind == "canceled" else _action_for(exc.kind)
@@ -546,7 +595,25 @@ class CalleWorker:
             conn = await self._connection()
             if not self.journal.begin_attempt(plan_id, confirm_token, self.server_url, self._clock.now()):
                 raise WorkerError("This plan was already sent.", kind="already_started")
-            return await self._send_run_call(conn, plan_id, confirm_token)
+            with self._recording():
+                return await self._send_run_call(conn, plan_id, confirm_token)
+
+    def _recording(self) -> Any:
+        """Marks a call request in flight so close() waits for its outcome to be written down."""
+        import contextlib
+
+        @contextlib.contextmanager
+        def busy() -> Any:
+            self._busy += 1
+            self._idle.clear()
+            try:
+                yield
+            finally:
+                self._busy -= 1
+                if self._busy == 0:
+                    self._idle.set()
+
+        return busy()
 
     def _check_confirmation(self, plan_id: str, confirm_token: str) -> None:
         ready, token = self.journal.plan_confirmation(plan_id)
@@ -604,7 +671,8 @@ class CalleWorker:
             raise WorkerError("This request is already being checked.", kind="busy")
         async with lock:
             conn = await self._connection()
-            result = await reconcile_attempt(conn, self.journal, plan_id, self._clock.now)
+            with self._recording():
+                result = await reconcile_attempt(conn, self.journal, plan_id, self._clock.now)
         self._emit(RunStarted(plan_id=plan_id, result=result))
         self.follow(result.run_id)
         return result
@@ -638,11 +706,24 @@ class CalleWorker:
         return True
 
     def history(self, search: str = "") -> list[RunRecord]:
-        return self.journal.history(search, server_url=self.server_url)
+        return self._read(lambda journal: journal.history(search, server_url=self.server_url))
 
     def run_entries(self, run_id: str) -> list:
         """Every activity entry stored for a run, in order (to redraw a past run)."""
-        return self.journal.entries(run_id)
+        return self._read(lambda journal: journal.entries(run_id))
+
+    def _read(self, query: Callable[[Journal], Any]) -> Any:
+        """Reads keep working after close(): the history is on disk, so a closed worker opens it briefly."""
+        if not (self._closed and self._own_journal):
+            return query(self.journal)
+        try:
+            journal = Journal.in_state_dir(self.settings.state_root)
+        except Exception as exc:  # noqa: BLE001 - a sentence, not a traceback
+            raise WorkerError(f"The call history could not be opened ({type(exc).__name__}).", kind="journal") from None
+        try:
+            return query(journal)
+        finally:
+            journal.close()
 
     async def _wait_or_poke(self, run_id: str, until: float) -> None:
         poke = self._poke[run_id]
@@ -795,6 +876,7 @@ def _action_for(kind: str) -> str:
         "rate_limited": "Wait a moment, then try again.",
         "server": "Try again in a moment.",
         "not_calle": "Check the URL (--url), or run calle-tui --demo to try the sandbox.",
+        "not_mcp": "Check the URL (--url), or run calle-tui --demo to try the sandbox.",
         "malformed": "Try again later.",
     }.get(kind, "Try again.")
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from calle_tui.core.contract import ActivityEntry, PlanCallResult, RunCallResult
-from calle_tui.core.events import LoginFlowName, TokenStorageKind, WorkerEvent
+if TYPE_CHECKING:  # annotations only, so importing this seam does not import pydantic
+    from calle_tui.core.contract import ActivityEntry, PlanCallResult, RunCallResult
+    from calle_tui.core.events import LoginFlowName, TokenStorageKind, WorkerEvent
 
 
 class WorkerError(Exception):

@@ -3,7 +3,8 @@ resource server, from the mcp SDK's own pieces (auth routes, bearer middleware, 
 
 Our additions around them: metadata that also advertises public clients ("none"), a consent page, the MCP
 endpoint on two paths (/mcp and production's /mcp/openagent_oauth), CORS on /mcp for browser clients,
-fault injection, counters, and a request log that never shows a query string.
+metadata and challenges that follow the URL the client used (path and loopback host name, see origins.py),
+tool annotations, fault injection, counters, and a request log that never shows a query string.
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ import logging
 import math
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import mcp_types as types
-from mcp.server.auth.handlers.metadata import MetadataHandler, ProtectedResourceMetadataHandler
+from mcp.server.auth.json_response import PydanticJSONResponse
 from mcp.server.auth.middleware.auth_context import AuthContextMiddleware
 from mcp.server.auth.middleware.bearer_auth import BearerAuthBackend, RequireAuthMiddleware
 from mcp.server.auth.provider import ProviderTokenVerifier
@@ -30,6 +32,7 @@ from mcp.server.lowlevel import Server
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp.shared.auth import ProtectedResourceMetadata
+from mcp.shared.auth_utils import check_resource_allowed
 from pydantic import AnyHttpUrl, ConfigDict, TypeAdapter
 from starlette.applications import Starlette
 from starlette.middleware.authentication import AuthenticationMiddleware
@@ -50,6 +53,7 @@ from calle_tui.core.contract import (
 )
 from calle_tui.sandbox.config import MCP_ALIAS_PATHS, MCP_PATH, SCOPE, SandboxConfig, SandboxStats
 from calle_tui.sandbox.oauth import CONSENT_PATH, SandboxOAuthProvider
+from calle_tui.sandbox.origins import Origins
 from calle_tui.sandbox.store import Store
 from calle_tui.sandbox.tools import ToolFailure, Tools
 
@@ -77,6 +81,17 @@ TOOL_DESCRIPTIONS = {
         "check, then every 5-10 s."
     ),
 }
+# Hints for clients that decide from them when to ask the person first (MCP tool annotations): only
+# get_call_run is read-only; run_call reaches the outside world and cannot be undone, and a replay of the same
+# plan and token is answered with the same run (idempotent by contract).
+TOOL_HINTS = {
+    "plan_call": types.ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False,
+                                       open_world_hint=False),
+    "run_call": types.ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True,
+                                      open_world_hint=True),
+    "get_call_run": types.ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True,
+                                          open_world_hint=False),
+}  # fmt: skip
 TOOL_MODELS = {
     "plan_call": (PlanCallInput, PlanCallResult),
     "run_call": (RunCallInput, RunCallResult),
@@ -92,6 +107,7 @@ def tool_definitions() -> list[types.Tool]:
             description=TOOL_DESCRIPTIONS[name],
             input_schema=inp.model_json_schema(),
             output_schema=out.model_json_schema(),
+            annotations=TOOL_HINTS[name],
         )
         for name, (inp, out) in TOOL_MODELS.items()
     ]
@@ -209,6 +225,64 @@ class RequestLog:
             log.info("%s %s %s %.1fms", scope.get("method"), scope["path"], status, took)
 
 
+class ScopedChallenge(RequireAuthMiddleware):
+    """The SDK's 401/403, with a WWW-Authenticate that points at the metadata on the origin the client used
+    (see origins.py) and also names the scope to ask for (RFC 6750 §3): MCP clients take their scope from
+    the challenge first, and only then from the resource metadata."""
+
+    def __init__(self, app: ASGIApp, origins: Origins, path: str, scope: str) -> None:
+        self.metadata_path = f"/.well-known/oauth-protected-resource{path}"
+        super().__init__(app, [], AnyHttpUrl(origins.base_url + self.metadata_path))
+        self.origins = origins
+        self.scope = scope
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        canonical = f'resource_metadata="{self.origins.base_url}{self.metadata_path}"'.encode()
+        wanted = f'resource_metadata="{self.origins.of(scope)}{self.metadata_path}"'.encode()
+
+        async def challenge(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] in (401, 403):
+                headers = []
+                for name, value in message["headers"]:
+                    if name.lower() == b"www-authenticate":
+                        value = value.replace(canonical, wanted) + f', scope="{self.scope}"'.encode()
+                    headers.append((name, value))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await super().__call__(scope, receive, challenge)
+
+
+class AudienceBearerBackend(BearerAuthBackend):
+    """The SDK's bearer check, with the audience compared hierarchically (as the SDK's own
+    check_resource_allowed does): a token for /mcp also serves /mcp/openagent_oauth, one for the alias does
+    not serve /mcp, and one for another server serves neither. Our origin's spellings (127.0.0.1,
+    localhost) are one server."""
+
+    def __init__(self, verifier: ProviderTokenVerifier, url: str, origins: Origins) -> None:
+        super().__init__(verifier, resource_server_url=AnyHttpUrl(url))
+        self.url = url
+        self.origins = origins
+
+    def _issued_for_this_resource(self, resource: str | None) -> bool:
+        if not resource:
+            return False
+        return check_resource_allowed(requested_resource=self.url, configured_resource=self.origins.canonical(resource))
+
+
+def metadata_endpoint(build: Callable[[str], Any], origins: Origins) -> ASGIApp:
+    """GET metadata built for the origin the request came in on (cached per origin), with CORS."""
+    cache: dict[str, Any] = {}
+
+    async def handle(request: Request) -> Response:
+        origin = origins.of(request.scope)
+        if origin not in cache:
+            cache[origin] = build(origin)
+        return PydanticJSONResponse(content=cache[origin], headers={"Cache-Control": "public, max-age=3600"})
+
+    return cors_middleware(handle, ["GET", "OPTIONS"])
+
+
 # --- consent page ----------------------------------------------------------------------------------
 
 CONSENT_HTML = """<!doctype html>
@@ -323,8 +397,12 @@ class SandboxApp:
 
 
 def build_app(config: SandboxConfig, store: Store, stats: SandboxStats, base_url: str) -> SandboxApp:
+    origins = Origins(base_url, config.host)
+    paths = (MCP_PATH, *MCP_ALIAS_PATHS)
     resource = base_url + MCP_PATH
-    provider = SandboxOAuthProvider(store, config, stats, base_url, resource)
+    # Tokens can be bound to any spelling of any of our endpoint URLs (the one the client names).
+    aliases = tuple(origin + path for origin in origins.all() for path in paths if origin + path != resource)
+    provider = SandboxOAuthProvider(store, config, stats, base_url, resource, aliases)
     tools = Tools(store, config, stats)
     server = build_mcp_server(tools, stats)
     issuer = _URL.validate_python(base_url)
@@ -344,39 +422,50 @@ def build_app(config: SandboxConfig, store: Store, stats: SandboxStats, base_url
     routes: list[Route] = []
     for route in create_auth_routes(provider, issuer, None, registration, revocation):
         if route.path == "/.well-known/oauth-authorization-server":
-            continue  # replaced below: ours also advertises public clients
+            continue  # replaced below: ours also advertises public clients, per origin
         routes.append(route)
-    metadata = build_metadata(issuer, None, registration, revocation)
-    metadata.token_endpoint_auth_methods_supported = ["none", "client_secret_post", "client_secret_basic"]
-    metadata.revocation_endpoint_auth_methods_supported = ["none", "client_secret_post", "client_secret_basic"]
+
+    def as_metadata(origin: str) -> Any:
+        # RFC 8414 §3.3: the issuer must equal the URL the metadata was discovered from, exactly.
+        metadata = build_metadata(_URL.validate_python(origin), None, registration, revocation)
+        metadata.token_endpoint_auth_methods_supported = ["none", "client_secret_post", "client_secret_basic"]
+        metadata.revocation_endpoint_auth_methods_supported = ["none", "client_secret_post", "client_secret_basic"]
+        return metadata
+
     routes.append(
         Route(
             "/.well-known/oauth-authorization-server",
-            endpoint=cors_middleware(MetadataHandler(metadata).handle, ["GET", "OPTIONS"]),
+            endpoint=metadata_endpoint(as_metadata, origins),
             methods=["GET", "OPTIONS"],
         )
     )
 
-    prm = ProtectedResourceMetadata(
-        resource=AnyHttpUrl(resource),
-        authorization_servers=[issuer],
-        scopes_supported=[SCOPE],
-        resource_name="CALL-E sandbox",
+    def prm_for(path: str) -> Callable[[str], Any]:
+        # RFC 9728 §3.3: `resource` must equal the URL the metadata was fetched for; strict clients (the
+        # TypeScript SDK, Inspector) compare it with the URL they connect to, alias path and host included.
+        return lambda origin: ProtectedResourceMetadata(
+            resource=AnyHttpUrl(origin + path),
+            authorization_servers=[_URL.validate_python(origin)],
+            scopes_supported=[SCOPE],
+            resource_name="CALL-E sandbox",
+        )
+
+    routes.append(
+        Route(
+            "/.well-known/oauth-protected-resource",
+            endpoint=metadata_endpoint(prm_for(MCP_PATH), origins),
+            methods=["GET", "OPTIONS"],
+        )
     )
-    prm_endpoint = cors_middleware(ProtectedResourceMetadataHandler(prm).handle, ["GET", "OPTIONS"])
-    routes.append(Route("/.well-known/oauth-protected-resource", endpoint=prm_endpoint, methods=["GET", "OPTIONS"]))
 
     rng = random.Random(config.seed)
-    for path in (MCP_PATH, *MCP_ALIAS_PATHS):
-        prm_url = AnyHttpUrl(f"{base_url}/.well-known/oauth-protected-resource{path}")
-        routes.append(
-            Route(f"/.well-known/oauth-protected-resource{path}", endpoint=prm_endpoint, methods=["GET", "OPTIONS"])
-        )
-        protected: ASGIApp = RequireAuthMiddleware(streamable, [], prm_url)
+    for path in paths:
+        well_known = f"/.well-known/oauth-protected-resource{path}"
+        routes.append(Route(well_known, endpoint=metadata_endpoint(prm_for(path), origins), methods=["GET", "OPTIONS"]))
+        protected: ASGIApp = ScopedChallenge(streamable, origins, path, SCOPE)
         protected = AuthContextMiddleware(protected)
-        protected = AuthenticationMiddleware(
-            protected, backend=BearerAuthBackend(verifier, resource_server_url=AnyHttpUrl(resource))
-        )
+        backend = AudienceBearerBackend(verifier, base_url + path, origins)
+        protected = AuthenticationMiddleware(protected, backend=backend)
         protected = FaultsAndCounts(protected, config, stats, rng)
         protected = CORSMiddleware(
             protected,

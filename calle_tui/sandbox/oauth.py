@@ -43,12 +43,22 @@ CONSENT_LIFETIME = 600  # seconds a consent page stays usable
 
 
 class SandboxOAuthProvider:
-    def __init__(self, store: Store, config: SandboxConfig, stats: SandboxStats, base_url: str, resource: str):
+    def __init__(
+        self,
+        store: Store,
+        config: SandboxConfig,
+        stats: SandboxStats,
+        base_url: str,
+        resource: str,
+        aliases: tuple[str, ...] = (),
+    ):
         self.store = store
         self.config = config
         self.stats = stats
         self.base_url = base_url
-        self.resource = resource
+        self.resource = resource  # the default resource (/mcp), for requests that name none
+        # Every URL the MCP endpoint is served at: a token is bound to the one the client asked for.
+        self.resources = (resource, *aliases)
 
     # --- helpers -----------------------------------------------------------------------------------
 
@@ -63,11 +73,15 @@ class SandboxOAuthProvider:
         return time.time() + (expires_at - self.now())
 
     def bound_resource(self, requested: str | None) -> str:
-        """The resource a token will be bound to: ours (or a path below it), never another server's."""
+        """The resource a token will be bound to: the endpoint URL the client named (RFC 8707; strict clients
+        name the URL they connect to, e.g. /mcp/openagent_oauth), else the most specific of ours that covers
+        the request, never another server's."""
         if not requested:
             return self.resource
-        if check_resource_allowed(requested_resource=requested, configured_resource=self.resource):
-            return self.resource
+        covering = [r for r in self.resources if check_resource_allowed(requested_resource=requested,
+                                                                         configured_resource=r)]  # fmt: skip
+        if covering:
+            return max(covering, key=len)  # /mcp/openagent_oauth over /mcp for a request at the alias
         raise AuthorizeError(
             "invalid_target", f"This server only issues tokens for {self.resource}, not for {requested}."
         )

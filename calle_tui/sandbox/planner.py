@@ -124,13 +124,18 @@ def read_message(text: str) -> Reading:
                 break
         if reading.language:
             break
-    bare = text.strip().strip(".!").strip()
-    if reading.language is None and bare.lower() in KNOWN_LANGUAGES:
-        reading.language = KNOWN_LANGUAGES[bare.lower()]
-        rest = ""
-    reading.now = bool(NOW_RE.match(text))
-    if reading.now:
-        rest = ""
+    # A follow-up may answer several questions, one per line: a line that is only a language name or only
+    # "now" answers that question by itself and is not free text for another one.
+    kept = []
+    for line in rest.splitlines():
+        bare = line.strip().strip(".!").strip()
+        if NOW_RE.match(line):
+            reading.now = True
+        elif reading.language is None and bare.lower() in KNOWN_LANGUAGES:
+            reading.language = KNOWN_LANGUAGES[bare.lower()]
+        else:
+            kept.append(line)
+    rest = "\n".join(kept)
     reading.purpose = bool(PURPOSE_RE.search(rest))
     reading.leftover = " ".join(rest.split())
     return reading
@@ -254,7 +259,7 @@ def apply(draft: Draft, *, user_input: str, fields: dict[str, object], now: date
     return new
 
 
-_NOT_LANGUAGE_WORDS = {"in", "the", "at", "on", "to", "a", "an", "please", "and", "or", "my", "it", "is", "morning"}
+_NOT_LANGUAGE_WORDS = {"in", "the", "at", "on", "to", "a", "an", "please", "and", "or", "my", "it", "is", "morning", "now", "later"}
 
 
 def _looks_like_language(text: str) -> bool:

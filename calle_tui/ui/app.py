@@ -2,13 +2,15 @@
 
 The app does no I/O of its own: it asks the worker (injected) and shows what the worker reports. Nothing heavy
 is imported at module level (the mcp SDK, the composer's widgets): the first screen paints, then the worker
-starts from a Textual async worker after mount.
+starts from a Textual async worker after mount. `calle-tui` itself injects a `DeferredWorker` (ui/deferred.py)
+and no settings: those are built right after the first frame, in `_prepare_worker`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+import sys
 import time
 from collections.abc import Callable
 from datetime import datetime, tzinfo
@@ -44,9 +46,9 @@ def styles_dir() -> Path:
 
 def _css_paths() -> list[Path]:
     folder = styles_dir()
-    paths = [folder / "global.tcss", folder / "app.tcss"]
-    runs = folder / "runs.tcss"  # the composer/confirm/monitor styles, when present
-    return paths + ([runs] if runs.is_file() else [])
+    # runs.tcss is not here: the composer, confirm and monitor screens load it themselves (their CSS_PATH)
+    # when first shown, so the first paint does not parse it.
+    return [folder / "global.tcss", folder / "app.tcss"]
 
 
 def _local_tz() -> tzinfo | None:
@@ -77,7 +79,7 @@ class CalleApp(App[None]):
 
     def __init__(
         self,
-        settings: Settings,
+        settings: Settings | None,  # None with a DeferredWorker: taken from it once built
         worker: WorkerAPI,
         *,
         drafts: DraftStore | None = None,
@@ -101,7 +103,7 @@ class CalleApp(App[None]):
         # (redacted) log file instead and leave one sentence for the terminal.
         error = self._exception
         logging.getLogger("calle_tui.ui").error("unhandled error in the UI", exc_info=error)
-        logs = self.settings.state_root / "logs"
+        logs = self.settings.state_root / "logs" if self.settings is not None else "the calle-tui state folder"
         self.crash_note = (
             f"calle-tui stopped on an internal error ({type(error).__name__}). What you typed is kept as a "
             f"draft. Details are in {logs}."
@@ -168,7 +170,8 @@ class CalleApp(App[None]):
         self._unsubscribe = self.worker.subscribe(lambda event: self.post_message(AppWorkerEvent(event)))
         self.screen_change_signal.subscribe(self, self._give_header)
         self.push_screen(self.first_screen())
-        # Paint first, then start the worker (it imports the mcp SDK, which takes a noticeable moment).
+        # Paint first, then build and start the worker (settings, contract models, the mcp SDK: ~100 ms of
+        # imports). Textual runs this once the screen has nothing left to draw, so the first screen is whole.
         self.call_after_refresh(self._start_worker)
 
     def _give_header(self, screen: Screen) -> None:
@@ -181,7 +184,34 @@ class CalleApp(App[None]):
         if screen.is_attached and not screen.query(AppHeader):
             screen.mount(AppHeader(), before=0) if screen.children else screen.mount(AppHeader())
 
+    def _prepare_worker(self) -> bool:
+        """A DeferredWorker builds the settings and the real worker here, once the first screen is up.
+        A setting that is not valid ends the app with the same sentence and exit status as before a paint."""
+        prepare = getattr(self.worker, "prepare", None)
+        if prepare is None:
+            return True
+        from calle_tui.ui.launch import LaunchError
+
+        try:
+            booted = prepare()
+        except LaunchError as exc:
+            self.crash_note = f"calle-tui: {exc}"
+            self.exit(return_code=2)
+            return False
+        except Exception as exc:  # e.g. an unreadable state folder: one sentence, details in the log
+            logging.getLogger("calle_tui.ui").error("could not build the worker", exc_info=exc)
+            self.crash_note = f"calle-tui could not start ({type(exc).__name__}). Please report it."
+            self.exit(return_code=1)
+            return False
+        self.settings = booted.settings
+        if self.drafts is None:
+            self.drafts = booted.drafts
+        self.shell_status = dataclasses.replace(self.shell_status, server_url=self.worker.server_url)
+        return True
+
     def _start_worker(self) -> None:
+        if not self._prepare_worker():
+            return
         self.shell_status = dataclasses.replace(self.shell_status, connection="connecting")
         self.run_worker(self._run_start(), name="worker-start", group="worker-start", exit_on_error=False)
 
@@ -265,19 +295,21 @@ class CalleApp(App[None]):
 
     # --- actions ------------------------------------------------------------------------------------
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        from calle_tui.ui.screens.help import HelpScreen
-        from calle_tui.ui.screens.history import HistoryScreen
-        from calle_tui.ui.screens.login import LoginScreen
+    def _showing(self, module: str, name: str) -> bool:
+        """Whether the current screen is `module.name`, without importing the module to ask: check_action
+        runs for every binding on the first paint, and a screen whose module is not loaded is not showing."""
+        screen_class = getattr(sys.modules.get(module), name, None)
+        return screen_class is not None and isinstance(self.screen, screen_class)
 
-        screen = self.screen
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        on_login = self._showing("calle_tui.ui.screens.login", "LoginScreen")
         if action == "history":
-            on_login = isinstance(screen, LoginScreen)
-            return not isinstance(screen, HistoryScreen) and (self.shell_status.signed_in or not on_login)
+            on_history = self._showing("calle_tui.ui.screens.history", "HistoryScreen")
+            return not on_history and (self.shell_status.signed_in or not on_login)
         if action == "help":
-            return not isinstance(screen, HelpScreen)
+            return not self._showing("calle_tui.ui.screens.help", "HelpScreen")
         if action == "account":
-            return not isinstance(screen, LoginScreen)
+            return not on_login
         return True
 
     def action_help(self) -> None:

@@ -8,12 +8,15 @@ The worker runs in the app's event loop, so posting a message from its callback 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from textual.message import Message
-from textual.message_pump import MessagePump
 
-from calle_tui.core.events import RunUpdate, WorkerEvent
-from calle_tui.core.worker_api import WorkerAPI
+if TYPE_CHECKING:
+    from textual.message_pump import MessagePump
+
+    from calle_tui.core.events import WorkerEvent
+    from calle_tui.core.worker_api import WorkerAPI
 
 
 class WorkerEventMessage(Message):
@@ -25,6 +28,8 @@ class WorkerEventMessage(Message):
         # Textual calls this on the OLDER queued message with the NEWER one as argument; True drops the older.
         # So a status-only update for a run is dropped when a newer update for the same run follows; an update
         # that carries activity entries is never dropped.
+        from calle_tui.core.events import RunUpdate  # here: importing the bridge must stay cheap
+
         older, newer = self.event, getattr(message, "event", None)
         return (
             isinstance(older, RunUpdate)

@@ -1,6 +1,8 @@
 """`calle-tui` and `calle-tui --demo`: build the settings, the worker and the app, run it, clean up.
 
-Settings layer as command line > environment > config file. `--demo` runs the sandbox in its own process
+Settings layer as command line > environment > config file. The settings and the worker are built only after
+the first screen has painted (ui/deferred.py): before that, only the address is read, cheaply, to check it and
+show it. `--demo` runs the sandbox in its own process
 (the SDK's server configures logging at import and would scribble over the screen), its output going to a
 log file, and stops it on exit. Nothing here prints a traceback: a failure is one sentence and where the
 details were written.
@@ -11,10 +13,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     from calle_tui.core.settings import Settings
+    from calle_tui.ui.deferred import Booted
 
 log = logging.getLogger("calle_tui.launch")
 
@@ -61,6 +62,38 @@ def build_settings(args: argparse.Namespace, **extra: object) -> Settings:
         raise LaunchError(f"The config file {config_file()} could not be read: {exc}.") from None
 
 
+def peek_url(args: argparse.Namespace) -> str:
+    """The endpoint address, read the way Settings reads it but without pydantic, for the first screen.
+
+    Settings stays the authority: once built, its address replaces this one (they differ only for inputs that
+    Settings then refuses with a sentence). A config file that cannot be read is left for Settings to report.
+    """
+    if getattr(args, "url", None):
+        return args.url
+    import os
+
+    env = os.environ.get("CALLE_TUI_URL")
+    if env is None:  # pydantic-settings matches variable names case-insensitively
+        env = next((v for k, v in os.environ.items() if k.upper() == "CALLE_TUI_URL"), None)
+    if env is not None:
+        return env
+    import tomllib
+
+    from calle_tui import PRODUCTION_URL
+
+    path = os.environ.get("CALLE_TUI_CONFIG")
+    if not path:
+        import platformdirs
+
+        path = str(Path(platformdirs.user_config_dir("calle-tui")) / "config.toml")
+    try:
+        with open(path, "rb") as handle:
+            url = tomllib.load(handle).get("url")
+    except (OSError, ValueError):
+        return PRODUCTION_URL
+    return url if isinstance(url, str) else PRODUCTION_URL
+
+
 def check_url(url: str) -> None:
     parts = urlsplit(url)
     if parts.scheme not in {"http", "https"} or not parts.hostname:
@@ -81,6 +114,8 @@ class DemoSandbox:
 
     @classmethod
     def start(cls, *, speed: float = SANDBOX_SPEED, deadline_seconds: float = SANDBOX_READY_SECONDS) -> DemoSandbox:
+        import tempfile  # here, like shutil below: only the demo needs them, and every import delays the paint
+
         folder = Path(tempfile.mkdtemp(prefix="calle-tui-demo-"))
         ready = folder / "ready"
         command = [
@@ -123,6 +158,8 @@ class DemoSandbox:
                 self.process.kill()
                 self.process.wait(timeout=5)
         if not keep_log:
+            import shutil
+
             shutil.rmtree(self.folder, ignore_errors=True)
 
 
@@ -145,13 +182,23 @@ def _read_ready(ready: Path) -> str | None:
     return text if parts.path not in {"", "/"} else text.rstrip("/") + MCP_PATH
 
 
-async def _run(settings: Settings) -> int:
+def boot(args: argparse.Namespace, **extra: object) -> Booted:
+    """Settings, worker and draft store: what the app builds once its first screen is up."""
+    settings = build_settings(args, **extra)
+    check_url(settings.url)
     from calle_tui.core.drafts import DraftStore
     from calle_tui.core.worker import CalleWorker
-    from calle_tui.ui.app import CalleApp
+    from calle_tui.ui.deferred import Booted
 
     worker = CalleWorker(settings, login_flow=settings.login)
-    app = CalleApp(settings, worker, drafts=DraftStore(settings.state_root / "draft.json"))
+    return Booted(settings, worker, DraftStore(settings.state_root / "draft.json"))
+
+
+async def _run(args: argparse.Namespace, extra: dict[str, object], url: str) -> int:
+    from calle_tui.ui.app import CalleApp
+    from calle_tui.ui.deferred import DeferredWorker
+
+    app = CalleApp(None, DeferredWorker(lambda: boot(args, **extra), url))
     try:
         await app.run_async()
     finally:
@@ -164,16 +211,15 @@ async def _run(settings: Settings) -> int:
 def run_app(args: argparse.Namespace) -> int:
     demo: DemoSandbox | None = None
     try:
-        settings = build_settings(args)
+        extra: dict[str, object] = {}
         if args.demo:
             print("Starting the local CALL-E sandbox (no real phone calls)...", file=sys.stderr)
             demo = DemoSandbox.start()
             # The demo keeps its journal and draft beside the sandbox: it never mixes with real calls.
-            settings = build_settings(
-                args, url=demo.url, login=args.login or "auto-follow", state_path=demo.folder / "state"
-            )
-        check_url(settings.url)
-        return asyncio.run(_run(settings))
+            extra = {"url": demo.url, "login": args.login or "auto-follow", "state_path": demo.folder / "state"}
+        url = str(extra.get("url") or peek_url(args))
+        check_url(url)  # the common mistake, refused before anything is drawn
+        return asyncio.run(_run(args, extra, url))
     except LaunchError as exc:
         print(f"calle-tui: {exc}", file=sys.stderr)
         return 2

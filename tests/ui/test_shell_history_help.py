@@ -87,7 +87,7 @@ async def test_unknown_outcome_is_explained_not_opened(tmp_path):
         await pilot.press("down")
         detail = lambda: str(screen.query_one("#history-detail", Static).render())  # noqa: E731
         await until(pilot, lambda: "Outcome unknown" in detail())
-        assert "never sends it again" in detail()
+        assert "nothing is resent by itself" in detail()
         await pilot.press("enter")
         await pilot.pause()
         assert app.screen is screen  # nothing to open, nothing re-sent

@@ -26,9 +26,9 @@ if TYPE_CHECKING:
 
 WHEN_WIDTH, TO_WIDTH, OUTCOME_WIDTH = 12, 18, 17
 UNKNOWN_LOOK = ("?", "bold yellow", "Outcome unknown")
-UNKNOWN_EXPLAINED = (
-    "The call request was sent but no answer came back, so we cannot tell whether a call was placed. "
-    "calle-tui never sends it again by itself. Check with the person you meant to call before planning again."
+UNKNOWN_EXPLAINED = (  # fits the 3-line detail pane at 80 columns
+    "No answer came back, so we cannot tell whether a call was placed; nothing is resent by itself. "
+    "Press k to check with CALL-E: you confirm first, as checking places the call if the request never arrived."
 )
 
 
@@ -64,6 +64,13 @@ class HistoryScreen(WorkerEventsMixin, Screen[None]):
         Binding("escape", "back", "Back", id="history.back", tooltip="Back to where you were."),
         Binding("slash", "focus_search", "Search", key_display="/", id="history.search", tooltip="Filter the list."),
         Binding("r", "reload", "Reload", id="history.reload", tooltip="Read the list again."),
+        Binding(
+            "k",
+            "check_unknown",
+            "Check request",
+            id="history.check",
+            tooltip="Ask CALL-E what happened to a request whose answer was lost (may place the call).",
+        ),
     ]
 
     def __init__(self, worker: WorkerAPI) -> None:
@@ -72,6 +79,7 @@ class HistoryScreen(WorkerEventsMixin, Screen[None]):
         self.title = "History"
         self.records: dict[str, RunRecord] = {}
         self._statuses: dict[str, str] = {}
+        self._notes: dict[str, str] = {}  # a row's last check result, kept while the cursor moves
 
     def compose(self) -> ComposeResult:
         yield AppHeader()
@@ -169,6 +177,10 @@ class HistoryScreen(WorkerEventsMixin, Screen[None]):
         if is_unknown(record):
             self._detail(f"? Outcome unknown. {UNKNOWN_EXPLAINED}")
             return
+        note = self._notes.get(key or "")
+        if note:
+            self._detail(note)
+            return
         summary = (record.summary or "").strip()
         hint = "Enter opens it" + ("" if record.terminal else " and keeps following it")
         self._detail(f"{summary}  ({hint}.)" if summary else f"{hint}.")
@@ -196,6 +208,7 @@ class HistoryScreen(WorkerEventsMixin, Screen[None]):
     @on(DataTable.RowHighlighted)
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:
         self._show_selected()
+        self.refresh_bindings()
 
     @on(DataTable.RowSelected)
     def _selected(self, event: DataTable.RowSelected) -> None:
@@ -228,3 +241,44 @@ class HistoryScreen(WorkerEventsMixin, Screen[None]):
 
     def action_reload(self) -> None:
         self.reload()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "check_unknown":
+            record = self.records.get(self._cursor_key() or "")
+            return record is not None and is_unknown(record)
+        return True
+
+    def action_check_unknown(self) -> None:
+        """Reconcile only after the person types the digits: the replay may place the call."""
+        from calle_tui.ui.screens.reconcile import ReconcileModal
+
+        record = self.records.get(self._cursor_key() or "")
+        if record is None or not is_unknown(record):
+            return
+
+        def confirmed(ok: bool | None) -> None:
+            if ok:
+                self._detail("Checking this request with CALL-E…")
+                self.run_worker(self._reconcile(record.plan_id), group="reconcile", exclusive=True)
+
+        self.app.push_screen(ReconcileModal(record.plan_id, record.to_phones, record.goal), confirmed)
+
+    async def _reconcile(self, plan_id: str) -> None:
+        from calle_tui.core.worker_api import WorkerError
+
+        try:
+            result = await self.worker.reconcile(plan_id)
+        except WorkerError as exc:
+            self._detail(f"✗ {exc.message} {exc.action}".strip())
+            return
+        except Exception as exc:  # noqa: BLE001 - a sentence, never a traceback on screen
+            self._detail(f"✗ The request could not be checked ({type(exc).__name__}). Try again in a moment.")
+            return
+        key = f"run:{result.run_id}"
+        self._notes[key] = f"✓ Checked with CALL-E: the call for this request is {result.status}. Enter opens it."
+        self.reload()
+        table = self.query_one(DataTable)
+        if key in self.records:
+            table.move_cursor(row=table.get_row_index(key))
+        self._show_selected()
+        self.refresh_bindings()

@@ -84,6 +84,7 @@ class LoginScreen(WorkerEventsMixin, Screen[None]):
         Binding("o", "open_browser", "Open browser", id="login.open", tooltip="Open the sign-in link here."),
         Binding("p", "focus_paste", "Paste address", id="login.paste", tooltip="Go to the address field."),
         Binding("x", "sign_out", "Sign out", id="login.sign_out", tooltip="Forget this server's session."),
+        Binding("r", "retry", "Retry", id="login.retry", tooltip="Try to connect to the server again now."),
     ]
 
     phase: reactive[str] = reactive("idle")  # idle | running | signed_in
@@ -290,17 +291,29 @@ class LoginScreen(WorkerEventsMixin, Screen[None]):
         elif isinstance(event, SignInNeeded):
             self.set_reason(event.reason)
         elif isinstance(event, ConnectionChanged):
-            if event.state == "failed" or (event.state == "reconnecting" and event.message):
+            if event.state == "failed":
+                self.connection_problem = self._wrong_server(event.message)
+            elif event.state == "reconnecting" and event.message:
                 self.connection_problem = self._unreachable(event.message)
             elif event.state == "connected":
                 self.connection_problem = ""
             self._render_all()
+            self.refresh_bindings()
 
     def _unreachable(self, detail: str) -> str:
         host = urlsplit(self.worker.server_url).hostname or self.worker.server_url
         local = host in {"127.0.0.1", "localhost", "::1"}
-        tip = "Check that the sandbox is running." if local else "Check your network, or run calle-tui --demo to try the local sandbox."
+        tip = (
+            "Check the URL (--url) and that the sandbox is running, or run calle-tui --demo."
+            if local
+            else "Check your network, or run calle-tui --demo to try the local sandbox."
+        )
         return f"✗ Cannot reach {host}. {detail.strip()} {tip}".replace("  ", " ")
+
+    def _wrong_server(self, detail: str) -> str:
+        # The server answered, so "cannot reach" would mislead: the URL itself is what needs fixing.
+        tip = "Check the URL (--url), or run calle-tui --demo to try the local sandbox. Press r to retry."
+        return f"✗ {detail.strip()} {tip}".replace("  ", " ")
 
     def _leave_if_wanted(self) -> None:
         if self.leave_when_signed_in and not self._left:
@@ -322,6 +335,8 @@ class LoginScreen(WorkerEventsMixin, Screen[None]):
             return self.phase == "running" or self._can_go_back()
         if action == "focus_paste":
             return self.phase != "signed_in"
+        if action == "retry":
+            return bool(self.connection_problem)
         return True
 
     @on(Button.Pressed, "#sign-in-button")
@@ -349,6 +364,10 @@ class LoginScreen(WorkerEventsMixin, Screen[None]):
         except WorkerError as exc:
             self.phase = "idle"
             if exc.kind == "canceled":
+                # Nothing is in progress any more: the step list and a half-pasted address would mislead.
+                self.step, self.authorize_url = "", None
+                self.query_one("#paste-input", Input).value = ""
+                self._render_all()
                 self._show_error("Sign-in canceled.", "Press s to start again.")
             else:
                 self._show_error(exc.message, exc.action, exc.kind)
@@ -385,6 +404,14 @@ class LoginScreen(WorkerEventsMixin, Screen[None]):
     def action_open_browser(self) -> None:
         if self.authorize_url and local_browser_available():
             self.app.open_url(self.authorize_url)
+
+    async def action_retry(self) -> None:
+        self.connection_problem = ""
+        self._render_all()
+        self.refresh_bindings()
+        reconnect = getattr(self.worker, "reconnect", None)
+        if reconnect is not None:
+            await reconnect()
 
     def action_focus_paste(self) -> None:
         self.query_one("#paste-input", Input).focus()

@@ -18,7 +18,7 @@ _CONNECTION_LOOK: dict[str, tuple[str, str, str]] = {
     "connecting": ("◌", "$warning", "connecting"),
     "connected": ("●", "$success", "connected"),
     "reconnecting": ("◌", "$warning", "reconnecting"),
-    "failed": ("✗", "$error", "unreachable"),
+    "failed": ("✗", "$error", "not connected"),
 }
 
 _STORAGE_LOOK: dict[str, tuple[str, str]] = {

@@ -1,0 +1,222 @@
+"""Third-party-ish CALL-E servers for interop tests, built from the mcp SDK's own pieces, configured unlike
+our sandbox: the authorization server on another origin with a path in its issuer, scopes the resource server
+requires, the MCP endpoint on another path, and tools whose answers differ from our contract (text only, extra
+fields, missing optional fields, the SDK's {"result": ...} wrapper).
+
+Real HTTP on 127.0.0.1, port 0. The authorization server approves at once (like the sandbox's auto-approve),
+so the worker's auto-follow sign-in can finish without a browser.
+"""
+
+from __future__ import annotations
+
+import secrets
+import socket
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import uvicorn
+from mcp.server.auth.handlers.metadata import MetadataHandler
+from mcp.server.auth.provider import (
+    AccessToken,
+    AuthorizationCode,
+    AuthorizationParams,
+    RefreshToken,
+    construct_redirect_uri,
+)
+from mcp.server.auth.routes import build_metadata, cors_middleware, create_auth_routes
+from mcp.server.auth.settings import AuthSettings, ClientRegistrationOptions, RevocationOptions
+from mcp.server.mcpserver import MCPServer
+from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
+from pydantic import AnyHttpUrl
+from starlette.applications import Starlette
+from starlette.routing import Mount, Route
+
+SCOPES = ["calls.plan", "calls.run"]
+
+
+class Listening:
+    """A bound socket first (so the URL is known before the app is built), then uvicorn in a thread."""
+
+    def __init__(self) -> None:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(64)
+        self.sock = sock
+        self.origin = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    def serve(self, app: Any) -> None:
+        config = uvicorn.Config(app, log_config=None, lifespan="on", access_log=False, timeout_graceful_shutdown=1)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self.sock]}, daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:  # a server thread: poll with a deadline
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("test server did not start")
+            time.sleep(0.01)
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self.sock.close()
+
+
+class MemoryAuthServer:
+    """A minimal OAuth 2.1 authorization server policy (the SDK's provider protocol, in memory): approves
+    at once, grants exactly the scopes asked for, binds tokens to the requested resource."""
+
+    def __init__(self) -> None:
+        self.clients: dict[str, OAuthClientInformationFull] = {}
+        self.codes: dict[str, AuthorizationCode] = {}
+        self.tokens: dict[str, AccessToken] = {}
+        self.refresh: dict[str, RefreshToken] = {}
+        self.asked_scopes: list[list[str] | None] = []
+        self.asked_resources: list[str | None] = []
+
+    async def get_client(self, client_id: str) -> OAuthClientInformationFull | None:
+        return self.clients.get(client_id)
+
+    async def register_client(self, client_info: OAuthClientInformationFull) -> None:
+        self.clients[client_info.client_id] = client_info
+
+    async def authorize(self, client: OAuthClientInformationFull, params: AuthorizationParams) -> str:
+        self.asked_scopes.append(params.scopes)
+        self.asked_resources.append(params.resource)
+        code = secrets.token_urlsafe(16)
+        self.codes[code] = AuthorizationCode(
+            code=code,
+            scopes=params.scopes or [],
+            expires_at=time.time() + 300,
+            client_id=client.client_id,
+            code_challenge=params.code_challenge,
+            redirect_uri=params.redirect_uri,
+            redirect_uri_provided_explicitly=params.redirect_uri_provided_explicitly,
+            resource=params.resource,
+        )
+        return construct_redirect_uri(str(params.redirect_uri), code=code, state=params.state)
+
+    async def load_authorization_code(self, client: Any, authorization_code: str) -> AuthorizationCode | None:
+        return self.codes.pop(authorization_code, None)
+
+    def _issue(self, client_id: str, scopes: list[str], resource: str | None) -> OAuthToken:
+        access, refresh = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+        self.tokens[access] = AccessToken(token=access, client_id=client_id, scopes=scopes,
+                                          expires_at=int(time.time()) + 3600, resource=resource)  # fmt: skip
+        self.refresh[refresh] = RefreshToken(token=refresh, client_id=client_id, scopes=scopes)
+        return OAuthToken(access_token=access, token_type="Bearer", expires_in=3600, refresh_token=refresh,
+                          scope=" ".join(scopes) or None)  # fmt: skip
+
+    async def exchange_authorization_code(self, client: Any, authorization_code: AuthorizationCode) -> OAuthToken:
+        return self._issue(client.client_id, authorization_code.scopes, authorization_code.resource)
+
+    async def load_refresh_token(self, client: Any, refresh_token: str) -> RefreshToken | None:
+        return self.refresh.get(refresh_token)
+
+    async def exchange_refresh_token(self, client: Any, refresh_token: RefreshToken, scopes: list[str]) -> OAuthToken:
+        self.refresh.pop(refresh_token.token, None)
+        return self._issue(client.client_id, scopes or refresh_token.scopes, None)
+
+    async def load_access_token(self, token: str) -> AccessToken | None:
+        return self.tokens.get(token)
+
+    async def revoke_token(self, token: Any) -> None:
+        self.tokens.pop(token.token, None)
+        self.refresh.pop(token.token, None)
+
+    async def verify_token(self, token: str) -> AccessToken | None:  # the resource server's TokenVerifier
+        return self.tokens.get(token)
+
+
+class ThirdPartyCalle:
+    """Two origins: an authorization server at <as>/tenant-a (issuer with a path: metadata at
+    /.well-known/oauth-authorization-server/tenant-a, endpoints under /tenant-a/) and an MCPServer at
+    <rs>/v2/calle requiring SCOPES. `tools` are registered with MCPServer's own decorator."""
+
+    def __init__(
+        self,
+        tools: dict[str, tuple[Callable[..., Any], bool | None]],
+        *,
+        registration: bool = True,
+        oidc: bool = False,  # metadata only where an OpenID provider (Keycloak-style) puts it
+        **http: Any,  # streamable_http_app options: json_response, stateless_http
+    ) -> None:
+        self.auth = MemoryAuthServer()
+        self._as = Listening()
+        self._rs = Listening()
+        self.issuer = self._as.origin + "/tenant-a"
+        self.url = self._rs.origin + "/v2/calle"
+        issuer = AnyHttpUrl(self.issuer)
+        registration_options = ClientRegistrationOptions(enabled=registration, valid_scopes=SCOPES,
+                                                         default_scopes=SCOPES)  # fmt: skip
+        revocation = RevocationOptions(enabled=True)
+        endpoints = [r for r in create_auth_routes(self.auth, issuer, None, registration_options, revocation)
+                     if not r.path.startswith("/.well-known/")]  # fmt: skip
+        metadata = build_metadata(issuer, None, registration_options, revocation)
+        where = "/.well-known/oauth-authorization-server/tenant-a"
+        if oidc:
+            where = "/tenant-a/.well-known/openid-configuration"
+        as_app = Starlette(
+            routes=[
+                Route(where, endpoint=cors_middleware(MetadataHandler(metadata).handle, ["GET", "OPTIONS"]),
+                      methods=["GET", "OPTIONS"]),  # fmt: skip
+                Mount("/tenant-a", routes=endpoints),
+            ]
+        )
+        server = MCPServer(
+            "third-party-calle",
+            version="9.9.9",
+            token_verifier=self.auth,
+            auth=AuthSettings(issuer_url=issuer, resource_server_url=AnyHttpUrl(self.url), required_scopes=SCOPES,
+                              validate_token_resource=True),
+        )
+        for name, (fn, structured) in tools.items():
+            server.tool(name=name, structured_output=structured)(fn)
+        self._rs_app = server.streamable_http_app(streamable_http_path="/v2/calle", **http)
+        self._as_app = as_app
+
+    def __enter__(self) -> ThirdPartyCalle:
+        self._as.serve(self._as_app)
+        self._rs.serve(self._rs_app)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._rs.stop()
+        self._as.stop()
+
+
+class LegacyCalle:
+    """One origin that is both authorization and resource server, configured the pre-RFC 9728 way: no
+    protected-resource metadata, a 401 without `resource_metadata`, no scopes. The client must fall back to
+    the origin's /.well-known/oauth-authorization-server."""
+
+    def __init__(self, tools: dict[str, tuple[Callable[..., Any], bool | None]]) -> None:
+        self.auth = MemoryAuthServer()
+        self._rs = Listening()
+        self.url = self._rs.origin + "/mcp"
+        server = MCPServer(
+            "legacy-calle",
+            auth_server_provider=self.auth,
+            auth=AuthSettings(
+                issuer_url=AnyHttpUrl(self._rs.origin),
+                resource_server_url=None,
+                client_registration_options=ClientRegistrationOptions(enabled=True),
+                revocation_options=RevocationOptions(enabled=True),
+            ),
+        )
+        for name, (fn, structured) in tools.items():
+            server.tool(name=name, structured_output=structured)(fn)
+        self._app = server.streamable_http_app()
+
+    def __enter__(self) -> LegacyCalle:
+        self._rs.serve(self._app)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._rs.stop()
