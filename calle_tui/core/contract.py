@@ -9,6 +9,8 @@ never edited.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -118,12 +120,50 @@ class PlanDetails(_Output):
 
 
 class ActivityEntry(_Output):
-    id: str
+    # Another server may omit `id`: GetCallRunResult then derives one from the entry's content (derived_id).
+    id: str = ""
     at: str | None = None  # ISO 8601
     type: str = "event"  # status | dialing | speech | note | ...
     text: str = ""
     speaker: str | None = None  # set on type == "speech": the live transcript is built from these
     status: str | None = None  # the run's status from this entry on, when the entry changed it (sandbox)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _tolerant(cls, data: Any) -> Any:
+        if isinstance(data, str):  # a bare line of text
+            return {"text": data}
+        if isinstance(data, dict) and "id" in data:
+            ident = data["id"]
+            if ident is None:
+                data = {k: v for k, v in data.items() if k != "id"}  # "id": null is no id
+            elif isinstance(ident, int | float) and not isinstance(ident, bool):
+                data = {**data, "id": str(ident)}  # a numeric id is still an id
+        return data
+
+    def content_key(self) -> str:
+        """A digest of what the entry says (at, type, speaker, text): equal for a re-sent copy of it."""
+        raw = json.dumps([self.at, self.type, self.speaker, self.text], ensure_ascii=False)
+        return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:20]
+
+
+DERIVED_ID_PREFIX = "derived:"
+
+
+def derive_missing_ids(entries: list[ActivityEntry]) -> None:
+    """Give each entry without an id a stable one: its content digest plus its rank among the entries of
+    the same page with the same content. A server that re-sends an entry (the same page re-read, or a
+    window that slides over it) re-sends the same content at the same rank, so the journal's dedup by id
+    never shows it twice; two genuinely identical entries on one page stay two. The rank counts only
+    identical entries rather than every entry on the page, so a page that starts later keeps the keys."""
+    seen: dict[str, int] = {}
+    for entry in entries:
+        if entry.id:
+            continue
+        key = entry.content_key()
+        rank = seen.get(key, 0)
+        seen[key] = rank + 1
+        entry.id = f"{DERIVED_ID_PREFIX}{key}#{rank}"
 
 
 class TranscriptTurn(_Output):
@@ -210,6 +250,16 @@ class GetCallRunResult(_Output):
     details: dict[str, Any] | None = None
     transcript: list[TranscriptTurn] | None = None
     next_step: NextStep | None = None
+
+    @field_validator("activity", mode="before")
+    @classmethod
+    def _activity_list(cls, value: Any) -> Any:
+        return [] if value is None else value
+
+    @model_validator(mode="after")
+    def _ids(self) -> GetCallRunResult:
+        derive_missing_ids(self.activity)
+        return self
 
     @property
     def is_terminal(self) -> bool:

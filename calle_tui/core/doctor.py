@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -114,6 +115,8 @@ async def diagnose(
             report.steps.append(Step("connect", True, t.seconds, f"Reached {settings.url}."))
         else:
             detail = "No answer from the server." if outcome is None else outcome.message
+            # The worker's message says it will retry; the doctor does not, it reports and stops.
+            detail = re.sub(r"\s*Retrying in [^.]*\.\s*$", "", detail)
             report.steps.append(Step("connect", False, t.seconds, detail))
             return report
 

@@ -14,7 +14,7 @@ from typing import Any
 from calle_tui.core.connection import CallError
 from calle_tui.core.contract import MalformedResult, RunCallInput, RunCallResult, parse_result
 from calle_tui.core.journal import Journal
-from calle_tui.core.results import result_data, tool_error_message
+from calle_tui.core.results import result_data, server_text, tool_error_message
 from calle_tui.core.worker_api import WorkerError
 
 
@@ -40,9 +40,19 @@ async def reconcile_attempt(conn: Any, journal: Journal, plan_id: str, now: Call
             action="Check with CALL-E before planning the call again.",
             kind="tool",
         )
-    try:
-        result = parse_result(RunCallResult, result_data(raw))
-    except MalformedResult as exc:
-        raise WorkerError(f"The server's answer could not be read ({exc}).", kind="malformed") from None
+    data = result_data(raw)
+    if isinstance(data, str):
+        # Prose: run_id is opaque and never picked out of text, so it stays unknown; the person reads the text.
+        raise WorkerError(
+            f"The server answered in words without a run id, so this is still unknown. "
+            f"The server said: {server_text(data)}",
+            action="Check with CALL-E before planning the call again.",
+            kind="malformed",
+        )
+    else:
+        try:
+            result = parse_result(RunCallResult, data)
+        except MalformedResult as exc:
+            raise WorkerError(f"The server's answer could not be read ({exc}).", kind="malformed") from None
     journal.mark_started(plan_id, result, now())
     return result

@@ -51,3 +51,11 @@ def tool_error_message(result: Any, limit: int = 300) -> str:
         text = data or "The server refused the request without saying why."
     text = safe_text(" ".join(text.split()))
     return text if len(text) <= limit else text[: limit - 1] + "..."
+
+
+def server_text(text: str, limit: int = 500) -> str:
+    """A server's prose answer made fit to show: secrets redacted, whitespace collapsed, length capped."""
+    text = safe_text(" ".join((text or "").split()))
+    if not text:
+        return "The server sent an empty answer."
+    return text if len(text) <= limit else text[: limit - 1] + "..."

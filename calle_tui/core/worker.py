@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from dataclasses import replace
 from collections.abc import Callable
 from typing import Any
 
@@ -56,6 +57,7 @@ from calle_tui.core.polling import (
     PollPolicy,
     backoff_delay,
     first_poll_at,
+    jittered_interval,
     next_poll_at,
     refresh_allowed,
 )
@@ -66,6 +68,7 @@ log = logging.getLogger("calle_tui.worker")
 
 NOT_CALLE = "This server is not a CALL-E endpoint: it does not offer plan_call, run_call and get_call_run."
 UNKNOWN_OUTCOME = "We sent the call request but got no answer, so we do not know whether the call started."
+UNKNOWN_PROSE = "The server answered in words without a run id, so we do not know whether the call started."
 UNKNOWN_ACTION = (
     "Do not plan it again yet: open the history (f2), select the request and press k to check it with CALL-E."
 )
@@ -105,6 +108,7 @@ class CalleWorker:
         self._closed = False
         self._supervisor: asyncio.Task | None = None
         self._followers: dict[str, asyncio.Task] = {}
+        self._last_update: dict[str, RunUpdate] = {}  # per run, without entries: replayed to late subscribers
         self._poke: dict[str, asyncio.Event] = {}
         self._last_poll: dict[str, float] = {}
         self._poll_locks: dict[str, asyncio.Lock] = {}
@@ -140,6 +144,8 @@ class CalleWorker:
         return unsubscribe
 
     def _emit(self, event: WorkerEvent) -> None:
+        if isinstance(event, RunUpdate):
+            self._last_update[event.run_id] = replace(event, new_activity=())
         for callback in list(self._subscribers):
             try:
                 callback(event)
@@ -486,6 +492,9 @@ class CalleWorker:
                     self._set_state("failed", exc.message)
                 kind = exc.detail if exc.kind == "auth" else exc.kind
                 action = "" if kind == "canceled" else _action_for(exc.kind)
+                if kind == "registration_failed":
+                    # Signing in again would be refused the same way: only the settings can fix this.
+                    action = _configure_client_action(configured=bool(self.settings.client_id))
                 raise WorkerError(exc.message, action=action, kind=kind) from None
             except WorkerError:
                 raise
@@ -625,7 +634,7 @@ class CalleWorker:
             )
 
     async def _send_run_call(self, conn: Any, plan_id: str, confirm_token: str) -> RunCallResult:
-        from calle_tui.core.results import result_data, tool_error_message
+        from calle_tui.core.results import result_data, server_text, tool_error_message
 
         args = RunCallInput(plan_id=plan_id, confirm_token=confirm_token).to_arguments()
         try:
@@ -645,20 +654,26 @@ class CalleWorker:
             self.journal.mark_rejected(plan_id, message)
             raise WorkerError(f"The server did not start the call: {message}", action="Plan again.", kind="tool")
         data = result_data(raw)
-        try:
-            result = parse_result(RunCallResult, data)
-        except MalformedResult as exc:
-            # The call may well have started: we just cannot read its run_id.
-            return self._outcome_unknown(plan_id, f"{exc}.")
+        if isinstance(data, str):
+            # Text only: the call may well have started, but run_id is opaque and we never pick one out of
+            # prose. The person reads what the server said; nothing is re-sent.
+            said = server_text(data)
+            return self._outcome_unknown(plan_id, said, message=f"{UNKNOWN_PROSE} The server said: {said}")
+        else:
+            try:
+                result = parse_result(RunCallResult, data)
+            except MalformedResult as exc:
+                # The call may well have started: we just cannot read its run_id.
+                return self._outcome_unknown(plan_id, f"{exc}.")
         self.journal.mark_started(plan_id, result, self._clock.now())
         self._emit(RunStarted(plan_id=plan_id, result=result))
         self.follow(result.run_id)
         return result
 
-    def _outcome_unknown(self, plan_id: str, detail: str) -> RunCallResult:
+    def _outcome_unknown(self, plan_id: str, detail: str, message: str = UNKNOWN_OUTCOME) -> RunCallResult:
         self.journal.mark_unknown(plan_id, detail)
-        self._emit(RunOutcomeUnknown(plan_id=plan_id, message=UNKNOWN_OUTCOME))
-        raise WorkerError(UNKNOWN_OUTCOME, action=UNKNOWN_ACTION, kind="outcome_unknown")
+        self._emit(RunOutcomeUnknown(plan_id=plan_id, message=message))
+        raise WorkerError(message, action=UNKNOWN_ACTION, kind="outcome_unknown")
 
     async def reconcile(self, plan_id: str) -> RunCallResult:
         """Only on the user's explicit request: learn what happened to a run_call whose answer was lost by
@@ -682,6 +697,11 @@ class CalleWorker:
     def follow(self, run_id: str) -> None:
         task = self._followers.get(run_id)
         if task is not None and not task.done():
+            # A screen that subscribes late (the monitor opens after run_call returns) still learns where the
+            # follower is: the countdown to the first check, reconnecting, ...
+            last = self._last_update.get(run_id)
+            if last is not None:
+                self._emit(last)
             return
         if self._closed:
             return
@@ -782,7 +802,7 @@ class CalleWorker:
                 await self._connected.wait()
                 continue
             try:
-                last = await self._poll(run_id)
+                last, said = await self._poll(run_id)
             except CallError as exc:
                 if isinstance(exc, ConnectionLost) or not self._connected.is_set():
                     # The supervisor reconnects; we resume from the journal's cursor once it has.
@@ -803,7 +823,12 @@ class CalleWorker:
                     )
                 continue
             errors = 0
-            message = ""
+            message = said  # a text-only answer is the run's latest word until a readable one replaces it
+            if last is None:
+                # Only prose, nothing that says the run ended or when to look again: the usual cadence.
+                due = self._clock.now() + jittered_interval(self._policy, self._rng)
+                waiting = "waiting"
+                continue
             status = last.status or status
             if last.is_terminal:
                 self._emit(
@@ -820,10 +845,11 @@ class CalleWorker:
             due = nxt
             waiting = "scheduled" if status == "scheduled" else "waiting"
 
-    async def _poll(self, run_id: str) -> GetCallRunResult:
+    async def _poll(self, run_id: str) -> tuple[GetCallRunResult | None, str]:
         """One poll: fetch pages from the saved cursor until caught up (at most page_cap pages), storing each
-        page and its cursor before announcing its new entries."""
-        from calle_tui.core.results import result_data, tool_error_message
+        page and its cursor before announcing its new entries. Returns the last readable page (None when
+        the first answer was text only) and the server's text when it answered in prose ("" otherwise)."""
+        from calle_tui.core.results import result_data, server_text, tool_error_message
 
         lock = self._poll_locks.setdefault(run_id, asyncio.Lock())
         async with lock:
@@ -840,6 +866,18 @@ class CalleWorker:
                 if getattr(raw, "is_error", False):
                     raise CallError("tool", f"The server could not report on this call: {tool_error_message(raw)}")
                 data = result_data(raw)
+                if isinstance(data, str):
+                    # Prose, not a status object: not an error to back off from, just nothing to page through.
+                    said = server_text(data)
+                    self.journal.touch_poll(run_id, self._clock.now())
+                    state = self.journal.run(run_id)
+                    self._emit(
+                        RunUpdate(run_id=run_id, status=state.status if state else "", poll_state="polling",
+                                  message=said)  # fmt: skip
+                    )
+                    return last, said
+                if isinstance(data, dict) and data.get("run_id") in (None, ""):
+                    data = {**data, "run_id": run_id}  # a server that does not repeat it answers what we asked
                 try:
                     page = parse_result(GetCallRunResult, data)
                 except MalformedResult as exc:
@@ -865,7 +903,22 @@ class CalleWorker:
                     break
                 cursor = page.next_cursor
             assert last is not None
-            return last
+            return last, ""
+
+
+def _configure_client_action(configured: bool = False) -> str:
+    from calle_tui.core.settings import config_file
+
+    if configured:
+        return (
+            f"Check client_id and client_secret in {config_file()} (or the CALLE_TUI_CLIENT_ID and "
+            "CALLE_TUI_CLIENT_SECRET environment variables): the sign-in server does not recognise them."
+        )
+    return (
+        "This server only accepts apps registered in advance: ask its operator for a client_id (and a "
+        f"client_secret if they issue one), then set client_id and client_secret in {config_file()} "
+        "(or the CALLE_TUI_CLIENT_ID and CALLE_TUI_CLIENT_SECRET environment variables) and sign in."
+    )
 
 
 def _action_for(kind: str) -> str:

@@ -3,5 +3,5 @@
 Modules: config (knobs, counters), store (SQLite state), oauth (the authorization server's policy),
 planner (plan_call's reading of a message), simulator (calls as a function of the clock), tools (the three
 tools), app (the Starlette app from the mcp SDK's pieces), harness (run it in-process for tests), cli
-(`calle-tui sandbox`). See docs/sandbox.md. Nothing here imports Textual.
+(`calle-tui sandbox`). See README.md, "The sandbox". Nothing here imports Textual.
 """

@@ -344,7 +344,7 @@ def index_endpoint(base_url: str):
                 "mcp_url": base_url + MCP_PATH,
                 "also_served_at": [base_url + p for p in MCP_ALIAS_PATHS],
                 "authorization_server": base_url,
-                "docs": "docs/sandbox.md in the calle-tui repository",
+                "docs": "README.md (The sandbox) in the calle-tui repository",
                 "note": "Calls are simulated; no real phone calls are placed.",
             }
         )

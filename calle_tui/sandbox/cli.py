@@ -92,7 +92,7 @@ def banner(box, temporary: bool) -> str:  # noqa: ANN001 - a RunningSandbox
             "  MCP Inspector  npx @modelcontextprotocol/inspector, then transport 'Streamable HTTP', URL above,",
             "                 Connect, and finish the sign-in in the browser.",
             "  Outcomes       by the number's last digit: 0-4 completed, 5 no answer, 6 busy, 7 voicemail,",
-            "                 8 failed, 9 a 1,000-entry call. Details: docs/sandbox.md.",
+            "                 8 failed, 9 a 1,000-entry call. Details: README.md, 'The sandbox'.",
             "Press Ctrl+C to stop. Request log on stderr.",
         ]
     )

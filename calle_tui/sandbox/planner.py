@@ -1,6 +1,6 @@
 """plan_call's reading of a message: deliberately simple, deterministic, and never a guess.
 
-Rules (documented in docs/sandbox.md):
+Rules (documented in README.md, "The sandbox"):
 - Phone numbers count only when written with a + and country code ("+44 20 7946 0000"); a number without one
   is reported back with a question, never completed. Stored in E.164 form (+442079460000).
 - The goal is taken from the `goal` field, or from the first message when it says what the call is for (it

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("calle_tui.launch")
 
 SANDBOX_READY_SECONDS = 30.0
-SANDBOX_SPEED = 20
+SANDBOX_SPEED = 4  # a 96 s call takes 24 s: fast, yet slow enough to watch the transcript arrive
 
 
 class LaunchError(Exception):

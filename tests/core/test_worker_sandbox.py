@@ -274,3 +274,20 @@ async def test_access_token_revoked_early_is_refreshed_without_asking(sim, make_
     assert sim.stats.token_grants["refresh_token"] == grants + 1
     ids = received(log, started.run_id)
     assert len(ids) == len(set(ids)) == sim.stats.activity_entries_returned
+
+
+async def test_a_screen_that_subscribes_after_run_call_still_sees_the_first_check_countdown(
+    sim, make_worker, manual_clock
+):
+    worker, log = await signed_in_worker(make_worker, sim)
+    started = await start_call(worker)
+    await log.wait_for(lambda e: isinstance(e, RunUpdate) and e.poll_state == "waiting_first")
+
+    late: list = []  # the monitor opens only after run() returned
+    worker.subscribe(late.append)
+    worker.follow(started.run_id)
+    updates = [e for e in late if isinstance(e, RunUpdate) and e.run_id == started.run_id]
+    assert updates and updates[-1].poll_state == "waiting_first"
+    assert updates[-1].next_poll_at is not None and updates[-1].next_poll_at > manual_clock.now()
+    assert sim.stats.run_call_sent == 1
+    await worker.close()

@@ -42,7 +42,7 @@ async def test_sandbox_process_serves_and_never_logs_secrets(tmp_path):
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=20)
     assert process.returncode == 0
-    assert base + "/mcp" in out and "MCP Inspector" in out and "docs/sandbox.md" in out
+    assert base + "/mcp" in out and "MCP Inspector" in out and "README.md" in out
     assert "POST /token 200" in err and "GET /authorize 302" in err
     for secret in (storage.tokens.access_token, storage.tokens.refresh_token, storage.client_info.client_secret):
         assert secret not in out and secret not in err

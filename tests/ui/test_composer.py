@@ -299,3 +299,79 @@ async def test_unknown_outcome_is_a_sentence_and_the_plan_is_not_offered_again()
         await pilot.press("ctrl+r")
         await pilot.pause()
         assert not isinstance(app.screen, ConfirmCallModal) and len(worker.run_calls) == 1
+
+
+def focused_id(app) -> str:
+    widget = app.focused
+    return (widget.id or type(widget).__name__) if widget is not None else "(nothing)"
+
+
+async def test_tab_and_shift_tab_follow_the_screen_order_through_the_answers():
+    questions = [("to_phones", "Which number should be called?"), ("language", "Which language?")]
+    worker = FakeRunsWorker([missing_plan(missing=questions), ready_plan()])
+    app = host(worker)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await type_request(pilot, "Call my dentist")
+        await pilot.press("ctrl+s")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert focused_id(app) == "answer-1-0"
+        order = ["answer-1-0", "answer-1-1", "answers-send-1", "composer-request", "CollapsibleTitle"]
+        seen = [focused_id(app)]
+        for _ in order:
+            await pilot.press("tab")
+            seen.append(focused_id(app))
+        assert seen == order + ["answer-1-0"]  # never an invisible stop, and it wraps in reading order
+        back = [focused_id(app)]
+        for _ in order:
+            await pilot.press("shift+tab")
+            back.append(focused_id(app))
+        assert back == ["answer-1-0", "CollapsibleTitle", "composer-request", "answers-send-1", "answer-1-1",
+                        "answer-1-0"]
+        # The details, once open, sit between the request and the answers, as on screen.
+        await pilot.press("shift+tab")
+        await pilot.press("enter")  # opens the Details collapsible
+        await pilot.pause()
+        await pilot.press("tab")
+        assert focused_id(app) == "field-to_phones"
+        # The send button sends the answers (a refinement of the same plan).
+        app.screen.query_one("#answer-1-0", Input).value = "+14155550123"
+        app.screen.query_one("#answers-send-1").focus()
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert len(worker.plan_requests) == 2
+        assert worker.plan_requests[1].to_phones == ("+14155550123",)
+        assert worker.plan_requests[1].plan_id == "plan-1"
+
+
+async def test_the_screen_title_follows_the_plan():
+    from calle_tui.ui.widgets.header import AppHeader
+
+    worker = FakeRunsWorker([missing_plan(), ready_plan()])
+    app = host(worker)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await app.screen.mount(AppHeader(), before=0)
+        screen = app.screen
+        assert screen.title == "New call" and not screen.sub_title
+        await type_request(pilot, "Book a table for two")
+        await pilot.press("ctrl+s")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert screen.sub_title == "details needed"
+        assert "calle-tui › New call · details needed" in str(screen.query_one(AppHeader).render())
+        for box in screen.query(".answer").results(Input):
+            box.value = "+14155550123"
+        await pilot.press("ctrl+s")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert screen.sub_title == "plan ready"
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmCallModal)
+        assert app.screen.title == "Confirm call to +1 415-555-0123" and screen.sub_title == "confirming"
+        await pilot.press("escape")
+        await pilot.pause()
+        assert screen.sub_title == "plan ready"
+        await pilot.press("ctrl+n")
+        assert not screen.sub_title

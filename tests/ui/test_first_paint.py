@@ -36,6 +36,18 @@ def test_the_first_screen_imports_neither_pydantic_nor_the_worker():
     assert out.stdout.strip() == "[]"
 
 
+def test_the_first_screen_leaves_the_worker_events_for_later():
+    # Building the event classes costs ~6 ms; they are needed only once the worker speaks, after the paint.
+    code = (
+        "import sys\n"
+        "import calle_tui.cli, calle_tui.ui.launch, calle_tui.ui.app, calle_tui.ui.deferred\n"
+        "import calle_tui.ui.bridge, calle_tui.ui.screens.login\n"
+        "print('calle_tui.core.events' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.strip() == "False"
+
+
 async def test_the_login_screen_paints_before_settings_and_worker_are_built(tmp_path):
     from calle_tui.ui.app import CalleApp
     from calle_tui.ui.screens.login import LoginScreen

@@ -233,3 +233,33 @@ async def test_long_turns_wrap_under_the_speaker_and_control_characters_are_neut
         assert " ".join(" ".join(line.split("│", 1)[1].split()) for line in body) == long_text
         last = next(line for line in rendered if "bell" in line)
         assert "\x1b" not in last and "\x07" not in last and last.startswith("call ee")
+
+
+async def test_the_header_says_which_call_and_how_it_stands():
+    from calle_tui.ui.widgets.header import AppHeader
+
+    worker = FakeRunsWorker()
+    app = host(worker, record())
+    async with app.run_test(size=(120, 24)) as pilot:
+        await app.screen.mount(AppHeader(), before=0)
+        await pilot.pause()
+        header = app.screen.query_one(AppHeader)
+        assert app.screen.title == "Call +1 415-555-0123" and app.screen.sub_title == "queued"
+        worker.emit(update("in_progress", "waiting", next_poll_in=7, clock=app.clock))
+        await pilot.pause()
+        assert "calle-tui › Call +1 415-555-0123 · in progress" in str(header.render())
+        worker.emit(finished("completed"))
+        await pilot.pause()
+        assert "Call +1 415-555-0123 · completed" in str(header.render())
+        status = text_of(app.screen, "#monitor-status")
+        assert "✓ Completed   elapsed" in status  # the badge (with its padding) and the time stay apart
+
+
+async def test_a_server_that_answers_in_words_is_shown_what_it_said():
+    worker = FakeRunsWorker()
+    app = host(worker, record())
+    async with app.run_test(size=SIZE) as pilot:
+        said = "Your call is being connected, please check back shortly."
+        worker.emit(update("in_progress", "waiting", next_poll_in=7, message=said))
+        await pilot.pause()
+        assert text_of(app.screen, "#monitor-note") == f"The server said: {said}"

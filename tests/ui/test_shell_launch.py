@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import urllib.request
 
 import pytest
@@ -34,7 +35,20 @@ def test_bad_settings_are_a_sentence(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("CALLE_TUI_CONFIG", str(config))
     with pytest.raises(LaunchError, match="'login' is not valid"):
         build_settings(args())
+    from calle_tui.ui.app import CalleApp
+
+    real_run_async = CalleApp.run_async
+    headless_runs: list[bool] = []
+
+    async def headless_run_async(self, **kwargs):
+        # The whole launch path, but never on the test's terminal, and never longer than a deadline.
+        headless_runs.append(True)
+        kwargs.update(headless=True, size=(80, 24))
+        return await asyncio.wait_for(real_run_async(self, **kwargs), timeout=30)
+
+    monkeypatch.setattr(CalleApp, "run_async", headless_run_async)
     assert run_app(args()) == 2
+    assert headless_runs == [True]  # the app did start: the setting is refused after the first paint
     err = capsys.readouterr().err
     assert "calle-tui: The setting 'login' is not valid" in err and "Traceback" not in err
 

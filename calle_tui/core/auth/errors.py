@@ -55,3 +55,11 @@ class ClientRejected(LoginFailed):
 
     kind = "client_rejected"
     default_message = "The sign-in server no longer knows this app's registration."
+
+
+class RegistrationRefused(LoginFailed):
+    """The sign-in server would not register this app (dynamic registration off): only a pre-registered
+    client_id in the settings can help, not another sign-in."""
+
+    kind = "registration_failed"
+    default_message = "Sign-in failed: the sign-in server did not register this app."

@@ -41,6 +41,7 @@ from calle_tui.core.auth.errors import (
     LoginFailed,
     LoginRequired,
     LoginTimedOut,
+    RegistrationRefused,
 )
 from calle_tui.core.auth.login_flows import PASTE_REDIRECT_URI, client_rejected
 from calle_tui.core.auth.token_storage import ServerTokenStorage
@@ -238,7 +239,7 @@ class CalleOAuthProvider(OAuthClientProvider):
             except ClientRejected:
                 rearm = getattr(self._login, "rearm", None)
                 if rejected_once or self._preregistered is not None or (rearm is not None and not rearm()):
-                    failure = LoginFailed("The sign-in server does not accept this app's registration.")
+                    failure = RegistrationRefused("The sign-in server does not accept this app's registration.")
                     self._emit("failed", failure.message, once=False)
                     raise failure from None
                 rejected_once = True
@@ -309,7 +310,7 @@ class CalleOAuthProvider(OAuthClientProvider):
 
 def _safe_oauth_failure(exc: OAuthFlowError) -> LoginFailed:
     if isinstance(exc, OAuthRegistrationError):
-        return LoginFailed("Sign-in failed: the sign-in server did not register this app.")
+        return RegistrationRefused()
     if isinstance(exc, OAuthTokenError):
         return LoginFailed("Sign-in failed: the sign-in server did not accept the sign-in code.")
     text = str(exc).lower()

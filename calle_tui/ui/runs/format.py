@@ -26,6 +26,17 @@ def format_phone(raw: str) -> str:
     return f"{pretty} ({country})" if country else pretty
 
 
+@lru_cache(maxsize=256)
+def short_phone(raw: str) -> str:
+    """'+442079460000' -> '+44 20 7946 0000': the number alone, for a title. Unparsable text is shown as given."""
+    text = raw.strip()
+    try:
+        number = phonenumbers.parse(text, None)
+    except phonenumbers.NumberParseException:
+        return text
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
 def _country_name(number: phonenumbers.PhoneNumber) -> str:
     from phonenumbers import geocoder  # large tables: load only when a number is shown
 

@@ -36,6 +36,7 @@ REPLAN_KINDS = frozenset(
 
 
 class ComposerScreen(WorkerEventsMixin, Screen):
+    TITLE = "New call"  # the shared header shows it; sub_title says how far the plan has got
     CSS_PATH = [str(styles_path("runs.tcss"))]
     BINDINGS = [
         Binding("ctrl+s", "submit", "Plan", id="composer.plan", tooltip="Send to plan_call (never places a call)"),
@@ -61,7 +62,9 @@ class ComposerScreen(WorkerEventsMixin, Screen):
     # --- layout -------------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll(id="composer-body"):
+        # The body scrolls to whatever has the focus, so it never takes the focus itself: Tab goes from the
+        # last answer straight on to the next control instead of to an invisible scroll container.
+        with VerticalScroll(id="composer-body", can_focus=False):
             yield Label("Describe the call. It is sent as written; nothing is called until you confirm.",
                         id="composer-intro")
             yield settle_blink(
@@ -165,6 +168,7 @@ class ComposerScreen(WorkerEventsMixin, Screen):
             return
         self._flush_draft()
         self.planning = True
+        self.sub_title = "planning"
         self._say("Planning… (this never places a call)")
         self.run_worker(self._send_plan(request), group="plan", exclusive=True, exit_on_error=False)
 
@@ -224,6 +228,7 @@ class ComposerScreen(WorkerEventsMixin, Screen):
             return
         finally:
             self.planning = False
+            self.sub_title = self._stage()
         await self._show_plan(result)
 
     async def _show_plan(self, result: PlanCallResult) -> None:
@@ -236,13 +241,17 @@ class ComposerScreen(WorkerEventsMixin, Screen):
             questions = [MissingField(field="", question=question or "The plan is not ready. Add more detail.")]
         self.questions = [] if ready else questions
         await self._render_questions()
+        self.sub_title = self._stage()
         card = self.query_one("#composer-plan")
         card.display = ready
         if ready:
             self.query_one("#composer-plan-card", Static).update(plan_text(result, tz_of(self.app)))
             self._say(result.message or "The plan is ready. Review it, then confirm to place the call.")
-            self.query_one("#composer-review", Button).focus()
-            self.query_one("#composer-review", Button).scroll_visible(animate=False)
+            review = self.query_one("#composer-review", Button)
+            review.focus()
+            # The card is the last thing in the body: show it whole, once the layout has made room for it
+            # (and for the message line that has just appeared under the body).
+            self.call_after_refresh(self.query_one("#composer-body", VerticalScroll).scroll_end, animate=False)
         else:
             self._say(result.message if result.missing and result.message else
                       "A few details are missing. Answer below, then press ctrl+s.")
@@ -263,6 +272,9 @@ class ComposerScreen(WorkerEventsMixin, Screen):
             widgets.append(settle_blink(
                 Input(placeholder=hint, id=f"answer-{self._question_round}-{index}", classes="answer", compact=True)
             ))
+        # A real stop after the answers: Tab moves on in reading order, and mouse users can send them too.
+        widgets.append(Button("Send answers (ctrl+s)", id=f"answers-send-{self._question_round}",
+                              classes="answers-send", variant="primary", compact=True))
         await box.mount_all(widgets)
         first = box.query(Input).first()
         first.focus()
@@ -277,6 +289,11 @@ class ComposerScreen(WorkerEventsMixin, Screen):
         else:
             self.action_submit()
 
+    @on(Button.Pressed, ".answers-send")
+    def _answers_send_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_submit()
+
     def action_new_plan(self) -> None:
         if self.running:
             return
@@ -285,6 +302,7 @@ class ComposerScreen(WorkerEventsMixin, Screen):
         self.query_one("#composer-questions").remove_children()
         self.query_one("#composer-questions").display = False
         self.query_one("#composer-plan").display = False
+        self.sub_title = self._stage()
         self._say("Plan dropped. Your text is still here: edit it and press ctrl+s.")
         self.query_one("#composer-request", TextArea).focus()
         self.refresh_bindings()
@@ -310,6 +328,7 @@ class ComposerScreen(WorkerEventsMixin, Screen):
             self._plan_gone("This plan has expired.")
             return
         self.running = True  # no second confirmation can open while this one is pending
+        self.sub_title = "confirming"
         self.refresh_bindings()
         modal = ConfirmCallModal(plan)
         self.app.push_screen(modal, callback=lambda confirmed: self._confirmed(plan, modal, confirmed))
@@ -317,6 +336,7 @@ class ComposerScreen(WorkerEventsMixin, Screen):
     def _confirmed(self, plan: PlanCallResult, modal: ConfirmCallModal, confirmed: bool | None) -> None:
         if not confirmed:
             self.running = False
+            self.sub_title = self._stage()
             if modal.expired:
                 self._plan_gone("This plan expired before it was confirmed.")
             else:
@@ -330,6 +350,7 @@ class ComposerScreen(WorkerEventsMixin, Screen):
         # The confirmation is spent: this plan can never open another confirmation from here.
         self.plan = None
         self.query_one("#composer-plan").display = False
+        self.sub_title = "placing the call"
         self._say("Placing the call…")
         self.run_worker(self._start_run(plan), group="run", exit_on_error=False)
 
@@ -339,6 +360,7 @@ class ComposerScreen(WorkerEventsMixin, Screen):
             result = await self.worker.run(plan.plan_id, plan.confirm_token)
         except WorkerError as exc:
             self.running = False
+            self.sub_title = self._stage()
             self.refresh_bindings()
             if exc.kind in REPLAN_KINDS:
                 self._plan_gone(exc.message)
@@ -347,6 +369,7 @@ class ComposerScreen(WorkerEventsMixin, Screen):
             return
         except Exception as exc:  # noqa: BLE001
             self.running = False
+            self.sub_title = self._stage()
             self.refresh_bindings()
             self._say(f"The call request failed unexpectedly ({type(exc).__name__}). It may or may not have "
                       "been placed: check the call history before planning it again.", error=True)
@@ -382,6 +405,7 @@ class ComposerScreen(WorkerEventsMixin, Screen):
         for spec in self.specs:
             self.query_one(f"#field-{spec.name}", Input).value = ""
         self.questions = []
+        self.sub_title = self._stage()
         self.query_one("#composer-request", TextArea).focus()
         self._say("The call has started. Write a new request here when you are ready.")
         self.refresh_bindings()
@@ -389,6 +413,7 @@ class ComposerScreen(WorkerEventsMixin, Screen):
     def _plan_gone(self, why: str) -> None:
         self.plan = None
         self.query_one("#composer-plan").display = False
+        self.sub_title = self._stage()
         self._say(f"{why} Press ctrl+s to plan again: your request is still here.", error=True)
         self.query_one("#composer-request", TextArea).focus()  # the hidden card must not keep the focus
         self.refresh_bindings()
@@ -415,6 +440,14 @@ class ComposerScreen(WorkerEventsMixin, Screen):
                 row.display = hint.display = False  # the server does not take it; never hide typed text
 
     # --- helpers ------------------------------------------------------------------------------------
+
+    def _stage(self) -> str:
+        """Where the plan stands, for the header: empty while the user is still writing."""
+        if self._ready_plan() is not None:
+            return "plan ready"
+        if self.questions:
+            return "details needed"
+        return ""
 
     def _sentence(self, exc: WorkerError, fallback_action: str) -> str:
         return f"{exc.message} {exc.action or fallback_action}".strip()

@@ -18,7 +18,7 @@ from textual.widgets import Button, Input, Label, Static
 
 from calle_tui.core.contract import PlanCallResult
 from calle_tui.ui.runs.app_context import clock_of, settle_blink, tz_of
-from calle_tui.ui.runs.format import format_phone, last_digits
+from calle_tui.ui.runs.format import format_phone, last_digits, short_phone
 from calle_tui.ui.runs.paths import styles_path
 from calle_tui.ui.runs.plan_view import plan_expired, plan_text
 
@@ -47,6 +47,7 @@ class ConfirmCallModal(ModalScreen[bool]):
         if not self._expected:
             self._expected = CONFIRM_WORD
         self.expired = False  # read by the composer when the modal returns False
+        self.title = f"Confirm call to {short_phone(self._target)}" if self._target else "Confirm call"
         self._confirmed = False
 
     def compose(self) -> ComposeResult:

@@ -11,6 +11,7 @@ import asyncio
 import json
 from typing import Any
 
+from rich.style import Style
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -31,7 +32,14 @@ from calle_tui.core.export import TranscriptExport, export_transcript, to_markdo
 from calle_tui.core.worker_api import RunRecord, WorkerAPI, WorkerError
 from calle_tui.ui.bridge import WorkerEventMessage, WorkerEventsMixin
 from calle_tui.ui.runs.app_context import clock_of, tz_of
-from calle_tui.ui.runs.format import format_clock, format_duration, format_phone, format_when, status_look
+from calle_tui.ui.runs.format import (
+    format_clock,
+    format_duration,
+    format_phone,
+    format_when,
+    short_phone,
+    status_look,
+)
 from calle_tui.ui.runs.paths import styles_path
 from calle_tui.ui.runs.transcript import TranscriptLog
 
@@ -63,6 +71,7 @@ class MonitorScreen(WorkerEventsMixin, Screen):
         self._seen: set[str] = set()
         self._live_turns: list[TranscriptTurn] = []
         self._activity_count = 0
+        self.title = self._title()
 
     def compose(self) -> ComposeResult:
         with Vertical(id="monitor-head"):
@@ -111,6 +120,9 @@ class MonitorScreen(WorkerEventsMixin, Screen):
         if event.result is not None:
             self.latest = event.result
         self.add_activity(event.new_activity)
+        if event.poll_state == "waiting" and event.message:
+            # A server that answers in words instead of data: show what it said, in full, under the status.
+            self._note(f"The server said: {event.message}")
         if is_terminal_status(self.status) and self._finished_at is None:
             self._finished_at = clock_of(self.app)()
         self._render_status()
@@ -156,14 +168,28 @@ class MonitorScreen(WorkerEventsMixin, Screen):
 
     # --- rendering ----------------------------------------------------------------------------------
 
+    def _title(self) -> str:
+        """'Call +44 20 7946 0000' for the shared header; the status goes in sub_title."""
+        phones = self.record.to_phones if self.record else ()
+        if not phones:
+            return "Call"
+        more = f" (+{len(phones) - 1} more)" if len(phones) > 1 else ""
+        return f"Call {short_phone(phones[0])}{more}"
+
     def _render_status(self) -> None:
         now = clock_of(self.app)()
         glyph, colour, label = status_look(self.status)
+        self.sub_title = label.lower()
         text = Text()
         text.append(f" {glyph} {label} ", style=f"bold {colour} reverse")
         started = self._started_at if self._started_at is not None else now
         elapsed = (self._finished_at or now) - started
-        text.append(f"  elapsed {format_duration(elapsed)}  ", style="bold")
+        # The gaps are runs of their own (plain, not bold): renderers that trim a run's leading blanks,
+        # such as SVG viewers, then still keep the badge, the time and the poll state apart.
+        gap = Style(bold=False)
+        text.append("  ", style=gap)
+        text.append(f"elapsed {format_duration(elapsed)}", style="bold")
+        text.append("  ", style=gap)
         text.append(self._poll_text(now))
         self.query_one("#monitor-status", Static).update(text)
 

@@ -63,7 +63,7 @@ def status_content(status: ShellStatus) -> Content:
 
 
 class AppHeader(Widget):
-    """`calle-tui › <screen title>` on the left, the shared status on the right."""
+    """`calle-tui › <screen title> · <sub title>` on the left, the shared status on the right."""
 
     DEFAULT_CSS = """
     AppHeader {
@@ -79,9 +79,12 @@ class AppHeader(Widget):
     def on_mount(self) -> None:
         self.watch(self.app, "shell_status", lambda _status: self.refresh(), init=False)
         self.watch(self.screen, "title", lambda _title: self.refresh(), init=False)
+        self.watch(self.screen, "sub_title", lambda _sub_title: self.refresh(), init=False)
 
     def render(self) -> RenderResult:
         title = self.screen.title or ""
+        if self.screen.sub_title:  # the screen's state: "plan ready", "completed"...
+            title = f"{title} · {self.screen.sub_title}" if title else self.screen.sub_title
         status = getattr(self.app, "shell_status", None)
         right = status_content(status) if isinstance(status, ShellStatus) else Content("")
         width = self.size.width
