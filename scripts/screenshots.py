@@ -114,14 +114,6 @@ def session_app(tmp: Path, worker, clock: Clock):
     return app
 
 
-async def until(pilot, predicate, rounds: int = 500) -> None:
-    for _ in range(rounds):
-        if predicate():
-            return
-        await pilot.pause()
-    raise RuntimeError("the screen never reached the state to photograph")
-
-
 async def shoot(app, size: tuple[int, int], path: Path, steps) -> None:
     async with app.run_test(size=size) as pilot:
         await steps(pilot)
@@ -160,6 +152,7 @@ async def main(size: tuple[int, int], out: Path) -> None:
     from calle_tui.ui.screens.help import HelpScreen
     from calle_tui.ui.screens.history import HistoryScreen
     from calle_tui.ui.screens.monitor import MonitorScreen
+    from fakes_shell import until  # fails with "condition not reached" when a screen never gets there
 
     out.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="calle-shots-"))

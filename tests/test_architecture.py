@@ -23,3 +23,13 @@ def test_cli_help_is_fast_to_import():
         "assert 'mcp' not in sys.modules and 'textual' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_import_linter_contracts_hold():
+    # pyproject.toml's contracts: the core and the sandbox never import Textual or the UI.
+    from pathlib import Path
+
+    import importlinter.cli
+
+    config = str(Path(__file__).resolve().parents[1] / "pyproject.toml")
+    assert importlinter.cli.lint_imports(config_filename=config, no_cache=True) == importlinter.cli.EXIT_STATUS_SUCCESS

@@ -7,7 +7,6 @@ secret, which is never printed (SecretStr).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Literal
 
@@ -16,20 +15,11 @@ from pydantic import SecretStr
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 from calle_tui import PRODUCTION_URL
-
-APP_NAME = "calle-tui"
-
-
-def config_dir() -> Path:
-    return Path(platformdirs.user_config_dir(APP_NAME))
+from calle_tui.core.config_peek import APP_NAME, config_dir, config_file  # noqa: F401 - re-exported
 
 
 def state_dir() -> Path:
     return Path(platformdirs.user_state_dir(APP_NAME))
-
-
-def config_file() -> Path:
-    return Path(os.environ.get("CALLE_TUI_CONFIG") or config_dir() / "config.toml")
 
 
 class Settings(BaseSettings):

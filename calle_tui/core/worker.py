@@ -4,8 +4,8 @@ Screens call its async methods and receive its events (events.py); it never touc
 runs in the caller's asyncio loop as a few tasks:
 - the supervisor keeps one session open: connects without a browser (a background reconnect never pops
   one: it emits SignInNeeded instead), backs off on failure and reconnects when the session drops;
-- one follower per run polls get_call_run on the seed's cadence (polling.py), pages through cursors, stores
-  each page in the journal before announcing it, and resumes from the saved cursor after any drop.
+- one follower per run (follow.py, RunFollowers) polls get_call_run on the seed's cadence, pages through
+  cursors, stores each page in the journal before announcing it, and resumes from the saved cursor.
 
 Safety: plan() sends only what the user gave; run() sends run_call at most once per plan, ever, guarded by
 an in-process lock taken before the first await and by the journal's attempt latch written before the
@@ -19,16 +19,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from dataclasses import replace
 from collections.abc import Callable
 from typing import Any
 
 from calle_tui.core.clock import Clock, SystemClock
-from calle_tui.core.connection import CallError, Connection, ConnectionLost, classify
+from calle_tui.core.connection import CallError, Connection, classify
 from calle_tui.core.contract import (
     TOOL_NAMES,
-    GetCallRunInput,
-    GetCallRunResult,
     MalformedResult,
     PlanCallInput,
     PlanCallResult,
@@ -42,25 +39,17 @@ from calle_tui.core.events import (
     ErrorEvent,
     LoginFlowName,
     PlanResult,
-    RunFinished,
     RunOutcomeUnknown,
     RunStarted,
-    RunUpdate,
     SignedIn,
     SignedOut,
     SignInNeeded,
     ToolsListed,
     WorkerEvent,
 )
+from calle_tui.core.follow import RunFollowers, fmt_seconds
 from calle_tui.core.journal import Journal
-from calle_tui.core.polling import (
-    PollPolicy,
-    backoff_delay,
-    first_poll_at,
-    jittered_interval,
-    next_poll_at,
-    refresh_allowed,
-)
+from calle_tui.core.polling import PollPolicy, backoff_delay
 from calle_tui.core.settings import Settings
 from calle_tui.core.worker_api import AuthStatus, PlanRequest, RunRecord, WorkerError
 
@@ -72,10 +61,6 @@ UNKNOWN_PROSE = "The server answered in words without a run id, so we do not kno
 UNKNOWN_ACTION = (
     "Do not plan it again yet: open the history (f2), select the request and press k to check it with CALL-E."
 )
-
-
-def _fmt_seconds(seconds: float) -> str:
-    return f"{max(1, round(seconds))} s"
 
 
 class CalleWorker:
@@ -107,11 +92,6 @@ class CalleWorker:
         self._started = False
         self._closed = False
         self._supervisor: asyncio.Task | None = None
-        self._followers: dict[str, asyncio.Task] = {}
-        self._last_update: dict[str, RunUpdate] = {}  # per run, without entries: replayed to late subscribers
-        self._poke: dict[str, asyncio.Event] = {}
-        self._last_poll: dict[str, float] = {}
-        self._poll_locks: dict[str, asyncio.Lock] = {}
         self._run_locks: dict[str, asyncio.Lock] = {}
         self._login: Any = None
         self._sign_in_lock = asyncio.Lock()
@@ -130,6 +110,16 @@ class CalleWorker:
         self._idle = asyncio.Event()
         self._idle.set()
         self._failed_message = ""  # why the state is "failed" (wrong URL: not MCP / not CALL-E)
+        self._runs = RunFollowers(
+            clock=self._clock,
+            rng=self._rng,
+            policy=self._policy,
+            journal=lambda: self.journal,
+            emit=self._emit,
+            connection=lambda: self._conn,
+            connected=self._connected,
+            closed=lambda: self._closed,
+        )
         self.tools: Any = None  # connection.ToolInfo of the current session
 
     # --- subscription ------------------------------------------------------------------------------
@@ -144,8 +134,7 @@ class CalleWorker:
         return unsubscribe
 
     def _emit(self, event: WorkerEvent) -> None:
-        if isinstance(event, RunUpdate):
-            self._last_update[event.run_id] = replace(event, new_activity=())
+        self._runs.remember(event)
         for callback in list(self._subscribers):
             try:
                 callback(event)
@@ -203,7 +192,7 @@ class CalleWorker:
             return
         self._closed = True
         self._wake.set()
-        tasks = [t for t in [self._supervisor, *self._followers.values()] if t is not None]
+        tasks = [t for t in [self._supervisor, *self._runs.tasks()] if t is not None]
         for task in tasks:
             task.cancel()
         if self._login is not None:
@@ -362,7 +351,7 @@ class CalleWorker:
                     continue
                 failures += 1
                 delay = backoff_delay(failures, self._policy, self._rng, exc.retry_after)
-                self._set_state("reconnecting", f"{exc.message} Retrying in {_fmt_seconds(delay)}.")
+                self._set_state("reconnecting", f"{exc.message} Retrying in {fmt_seconds(delay)}.")
                 self._backing_off = True
                 try:
                     await self._sleep_or_wake(delay)
@@ -695,35 +684,10 @@ class CalleWorker:
     # --- following runs ------------------------------------------------------------------------------
 
     def follow(self, run_id: str) -> None:
-        task = self._followers.get(run_id)
-        if task is not None and not task.done():
-            # A screen that subscribes late (the monitor opens after run_call returns) still learns where the
-            # follower is: the countdown to the first check, reconnecting, ...
-            last = self._last_update.get(run_id)
-            if last is not None:
-                self._emit(last)
-            return
-        if self._closed:
-            return
-        self._poke[run_id] = asyncio.Event()
-        self._followers[run_id] = asyncio.create_task(self._follow(run_id), name=f"follow {run_id}")
+        self._runs.follow(run_id)
 
     async def refresh_now(self, run_id: str) -> bool:
-        now = self._clock.now()
-        if not refresh_allowed(self._last_poll.get(run_id), now, self._policy):
-            return False
-        task = self._followers.get(run_id)
-        if task is None or task.done():
-            state = self.journal.run(run_id)
-            if state is None:
-                raise WorkerError("This run is not known here.", kind="unknown_run")
-            if state.terminal:
-                return False
-            self.follow(run_id)
-        if not self._connected.is_set():
-            return False
-        self._poke[run_id].set()
-        return True
+        return await self._runs.refresh_now(run_id)
 
     def history(self, search: str = "") -> list[RunRecord]:
         return self._read(lambda journal: journal.history(search, server_url=self.server_url))
@@ -744,166 +708,6 @@ class CalleWorker:
             return query(journal)
         finally:
             journal.close()
-
-    async def _wait_or_poke(self, run_id: str, until: float) -> None:
-        poke = self._poke[run_id]
-        if poke.is_set():
-            poke.clear()
-            return
-        sleeper = asyncio.ensure_future(self._clock.sleep_until(until))
-        waker = asyncio.ensure_future(poke.wait())
-        try:
-            await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            sleeper.cancel()
-            waker.cancel()
-            poke.clear()
-
-    def _initial_due(self, run_id: str) -> tuple[float, str]:
-        state = self.journal.run(run_id)
-        now = self._clock.now()
-        if state is None:
-            return now, "polling"
-        if state.last_poll_at is None:
-            start = state.start
-            due = first_poll_at(
-                state.created_at,
-                self._policy,
-                next_step=start.next_step if start else None,
-                status=start.status if start else None,
-                scheduled_at=(start.scheduled_at if start else None) or state.scheduled_at,
-            )
-            waiting = "scheduled" if (start and start.status == "scheduled" and due > now) else "waiting_first"
-            return due, waiting
-        if state.last is not None:
-            due = next_poll_at(state.last_poll_at, self._policy, self._rng, state.last)
-            return (due if due is not None else now), "waiting"
-        return now, "waiting"
-
-    async def _follow(self, run_id: str) -> None:
-
-        due, waiting = self._initial_due(run_id)
-        errors = 0
-        state = self.journal.run(run_id)
-        status = state.status if state else ""
-        message = ""
-        while not self._closed:
-            if due > self._clock.now():
-                self._emit(
-                    RunUpdate(run_id=run_id, status=status, poll_state=waiting, next_poll_at=due, message=message)
-                )
-                await self._wait_or_poke(run_id, due)
-            if not self._connected.is_set():
-                self._emit(
-                    RunUpdate(
-                        run_id=run_id, status=status, poll_state="reconnecting", message="Waiting for the connection."
-                    )
-                )
-                await self._connected.wait()
-                continue
-            try:
-                last, said = await self._poll(run_id)
-            except CallError as exc:
-                if isinstance(exc, ConnectionLost) or not self._connected.is_set():
-                    # The supervisor reconnects; we resume from the journal's cursor once it has.
-                    continue
-                errors += 1
-                delay = backoff_delay(errors, self._policy, self._rng, exc.retry_after)
-                due = self._clock.now() + delay
-                waiting = "waiting"
-                message = f"{exc.message} Retrying in {_fmt_seconds(delay)}."
-                if errors == 1:  # one ErrorEvent per streak; the countdown lives in RunUpdate.message
-                    self._emit(
-                        ErrorEvent(
-                            message=exc.message,
-                            action=f"Retrying in {_fmt_seconds(delay)}.",
-                            kind=exc.kind,
-                            run_id=run_id,
-                        )
-                    )
-                continue
-            errors = 0
-            message = said  # a text-only answer is the run's latest word until a readable one replaces it
-            if last is None:
-                # Only prose, nothing that says the run ended or when to look again: the usual cadence.
-                due = self._clock.now() + jittered_interval(self._policy, self._rng)
-                waiting = "waiting"
-                continue
-            status = last.status or status
-            if last.is_terminal:
-                self._emit(
-                    RunFinished(run_id=run_id, status=status, result=last, transcript=tuple(last.transcript or ()))
-                )
-                return
-            now = self._clock.now()
-            nxt = next_poll_at(now, self._policy, self._rng, last)
-            if nxt is None:
-                # next_step said there is nothing more to poll for, though the run is not terminal.
-                note = (last.next_step.message if last.next_step else None) or "Nothing more to follow."
-                self._emit(RunUpdate(run_id=run_id, status=status, poll_state="finished", result=last, message=note))
-                return
-            due = nxt
-            waiting = "scheduled" if status == "scheduled" else "waiting"
-
-    async def _poll(self, run_id: str) -> tuple[GetCallRunResult | None, str]:
-        """One poll: fetch pages from the saved cursor until caught up (at most page_cap pages), storing each
-        page and its cursor before announcing its new entries. Returns the last readable page (None when
-        the first answer was text only) and the server's text when it answered in prose ("" otherwise)."""
-        from calle_tui.core.results import result_data, server_text, tool_error_message
-
-        lock = self._poll_locks.setdefault(run_id, asyncio.Lock())
-        async with lock:
-            state = self.journal.run(run_id)
-            cursor = state.cursor if state else None
-            last: GetCallRunResult | None = None
-            for _ in range(self._policy.page_cap):
-                conn = self._conn
-                if conn is None or not conn.alive:
-                    raise ConnectionLost("network", "The connection was lost.")
-                self._last_poll[run_id] = self._clock.now()
-                args = GetCallRunInput(run_id=run_id, cursor=cursor, limit=self._policy.page_limit).to_arguments()
-                raw = await conn.call("get_call_run", args)  # ConnectionLost propagates: resume after reconnect
-                if getattr(raw, "is_error", False):
-                    raise CallError("tool", f"The server could not report on this call: {tool_error_message(raw)}")
-                data = result_data(raw)
-                if isinstance(data, str):
-                    # Prose, not a status object: not an error to back off from, just nothing to page through.
-                    said = server_text(data)
-                    self.journal.touch_poll(run_id, self._clock.now())
-                    state = self.journal.run(run_id)
-                    self._emit(
-                        RunUpdate(run_id=run_id, status=state.status if state else "", poll_state="polling",
-                                  message=said)  # fmt: skip
-                    )
-                    return last, said
-                if isinstance(data, dict) and data.get("run_id") in (None, ""):
-                    data = {**data, "run_id": run_id}  # a server that does not repeat it answers what we asked
-                try:
-                    page = parse_result(GetCallRunResult, data)
-                except MalformedResult as exc:
-                    raise CallError("malformed", f"The server sent a status we cannot read ({exc}).") from None
-                if page.run_id != run_id:
-                    raise CallError("malformed", "The server answered about a different call.")
-                # Where to continue next time: the server's next cursor; once caught up, a resume cursor when
-                # the server offers one (the sandbox does), else the cursor that brought us here.
-                resume = getattr(page, "resume_cursor", None) or page.extra_fields.get("resume_cursor")
-                saved = page.next_cursor or (resume if isinstance(resume, str) and resume else None) or cursor
-                fresh = self.journal.save_page(run_id, page.activity, saved, page, self._clock.now())
-                self._emit(
-                    RunUpdate(
-                        run_id=run_id,
-                        status=page.status,
-                        poll_state="polling",
-                        new_activity=tuple(fresh),
-                        result=page,
-                    )
-                )
-                last = page
-                if not page.next_cursor or page.next_cursor == cursor:
-                    break
-                cursor = page.next_cursor
-            assert last is not None
-            return last, ""
 
 
 def _configure_client_action(configured: bool = False) -> str:

@@ -23,6 +23,7 @@ from textual.reactive import var
 from textual.screen import ModalScreen, Screen
 
 from calle_tui.ui.messages import AppWorkerEvent
+from calle_tui.ui.paths import styles_dir
 from calle_tui.ui.widgets.header import AppHeader, ShellStatus
 
 if TYPE_CHECKING:
@@ -32,17 +33,6 @@ if TYPE_CHECKING:
     from calle_tui.core.events import RunFinished
     from calle_tui.core.settings import Settings
     from calle_tui.core.worker_api import RunRecord, WorkerAPI
-
-_PACKAGE_ROOT = Path(__file__).resolve().parents[1]  # .../calle_tui
-
-
-def styles_dir() -> Path:
-    """The wheel ships top-level `styles/` as `calle_tui/styles`; a source checkout has it beside the package."""
-    for candidate in (_PACKAGE_ROOT / "styles", _PACKAGE_ROOT.parent / "styles"):
-        if candidate.is_dir():
-            return candidate
-    return _PACKAGE_ROOT.parent / "styles"
-
 
 def _css_paths() -> list[Path]:
     folder = styles_dir()

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 
 from textual.message import Message
 
+from calle_tui.ui.messages import superseded
+
 if TYPE_CHECKING:
     from textual.message_pump import MessagePump
 
@@ -25,18 +27,7 @@ class WorkerEventMessage(Message):
         self.event = event
 
     def can_replace(self, message: Message) -> bool:
-        # Textual calls this on the OLDER queued message with the NEWER one as argument; True drops the older.
-        # So a status-only update for a run is dropped when a newer update for the same run follows; an update
-        # that carries activity entries is never dropped.
-        from calle_tui.core.events import RunUpdate  # here: importing the bridge must stay cheap
-
-        older, newer = self.event, getattr(message, "event", None)
-        return (
-            isinstance(older, RunUpdate)
-            and isinstance(newer, RunUpdate)
-            and older.run_id == newer.run_id
-            and not older.new_activity
-        )
+        return superseded(self.event, getattr(message, "event", None))
 
 
 class WorkerEventsMixin:

@@ -70,28 +70,9 @@ def peek_url(args: argparse.Namespace) -> str:
     """
     if getattr(args, "url", None):
         return args.url
-    import os
+    from calle_tui.core.config_peek import configured_url
 
-    env = os.environ.get("CALLE_TUI_URL")
-    if env is None:  # pydantic-settings matches variable names case-insensitively
-        env = next((v for k, v in os.environ.items() if k.upper() == "CALLE_TUI_URL"), None)
-    if env is not None:
-        return env
-    import tomllib
-
-    from calle_tui import PRODUCTION_URL
-
-    path = os.environ.get("CALLE_TUI_CONFIG")
-    if not path:
-        import platformdirs
-
-        path = str(Path(platformdirs.user_config_dir("calle-tui")) / "config.toml")
-    try:
-        with open(path, "rb") as handle:
-            url = tomllib.load(handle).get("url")
-    except (OSError, ValueError):
-        return PRODUCTION_URL
-    return url if isinstance(url, str) else PRODUCTION_URL
+    return configured_url()
 
 
 def check_url(url: str) -> None:

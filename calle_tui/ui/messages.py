@@ -22,12 +22,20 @@ class AppWorkerEvent(Message, bubble=False):
 
     def can_replace(self, message: Message) -> bool:
         # As the bridge's message: a flood of status-only updates for one run collapses into the newest.
-        from calle_tui.core.events import RunUpdate
+        return superseded(self.event, getattr(message, "event", None))
 
-        old, new = getattr(message, "event", None), self.event
-        return (
-            isinstance(old, RunUpdate)
-            and isinstance(new, RunUpdate)
-            and old.run_id == new.run_id
-            and not old.new_activity
-        )
+
+def superseded(older: Any, newer: Any) -> bool:
+    """Whether a queued worker event may be dropped for a newer one: a status-only update for a run, followed
+    by another update for the same run. An update that carries activity entries is never dropped.
+
+    Textual calls `can_replace` on the OLDER queued message with the NEWER one as argument; True drops the older.
+    """
+    from calle_tui.core.events import RunUpdate  # here: importing this module must stay cheap
+
+    return (
+        isinstance(older, RunUpdate)
+        and isinstance(newer, RunUpdate)
+        and older.run_id == newer.run_id
+        and not older.new_activity
+    )

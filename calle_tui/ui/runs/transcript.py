@@ -48,6 +48,7 @@ class TranscriptLog(ScrollView, can_focus=True):
         self._turns: list[tuple[str, str]] = []
         self._lines: list[tuple[str | None, str]] = []  # (speaker on a turn's first line, else None; text)
         self._wrap_width = 0
+        self._shown_height = 0  # the height at the last resize: was the end in view before this one?
         self._styles: dict[str, Style] = {}
 
     # --- public API ---------------------------------------------------------------------------------
@@ -89,6 +90,9 @@ class TranscriptLog(ScrollView, can_focus=True):
     # --- Textual hooks ------------------------------------------------------------------------------
 
     def on_resize(self) -> None:
+        # The outcome panel appearing makes the log shorter: a log that showed its end keeps showing it.
+        end_was_shown = self.scroll_offset.y >= len(self._lines) - self._shown_height
+        self._shown_height = self.scrollable_content_region.height
         width = max(NAME_WIDTH + len(_SEPARATOR) + 10, self.scrollable_content_region.width)
         if width != self._wrap_width:
             self._wrap_width = width
@@ -99,6 +103,8 @@ class TranscriptLog(ScrollView, can_focus=True):
             self.virtual_size = Size(width, len(lines))
             self.scroll_end(animate=False, x_axis=False)
             self.refresh()
+        elif end_was_shown:
+            self.scroll_end(animate=False, x_axis=False)
 
     def render_line(self, y: int) -> Strip:
         scroll_y = self.scroll_offset.y

@@ -23,7 +23,7 @@ from calle_tui.core.worker_api import PlanRequest, RunRecord, WorkerAPI, WorkerE
 from calle_tui.ui.bridge import WorkerEventMessage, WorkerEventsMixin
 from calle_tui.ui.runs.app_context import clock_of, settle_blink, tz_of
 from calle_tui.ui.runs.fields import FieldSpec, FieldValueError, field_specs, parse_field
-from calle_tui.ui.runs.paths import styles_path
+from calle_tui.ui.paths import styles_path
 from calle_tui.ui.runs.plan_view import plan_expired, plan_text
 from calle_tui.ui.screens.confirm import ConfirmCallModal
 from calle_tui.ui.screens.monitor import MonitorScreen

@@ -19,7 +19,7 @@ from textual.widgets import Button, Input, Label, Static
 from calle_tui.core.contract import PlanCallResult
 from calle_tui.ui.runs.app_context import clock_of, settle_blink, tz_of
 from calle_tui.ui.runs.format import format_phone, last_digits, short_phone
-from calle_tui.ui.runs.paths import styles_path
+from calle_tui.ui.paths import styles_path
 from calle_tui.ui.runs.plan_view import plan_expired, plan_text
 
 CONFIRM_WORD = "CALL"  # typed instead of digits when a plan shows no number at all

@@ -41,16 +41,6 @@ def outcome_look(status: str | None) -> tuple[str, str, str]:
     return status_look(status)
 
 
-def short_phone(raw: str) -> str:
-    import phonenumbers
-
-    try:
-        number = phonenumbers.parse(raw, None)
-    except phonenumbers.NumberParseException:
-        return raw
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
-
-
 def is_unknown(record: RunRecord) -> bool:
     return record.run_id is None or record.status == "unknown"
 
@@ -114,6 +104,7 @@ class HistoryScreen(WorkerEventsMixin, Screen[None]):
 
     def reload(self) -> None:
         from calle_tui.core.worker_api import WorkerError
+        from calle_tui.ui.runs.format import short_phone
 
         search = self.query_one("#history-search", Input).value.strip()
         try:

@@ -40,7 +40,7 @@ from calle_tui.ui.runs.format import (
     short_phone,
     status_look,
 )
-from calle_tui.ui.runs.paths import styles_path
+from calle_tui.ui.paths import styles_path
 from calle_tui.ui.runs.transcript import TranscriptLog
 
 SPEECH = "speech"

@@ -51,14 +51,29 @@ def server_label(url: str) -> str:
     return label
 
 
+# Blanks between parts are runs of their own ("not bold" keeps them from merging with plain neighbours): SVG
+# renderers such as rsvg drop a run's leading blanks, which turned "connected · sandbox" into "connected· sandbox".
+_GAP_STYLE = "not bold"
+
+
+def gap(width: int = 1) -> tuple[str, str]:
+    return (" " * width, _GAP_STYLE)
+
+
+def _separator() -> list[tuple[str, str]]:
+    return [gap(), ("·", ""), gap()]
+
+
 def status_content(status: ShellStatus) -> Content:
     glyph, colour, word = _CONNECTION_LOOK.get(status.connection, ("?", "$text-muted", status.connection))
     if status.connection == "disconnected" and not status.signed_in:
         glyph, colour, word = "○", "$warning", "signed out"
-    parts: list[Content | tuple[str, str] | str] = [(f"{glyph} {word}", colour), " · ", server_label(status.server_url)]
+    parts: list[Content | tuple[str, str] | str] = [
+        (f"{glyph} {word}", colour), *_separator(), server_label(status.server_url)
+    ]
     if status.storage:
         text, style = _STORAGE_LOOK.get(status.storage, (f"tokens: {status.storage}", ""))
-        parts += [" · ", (text, style) if style else text]
+        parts += [*_separator(), (text, style) if style else text]
     return Content.assemble(*parts)
 
 
@@ -88,10 +103,10 @@ class AppHeader(Widget):
         status = getattr(self.app, "shell_status", None)
         right = status_content(status) if isinstance(status, ShellStatus) else Content("")
         width = self.size.width
-        left = Content.assemble(("calle-tui", "bold"), (f" › {title}" if title else "", ""))
+        left = Content.assemble(("calle-tui", "bold"), *([gap(), ("› " + title, "")] if title else []))
         if left.cell_length + right.cell_length + 3 > width:
             left = Content.styled(title, "bold")  # narrow: the screen's name matters more than the app's
         if left.cell_length + right.cell_length + 3 > width:
             right = right.truncate(max(0, width - left.cell_length - 3), ellipsis=True)
-        gap = max(1, width - left.cell_length - right.cell_length - 2)
-        return Content.assemble(" ", left, " " * gap, right, " ")
+        middle = max(1, width - left.cell_length - right.cell_length - 2)
+        return Content.assemble(gap(), left, gap(middle), right, gap())

@@ -1,14 +1,14 @@
 """Find the top-level `styles/` folder both in a source checkout and in an installed wheel.
 
-The wheel ships `styles/` as `calle_tui/styles` (pyproject force-include); in the source tree it sits two
-levels above this package (`calle_tui/ui/runs` -> repository root).
+The wheel ships `styles/` as `calle_tui/styles` (pyproject force-include); in the source tree it sits beside
+the package. The app and the screens that load their own stylesheet (composer, confirm, monitor) share this.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-_PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # .../calle_tui
+_PACKAGE_ROOT = Path(__file__).resolve().parents[1]  # .../calle_tui
 
 
 def styles_dir() -> Path:
