@@ -8,6 +8,8 @@ public request parameters (client_id, PKCE challenge, state) and is meant to be 
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
@@ -125,6 +127,29 @@ WorkerEvent = (
     | RunOutcomeUnknown
     | ErrorEvent
 )
+
+
+class Subscribers:
+    """The callbacks listening to a worker. One that raises is logged and skipped, never stops the others."""
+
+    def __init__(self) -> None:
+        self._callbacks: list[Callable[[WorkerEvent], None]] = []
+
+    def subscribe(self, callback: Callable[[WorkerEvent], None]) -> Callable[[], None]:
+        self._callbacks.append(callback)
+
+        def unsubscribe() -> None:
+            if callback in self._callbacks:
+                self._callbacks.remove(callback)
+
+        return unsubscribe
+
+    def emit(self, event: WorkerEvent) -> None:
+        for callback in list(self._callbacks):
+            try:
+                callback(event)
+            except Exception:  # noqa: BLE001 - a broken subscriber must not starve the others
+                logging.getLogger("calle_tui").exception("event subscriber failed on %s", type(event).__name__)
 
 
 @dataclass

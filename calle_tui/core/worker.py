@@ -44,6 +44,7 @@ from calle_tui.core.events import (
     SignedIn,
     SignedOut,
     SignInNeeded,
+    Subscribers,
     ToolsListed,
     WorkerEvent,
 )
@@ -85,7 +86,7 @@ class CalleWorker:
         self._rng = rng or random.Random()
         self._policy = PollPolicy.from_settings(settings)
         self._login_flow_name = login_flow or settings.login
-        self._subscribers: list[Callable[[WorkerEvent], None]] = []
+        self._subscribers = Subscribers()
         self._storage: Any = None  # ServerTokenStorage, built in start()
         self._conn: Any = None  # calle_tui.core.connection.Connection
         self._state: ConnectionState = "disconnected"
@@ -125,21 +126,11 @@ class CalleWorker:
     # --- subscription ------------------------------------------------------------------------------
 
     def subscribe(self, callback: Callable[[WorkerEvent], None]) -> Callable[[], None]:
-        self._subscribers.append(callback)
-
-        def unsubscribe() -> None:
-            if callback in self._subscribers:
-                self._subscribers.remove(callback)
-
-        return unsubscribe
+        return self._subscribers.subscribe(callback)
 
     def _emit(self, event: WorkerEvent) -> None:
         self._runs.remember(event)
-        for callback in list(self._subscribers):
-            try:
-                callback(event)
-            except Exception:  # noqa: BLE001 - a broken subscriber must not stop the worker
-                log.exception("event subscriber failed on %s", type(event).__name__)
+        self._subscribers.emit(event)
 
     def _set_state(self, state: ConnectionState, message: str = "") -> None:
         if state == self._state and not message:

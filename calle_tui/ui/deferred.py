@@ -9,7 +9,6 @@ Anything that needs the real worker earlier simply builds it then.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -37,7 +36,9 @@ class DeferredWorker:
         self._build = build
         self.server_url = server_url  # the address as the command line/environment/config give it, until built
         self.booted: Booted | None = None
-        self._subscribers: list[Callable[[WorkerEvent], None]] = []
+        from calle_tui.core.events import Subscribers  # pure Python: nothing heavy before first paint
+
+        self._subscribers = Subscribers()
 
     def prepare(self) -> Booted:
         """Build the settings and the worker now (idempotent). Raises whatever `build` raises."""
@@ -49,20 +50,10 @@ class DeferredWorker:
         return self.booted
 
     def _emit(self, event: WorkerEvent) -> None:
-        for callback in list(self._subscribers):
-            try:
-                callback(event)
-            except Exception:  # as the worker itself: one broken subscriber must not starve the others
-                logging.getLogger("calle_tui.ui").exception("event subscriber failed on %s", type(event).__name__)
+        self._subscribers.emit(event)
 
     def subscribe(self, callback: Callable[[WorkerEvent], None]) -> Callable[[], None]:
-        self._subscribers.append(callback)
-
-        def unsubscribe() -> None:
-            if callback in self._subscribers:
-                self._subscribers.remove(callback)
-
-        return unsubscribe
+        return self._subscribers.subscribe(callback)
 
     def auth_status(self) -> AuthStatus:
         if self.booted is not None:

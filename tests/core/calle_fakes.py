@@ -20,33 +20,50 @@ from calle_tui.core.events import EventLog
 
 
 class ServerThread:
-    def __init__(self, app: Any) -> None:
+    """uvicorn in a thread on 127.0.0.1, port 0. The socket is bound first, so `origin`/`url` are known before
+    the app exists (servers whose metadata names their own address): pass the app now or to `serve()`."""
+
+    def __init__(self, app: Any = None) -> None:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
-        self._sock = sock
+        self.sock = sock
         self.port = sock.getsockname()[1]
-        config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False, timeout_graceful_shutdown=1)
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True)
+        self.origin = f"http://127.0.0.1:{self.port}"
+        self._app = app
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/mcp"
+        return f"{self.origin}/mcp"
 
-    def __enter__(self) -> ServerThread:
+    def serve(self, app: Any = None) -> None:
+        config = uvicorn.Config(
+            app or self._app, log_config=None, lifespan="on", access_log=False, timeout_graceful_shutdown=1
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self.sock]}, daemon=True)
         self._thread.start()
         deadline = time.monotonic() + 10
-        while not self._server.started:  # an external server thread: poll with a deadline
+        while not self._server.started:  # a server thread: poll with a deadline
             if time.monotonic() > deadline or not self._thread.is_alive():
                 raise RuntimeError("test server did not start")
             time.sleep(0.01)
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self.sock.close()
+
+    def __enter__(self) -> ServerThread:
+        self.serve()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
-        self._sock.close()
+        self.stop()
 
 
 def mcp_server(tools: dict[str, Callable[..., Any]], name: str = "tiny") -> MCPServer:

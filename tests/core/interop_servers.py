@@ -10,13 +10,11 @@ so the worker's auto-follow sign-in can finish without a browser.
 from __future__ import annotations
 
 import secrets
-import socket
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
-import uvicorn
+from calle_fakes import ServerThread
 from mcp.server.auth.handlers.metadata import MetadataHandler
 from mcp.server.auth.provider import (
     AccessToken,
@@ -34,38 +32,6 @@ from starlette.applications import Starlette
 from starlette.routing import Mount, Route
 
 SCOPES = ["calls.plan", "calls.run"]
-
-
-class Listening:
-    """A bound socket first (so the URL is known before the app is built), then uvicorn in a thread."""
-
-    def __init__(self) -> None:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(64)
-        self.sock = sock
-        self.origin = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-
-    def serve(self, app: Any) -> None:
-        config = uvicorn.Config(app, log_config=None, lifespan="on", access_log=False, timeout_graceful_shutdown=1)
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self.sock]}, daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:  # a server thread: poll with a deadline
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("test server did not start")
-            time.sleep(0.01)
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        self.sock.close()
 
 
 class MemoryAuthServer:
@@ -148,8 +114,8 @@ class ThirdPartyCalle:
         **http: Any,  # streamable_http_app options: json_response, stateless_http
     ) -> None:
         self.auth = MemoryAuthServer()
-        self._as = Listening()
-        self._rs = Listening()
+        self._as = ServerThread()
+        self._rs = ServerThread()
         self.issuer = self._as.origin + "/tenant-a"
         self.url = self._rs.origin + "/v2/calle"
         issuer = AnyHttpUrl(self.issuer)
@@ -198,7 +164,7 @@ class LegacyCalle:
 
     def __init__(self, tools: dict[str, tuple[Callable[..., Any], bool | None]]) -> None:
         self.auth = MemoryAuthServer()
-        self._rs = Listening()
+        self._rs = ServerThread()
         self.url = self._rs.origin + "/mcp"
         server = MCPServer(
             "legacy-calle",
