@@ -226,11 +226,18 @@ def _short(text: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "..."
 
 
+PLAN_TIMEOUT = 150.0  # seconds CALL-E's own CLI waits for plan_call; other requests keep the short timeout
+
+
 @dataclass
 class ToolInfo:
     names: tuple[str, ...]
     schemas: dict[str, dict[str, Any]]
     server_name: str = ""
+    server_version: str = ""
+    # Tools whose annotations say a repeat with the same arguments has no further effect (idempotentHint):
+    # the only ground on which an "outcome unknown" run_call may be replayed to learn its run_id.
+    idempotent: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -294,7 +301,9 @@ class Connection:
         outcome = HttpOutcome()
         token = _current_outcome.set(outcome)
         try:
-            timeout = httpx2.Timeout(self._timeout, read=max(self._timeout, 60.0))
+            # The HTTP read timeout is only a backstop: each request's own limit is the session's read
+            # timeout, which plan_call raises to PLAN_TIMEOUT (planning was measured at up to minutes).
+            timeout = httpx2.Timeout(self._timeout, read=max(self._timeout, PLAN_TIMEOUT + 10.0))
             async with httpx2.AsyncClient(
                 auth=self._auth, timeout=timeout, event_hooks={"response": [_record_response]}
             ) as http:
@@ -333,28 +342,46 @@ class Connection:
     async def _list_tools(self, client: Any) -> ToolInfo:
         names: list[str] = []
         schemas: dict[str, dict[str, Any]] = {}
+        idempotent: set[str] = set()
         cursor = None
         for _ in range(50):  # a paginator that never ends cannot hang us
             page = await client.list_tools(cursor=cursor)
             for tool in page.tools:
                 names.append(tool.name)
                 schemas[tool.name] = dict(tool.input_schema or {})
+                if getattr(getattr(tool, "annotations", None), "idempotent_hint", None) is True:
+                    idempotent.add(tool.name)
             cursor = page.next_cursor
             if not cursor:
                 break
         info = client.server_info
-        self.tools = ToolInfo(tuple(names), schemas, getattr(info, "name", "") or "")
+        self.tools = ToolInfo(
+            tuple(names),
+            schemas,
+            getattr(info, "name", "") or "",
+            getattr(info, "version", "") or "",
+            frozenset(idempotent),
+        )
         return self.tools
 
-    async def call(self, name: str, arguments: dict[str, Any]) -> Any:
+    async def call(
+        self, name: str, arguments: dict[str, Any], *, meta: dict[str, Any] | None = None, timeout: float | None = None
+    ) -> Any:
         """Call a tool; returns the CallToolResult. Raises CallError for transport/HTTP/JSON-RPC failures and
-        ConnectionLost when the session dies meanwhile. Tool-level errors (is_error) are returned, not raised."""
+        ConnectionLost when the session dies meanwhile. Tool-level errors (is_error) are returned, not raised.
+        `meta` goes out as the request's `_meta`; `timeout` replaces the session's read timeout for this
+        call only (plan_call may take minutes)."""
         if not self.alive:
             raise ConnectionLost("network", "Not connected to the server.", reached_server=False)
         outcome = HttpOutcome()
         token = _current_outcome.set(outcome)
         try:
-            task = asyncio.ensure_future(self._client.call_tool(name, arguments))
+            extra: dict[str, Any] = {}
+            if meta:
+                extra["meta"] = meta
+            if timeout is not None:
+                extra["read_timeout_seconds"] = timeout
+            task = asyncio.ensure_future(self._client.call_tool(name, arguments, **extra))
         finally:
             _current_outcome.reset(token)
         self._calls.add(task)

@@ -9,20 +9,27 @@ never edited.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from calle_tui.core.dialect.status import TERMINAL, is_terminal_status, status_kind
+
+__all__ = ["is_terminal_status", "status_kind"]  # re-exported: statuses are compared in dialect/status.py only
+
 TOOL_NAMES = ("plan_call", "run_call", "get_call_run")
 
 
 class RunStatus(StrEnum):
+    """Canonical statuses (dialect/status.py maps every server's spelling to one of these, or keeps an
+    unknown word folded)."""
+
     QUEUED = "queued"
     SCHEDULED = "scheduled"
+    STARTED = "started"
+    PREPARING = "preparing"
     DIALING = "dialing"
     RINGING = "ringing"
     IN_PROGRESS = "in_progress"
@@ -32,22 +39,11 @@ class RunStatus(StrEnum):
     VOICEMAIL = "voicemail"
     FAILED = "failed"
     CANCELED = "canceled"
+    DECLINED = "declined"
+    EXPIRED = "expired"
 
 
-TERMINAL_STATUSES = frozenset(
-    {
-        RunStatus.COMPLETED,
-        RunStatus.NO_ANSWER,
-        RunStatus.BUSY,
-        RunStatus.VOICEMAIL,
-        RunStatus.FAILED,
-        RunStatus.CANCELED,
-    }
-)
-
-
-def is_terminal_status(status: str | None) -> bool:
-    return status in {s.value for s in TERMINAL_STATUSES}
+TERMINAL_STATUSES = frozenset(RunStatus(s) for s in TERMINAL)
 
 
 class _Input(BaseModel):
@@ -73,9 +69,10 @@ class _Output(BaseModel):
 
 
 class NextStep(_Output):
-    action: str = ""
-    after_seconds: float | None = None
-    message: str | None = None
+    action: str = ""  # lower case: poll_get_call_run, report_result, done, ... ("" when only prose came)
+    after_seconds: float | None = None  # poll_after_seconds in production's words
+    message: str | None = None  # the server's instruction, in its words
+    scheduled_at: str | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -141,29 +138,14 @@ class ActivityEntry(_Output):
                 data = {**data, "id": str(ident)}  # a numeric id is still an id
         return data
 
-    def content_key(self) -> str:
-        """A digest of what the entry says (at, type, speaker, text): equal for a re-sent copy of it."""
-        raw = json.dumps([self.at, self.type, self.speaker, self.text], ensure_ascii=False)
-        return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:20]
 
+class CallOutcome(_Output):
+    """Whether the call's task was done, as the server judged it (production: result.outcome)."""
 
-DERIVED_ID_PREFIX = "derived:"
-
-
-def derive_missing_ids(entries: list[ActivityEntry]) -> None:
-    """Give each entry without an id a stable one: its content digest plus its rank among the entries of
-    the same page with the same content. A server that re-sends an entry (the same page re-read, or a
-    window that slides over it) re-sends the same content at the same rank, so the journal's dedup by id
-    never shows it twice; two genuinely identical entries on one page stay two. The rank counts only
-    identical entries rather than every entry on the page, so a page that starts later keeps the keys."""
-    seen: dict[str, int] = {}
-    for entry in entries:
-        if entry.id:
-            continue
-        key = entry.content_key()
-        rank = seen.get(key, 0)
-        seen[key] = rank + 1
-        entry.id = f"{DERIVED_ID_PREFIX}{key}#{rank}"
+    task_completed: bool | None = None
+    confidence_score: float | None = None
+    confidence_label: str | None = None
+    evidence: list[str] = Field(default_factory=list)
 
 
 class TranscriptTurn(_Output):
@@ -200,6 +182,11 @@ class PlanCallResult(_Output):
     plan: PlanDetails | None = None
     expires_at: str | None = None
     next_step: NextStep | None = None
+    # Production's additions: the call script after the planner rewrote it, and the sentence to confirm.
+    display_goal: str | None = None
+    confirm_summary: str | None = None
+    confirm_expires_at: str | None = None
+    notes: list[str] = Field(default_factory=list)  # fields the reader could not use, in plain words
 
     @field_validator("missing", mode="before")
     @classmethod
@@ -222,9 +209,11 @@ class RunCallInput(_Input):
 
 class RunCallResult(_Output):
     run_id: str
-    status: str = RunStatus.QUEUED.value
+    status: str = RunStatus.QUEUED.value  # canonical (dialect/status.py)
+    status_text: str = ""  # the server's own word, for display
     scheduled_at: str | None = None
     next_step: NextStep | None = None
+    message: str | None = None
 
 
 # --- get_call_run ----------------------------------------------------------------------------------
@@ -238,7 +227,8 @@ class GetCallRunInput(_Input):
 
 class GetCallRunResult(_Output):
     run_id: str
-    status: str = ""
+    status: str = ""  # canonical (dialect/status.py); "" when the server sent none
+    status_text: str = ""  # the server's own word, for display
     terminal: bool | None = None
     activity: list[ActivityEntry] = Field(default_factory=list)
     next_cursor: str | None = None
@@ -249,22 +239,25 @@ class GetCallRunResult(_Output):
     summary: str | None = None
     details: dict[str, Any] | None = None
     transcript: list[TranscriptTurn] | None = None
+    transcript_text: str | None = None  # the transcript as one string, when the server sent it so
+    outcome: CallOutcome | None = None
+    message: str | None = None  # e.g. production's "run_id not found."
     next_step: NextStep | None = None
+    notes: list[str] = Field(default_factory=list)  # fields the reader could not use, in plain words
 
     @field_validator("activity", mode="before")
     @classmethod
     def _activity_list(cls, value: Any) -> Any:
         return [] if value is None else value
 
-    @model_validator(mode="after")
-    def _ids(self) -> GetCallRunResult:
-        derive_missing_ids(self.activity)
-        return self
-
     @property
     def is_terminal(self) -> bool:
         # A server that omits `terminal` still tells us through a terminal status.
         return bool(self.terminal) if self.terminal is not None else is_terminal_status(self.status)
+
+    @property
+    def label(self) -> str:
+        return self.status_text or self.status
 
 
 # --- helpers ---------------------------------------------------------------------------------------

@@ -82,20 +82,22 @@ class RunStarted:
 @dataclass(frozen=True)
 class RunUpdate:
     run_id: str
-    status: str
+    status: str  # canonical (dialect/status.py)
     poll_state: PollState
     new_activity: tuple[ActivityEntry, ...] = ()
     next_poll_at: float | None = None  # epoch seconds; the UI shows a countdown from it
     result: GetCallRunResult | None = None  # the latest page, for summary / details / next_step / extras
     message: str = ""  # e.g. "Connection lost. Retrying in 8 s."
+    status_text: str = ""  # the server's own word for the status, for display
 
 
 @dataclass(frozen=True)
 class RunFinished:
     run_id: str
-    status: str
+    status: str  # canonical
     result: GetCallRunResult
     transcript: tuple[TranscriptTurn, ...] = ()
+    status_text: str = ""
 
 
 @dataclass(frozen=True)

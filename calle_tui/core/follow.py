@@ -11,6 +11,7 @@ Import cost: nothing heavy at import time (results.py loads inside a poll).
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 from collections.abc import Callable
 from dataclasses import replace
@@ -18,7 +19,8 @@ from typing import Any
 
 from calle_tui.core.clock import Clock
 from calle_tui.core.connection import CallError, ConnectionLost
-from calle_tui.core.contract import GetCallRunInput, GetCallRunResult, MalformedResult, parse_result
+from calle_tui.core.contract import GetCallRunInput, GetCallRunResult
+from calle_tui.core.dialect.replies import Unreadable, read_run_page
 from calle_tui.core.events import ErrorEvent, RunFinished, RunUpdate, WorkerEvent
 from calle_tui.core.journal import Journal
 from calle_tui.core.polling import (
@@ -30,6 +32,8 @@ from calle_tui.core.polling import (
     refresh_allowed,
 )
 from calle_tui.core.worker_api import WorkerError
+
+log = logging.getLogger("calle_tui.follow")
 
 
 def fmt_seconds(seconds: float) -> str:
@@ -88,6 +92,9 @@ class RunFollowers:
             return
         if self._closed():
             return
+        state = self.journal.run(run_id)
+        if state is not None and state.terminal:
+            return  # a finished run is redrawn from the journal, never polled again
         self._poke[run_id] = asyncio.Event()
         self._tasks[run_id] = asyncio.create_task(self._follow(run_id), name=f"follow {run_id}")
 
@@ -149,27 +156,35 @@ class RunFollowers:
         errors = 0
         state = self.journal.run(run_id)
         status = state.status if state else ""
+        status_text = (state.last.status_text if state and state.last else "") or ""
         message = ""
         while not self._closed():
             if due > self._clock.now():
                 self._emit(
-                    RunUpdate(run_id=run_id, status=status, poll_state=waiting, next_poll_at=due, message=message)
+                    RunUpdate(run_id=run_id, status=status, poll_state=waiting, next_poll_at=due, message=message,
+                              status_text=status_text)  # fmt: skip
                 )
                 await self._wait_or_poke(run_id, due)
             if not self._connected.is_set():
                 self._emit(
                     RunUpdate(
-                        run_id=run_id, status=status, poll_state="reconnecting", message="Waiting for the connection."
+                        run_id=run_id, status=status, poll_state="reconnecting", message="Waiting for the connection.",
+                        status_text=status_text,
                     )
                 )
                 await self._connected.wait()
                 continue
             try:
                 last, said = await self._poll(run_id)
-            except CallError as exc:
-                if isinstance(exc, ConnectionLost) or not self._connected.is_set():
+            except (CallError, Exception) as exc:  # noqa: BLE001 - a follower never dies silently
+                if isinstance(exc, ConnectionLost) or (isinstance(exc, CallError) and not self._connected.is_set()):
                     # The supervisor reconnects; we resume from the journal's cursor once it has.
                     continue
+                if not isinstance(exc, CallError):
+                    # A bug or a local fault (a locked journal): logged with its traceback, shown as a sentence,
+                    # retried with the same capped backoff, so the monitor never says "Checking now..." for ever.
+                    log.exception("following %s failed", run_id)
+                    exc = CallError("internal", f"Following this call failed here ({type(exc).__name__}).")
                 errors += 1
                 delay = backoff_delay(errors, self._policy, self._rng, exc.retry_after)
                 due = self._clock.now() + delay
@@ -193,9 +208,11 @@ class RunFollowers:
                 waiting = "waiting"
                 continue
             status = last.status or status
+            status_text = last.status_text or status_text
             if last.is_terminal:
                 self._emit(
-                    RunFinished(run_id=run_id, status=status, result=last, transcript=tuple(last.transcript or ()))
+                    RunFinished(run_id=run_id, status=status, result=last, transcript=tuple(last.transcript or ()),
+                                status_text=status_text)  # fmt: skip
                 )
                 return
             now = self._clock.now()
@@ -203,7 +220,8 @@ class RunFollowers:
             if nxt is None:
                 # next_step said there is nothing more to poll for, though the run is not terminal.
                 note = (last.next_step.message if last.next_step else None) or "Nothing more to follow."
-                self._emit(RunUpdate(run_id=run_id, status=status, poll_state="finished", result=last, message=note))
+                self._emit(RunUpdate(run_id=run_id, status=status, poll_state="finished", result=last, message=note,
+                                     status_text=status_text))  # fmt: skip
                 return
             due = nxt
             waiting = "scheduled" if status == "scheduled" else "waiting"
@@ -239,18 +257,15 @@ class RunFollowers:
                                   message=said)  # fmt: skip
                     )
                     return last, said
-                if isinstance(data, dict) and data.get("run_id") in (None, ""):
-                    data = {**data, "run_id": run_id}  # a server that does not repeat it answers what we asked
                 try:
-                    page = parse_result(GetCallRunResult, data)
-                except MalformedResult as exc:
+                    page = read_run_page(data, asked_run_id=run_id)
+                except Unreadable as exc:
                     raise CallError("malformed", f"The server sent a status we cannot read ({exc}).") from None
                 if page.run_id != run_id:
                     raise CallError("malformed", "The server answered about a different call.")
                 # Where to continue next time: the server's next cursor; once caught up, a resume cursor when
                 # the server offers one (the sandbox does), else the cursor that brought us here.
-                resume = getattr(page, "resume_cursor", None) or page.extra_fields.get("resume_cursor")
-                saved = page.next_cursor or (resume if isinstance(resume, str) and resume else None) or cursor
+                saved = page.next_cursor or page.resume_cursor or cursor
                 fresh = self.journal.save_page(run_id, page.activity, saved, page, self._clock.now())
                 self._emit(
                     RunUpdate(
@@ -259,10 +274,14 @@ class RunFollowers:
                         poll_state="polling",
                         new_activity=tuple(fresh),
                         result=page,
+                        status_text=page.status_text,
                     )
                 )
                 last = page
-                if not page.next_cursor or page.next_cursor == cursor:
+                # Stop paging when caught up, when the cursor repeats, or when a page brings nothing new: a
+                # server that hands out a fresh cursor on every page (or re-sends its whole history each
+                # time, as production does) costs one request per poll, not page_cap.
+                if not page.next_cursor or page.next_cursor == cursor or not fresh:
                     break
                 cursor = page.next_cursor
             assert last is not None

@@ -15,8 +15,20 @@ from email.utils import parsedate_to_datetime
 
 from calle_tui.core.contract import GetCallRunResult, NextStep, RunStatus, is_terminal_status, parse_time
 
-# next_step actions that mean "nothing more to poll for" (the sandbox uses "done"; others are tolerated).
-STOP_ACTIONS = frozenset({"done", "stop", "none", "finished", "complete", "completed", "no_action"})
+# next_step actions that mean "nothing more to poll for": the sandbox's "done", production's report_result /
+# report_blocked, and every action that asks the person something (shown as a question, never acted on).
+STOP_ACTIONS = frozenset(
+    {"done", "stop", "none", "finished", "complete", "completed", "no_action", "report_result", "report_blocked"}
+)
+ASK_ACTIONS = frozenset(
+    {"ask_user_for_missing_info", "ask_user_for_retry_confirmation", "plan_call_same_plan_id", "ask_user"}
+)
+
+
+def asks_user(next_step: NextStep | None) -> bool:
+    """An action that needs the person: calle-tui shows its instruction and does not act on it alone."""
+    action = (next_step.action if next_step else "") or ""
+    return action in ASK_ACTIONS or action.startswith("ask_user")
 
 
 @dataclass(frozen=True)
@@ -24,7 +36,7 @@ class PollPolicy:
     first_poll: float = 60.0  # seconds after a call starts before the first status query
     min_interval: float = 5.0
     max_interval: float = 10.0
-    after_floor: float = 2.0  # a server's after_seconds is clamped into [floor, ceiling]
+    after_floor: float = 5.0  # a server's poll_after_seconds is clamped into [floor, ceiling]: the seed's 5 s
     after_ceiling: float = 300.0
     backoff_base: float = 2.0  # first retry after an error waits about this long
     backoff_cap: float = 120.0
@@ -50,7 +62,7 @@ def clamp_after(seconds: float, policy: PollPolicy) -> float:
 
 
 def wants_stop(next_step: NextStep | None) -> bool:
-    return next_step is not None and (next_step.action or "").strip().lower() in STOP_ACTIONS
+    return next_step is not None and ((next_step.action or "").strip().lower() in STOP_ACTIONS or asks_user(next_step))
 
 
 def _after_seconds(next_step: NextStep | None) -> float | None:
@@ -94,9 +106,10 @@ def next_poll_at(now: float, policy: PollPolicy, rng: random.Random, result: Get
     """When to poll again after a successful poll that ended with `result`; None means stop following."""
     if result.is_terminal:
         return None
-    if wants_stop(result.next_step) and _after_seconds(result.next_step) is None:
+    if wants_stop(result.next_step) and (_after_seconds(result.next_step) is None or asks_user(result.next_step)):
         return None
-    if result.status == RunStatus.SCHEDULED.value:
+    waiting_for_schedule = (result.next_step.action if result.next_step else "").startswith("wait_for_scheduled")
+    if result.status == RunStatus.SCHEDULED.value or waiting_for_schedule:
         start = _scheduled_epoch(_scheduled_at_of(result))
         if start is not None and start > now:
             return start + policy.first_poll
@@ -107,7 +120,8 @@ def next_poll_at(now: float, policy: PollPolicy, rng: random.Random, result: Get
 
 
 def _scheduled_at_of(result: GetCallRunResult) -> str | None:
-    extra = getattr(result, "scheduled_at", None) or result.extra_fields.get("scheduled_at")
+    step = result.next_step
+    extra = result.scheduled_at or (step.scheduled_at if step else None) or result.extra_fields.get("scheduled_at")
     if isinstance(extra, str):
         return extra
     details = result.details or {}

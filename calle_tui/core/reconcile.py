@@ -1,9 +1,11 @@
 """Reconciling a run_call whose answer was lost ("outcome unknown").
 
-The contract lets a client learn the run_id of a sent plan by replaying the SAME plan_id + confirm_token:
-the server answers with the same run_id and never starts a second call for a plan. We still only do this
-when the user explicitly asks (never automatically, never on startup), and only for an attempt the journal
-recorded as sent-without-answer.
+A client may learn the run_id of a sent plan by replaying the SAME plan_id + confirm_token only when the
+server declares run_call idempotent (tools/list annotations.idempotentHint, as production and our sandbox
+do): then the replay answers with the same run_id and never starts a second call. The worker checks that
+before calling here; the seed otherwise forbids a second run_call for a plan. We still only do this when the
+user explicitly asks (never automatically, never on startup), and only for an attempt the journal recorded
+as sent-without-answer.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from collections.abc import Callable
 from typing import Any
 
 from calle_tui.core.connection import CallError
-from calle_tui.core.contract import MalformedResult, RunCallInput, RunCallResult, parse_result
+from calle_tui.core.contract import RunCallInput, RunCallResult
+from calle_tui.core.dialect.replies import Unreadable, read_run_start
 from calle_tui.core.journal import Journal
 from calle_tui.core.results import result_data, server_text, tool_error_message
 from calle_tui.core.worker_api import WorkerError
@@ -49,10 +52,9 @@ async def reconcile_attempt(conn: Any, journal: Journal, plan_id: str, now: Call
             action="Check with CALL-E before planning the call again.",
             kind="malformed",
         )
-    else:
-        try:
-            result = parse_result(RunCallResult, data)
-        except MalformedResult as exc:
-            raise WorkerError(f"The server's answer could not be read ({exc}).", kind="malformed") from None
+    try:
+        result = read_run_start(data)
+    except Unreadable as exc:
+        raise WorkerError(f"The server's answer could not be read ({exc}).", kind="malformed") from None
     journal.mark_started(plan_id, result, now())
     return result

@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     first_poll_seconds: float = 60.0  # the seed: wait about 60 s before the first status query
     poll_min_seconds: float = 5.0
     poll_max_seconds: float = 10.0
+    # The IANA zone sent with plan_call so "tomorrow at 9" means the user's 9 (CALLE_TUI_TIMEZONE); None:
+    # the system's zone.
+    timezone: str | None = None
 
     @classmethod
     def settings_customise_sources(

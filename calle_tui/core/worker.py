@@ -23,16 +23,15 @@ from collections.abc import Callable
 from typing import Any
 
 from calle_tui.core.clock import Clock, SystemClock
-from calle_tui.core.connection import CallError, Connection, classify
+from calle_tui.core.connection import PLAN_TIMEOUT, CallError, Connection, classify
 from calle_tui.core.contract import (
     TOOL_NAMES,
-    MalformedResult,
     PlanCallInput,
     PlanCallResult,
     RunCallInput,
     RunCallResult,
-    parse_result,
 )
+from calle_tui.core.timezone import user_zone
 from calle_tui.core.events import (
     ConnectionChanged,
     ConnectionState,
@@ -78,6 +77,7 @@ class CalleWorker:
         login_flow: str | None = None,
     ) -> None:
         self.settings = settings
+        self.zone = user_zone(settings.timezone)  # sent with plan_call; the composer shows it
         self.server_url = settings.url
         self._store = secret_store
         self._journal = journal
@@ -529,6 +529,7 @@ class CalleWorker:
     # --- plan ---------------------------------------------------------------------------------------
 
     async def plan(self, request: PlanRequest) -> PlanCallResult:
+        from calle_tui.core.dialect.replies import read_plan
         from calle_tui.core.results import result_data, tool_error_message
 
         if not request.user_input or not request.user_input.strip():
@@ -545,21 +546,16 @@ class CalleWorker:
         ).to_arguments()
         conn = await self._connection()
         try:
-            raw = await conn.call("plan_call", args)
+            raw = await conn.call(
+                "plan_call", args, meta=self.zone.plan_meta(self._clock.now()), timeout=PLAN_TIMEOUT
+            )
         except CallError as exc:
             raise WorkerError(
                 f"Could not prepare the call: {exc.message}", action=_action_for(exc.kind), kind=exc.kind
             ) from None
         if getattr(raw, "is_error", False):
             raise WorkerError(tool_error_message(raw), action="Change the request and try again.", kind="tool")
-        data = result_data(raw)
-        if isinstance(data, str):
-            result = PlanCallResult(message=data or "The server sent an empty answer.")
-        else:
-            try:
-                result = parse_result(PlanCallResult, data)
-            except MalformedResult as exc:
-                raise WorkerError(str(exc).capitalize() + ".", action="Try again later.", kind="malformed") from None
+        result = read_plan(result_data(raw))
         self.journal.record_plan(self.server_url, request, result, self._clock.now())
         self._emit(PlanResult(result=result, request_text=request.user_input))
         return result
@@ -614,7 +610,9 @@ class CalleWorker:
             )
 
     async def _send_run_call(self, conn: Any, plan_id: str, confirm_token: str) -> RunCallResult:
-        from calle_tui.core.results import result_data, server_text, tool_error_message
+        from calle_tui.core.dialect.replies import Unreadable, read_run_start, read_tool_error
+        from calle_tui.core.logs import redact as safe_text
+        from calle_tui.core.results import result_data, server_text
 
         args = RunCallInput(plan_id=plan_id, confirm_token=confirm_token).to_arguments()
         try:
@@ -629,22 +627,26 @@ class CalleWorker:
         except asyncio.CancelledError:
             self.journal.mark_unknown(plan_id, "The request was interrupted.")
             raise
+        data = result_data(raw)
         if getattr(raw, "is_error", False):
-            message = tool_error_message(raw)
+            error = read_tool_error(data)
+            message = safe_text(error.message)
+            if error.call_started is True or error.started_unknown:
+                # The server itself says the call may have started (call_started true or "unknown"): the
+                # latch stays closed and the person checks, nothing is re-sent.
+                return self._outcome_unknown(plan_id, message, message=f"{UNKNOWN_PROSE} The server said: {message}")
             self.journal.mark_rejected(plan_id, message)
             raise WorkerError(f"The server did not start the call: {message}", action="Plan again.", kind="tool")
-        data = result_data(raw)
         if isinstance(data, str):
             # Text only: the call may well have started, but run_id is opaque and we never pick one out of
             # prose. The person reads what the server said; nothing is re-sent.
             said = server_text(data)
             return self._outcome_unknown(plan_id, said, message=f"{UNKNOWN_PROSE} The server said: {said}")
-        else:
-            try:
-                result = parse_result(RunCallResult, data)
-            except MalformedResult as exc:
-                # The call may well have started: we just cannot read its run_id.
-                return self._outcome_unknown(plan_id, f"{exc}.")
+        try:
+            result = read_run_start(data)
+        except Unreadable as exc:
+            # The call may well have started: we just cannot read its run_id.
+            return self._outcome_unknown(plan_id, f"{exc}.")
         self.journal.mark_started(plan_id, result, self._clock.now())
         self._emit(RunStarted(plan_id=plan_id, result=result))
         self.follow(result.run_id)
@@ -653,7 +655,8 @@ class CalleWorker:
     def _outcome_unknown(self, plan_id: str, detail: str, message: str = UNKNOWN_OUTCOME) -> RunCallResult:
         self.journal.mark_unknown(plan_id, detail)
         self._emit(RunOutcomeUnknown(plan_id=plan_id, message=message))
-        raise WorkerError(message, action=UNKNOWN_ACTION, kind="outcome_unknown")
+        action = UNKNOWN_ACTION if self.can_replay_run_call() else NO_REPLAY_ACTION
+        raise WorkerError(message, action=action, kind="outcome_unknown")
 
     async def reconcile(self, plan_id: str) -> RunCallResult:
         """Only on the user's explicit request: learn what happened to a run_call whose answer was lost by
@@ -666,11 +669,18 @@ class CalleWorker:
             raise WorkerError("This request is already being checked.", kind="busy")
         async with lock:
             conn = await self._connection()
+            if not self.can_replay_run_call():
+                raise WorkerError(NO_REPLAY, action=NO_REPLAY_ACTION, kind="cannot_check")
             with self._recording():
                 result = await reconcile_attempt(conn, self.journal, plan_id, self._clock.now)
         self._emit(RunStarted(plan_id=plan_id, result=result))
         self.follow(result.run_id)
         return result
+
+    def can_replay_run_call(self) -> bool:
+        """Whether the server declares run_call idempotent (tools/list annotations.idempotentHint), the only
+        ground on which re-sending the same plan_id + confirm_token cannot place a second call."""
+        return self.tools is not None and "run_call" in getattr(self.tools, "idempotent", frozenset())
 
     # --- following runs ------------------------------------------------------------------------------
 
@@ -714,6 +724,13 @@ def _configure_client_action(configured: bool = False) -> str:
         f"client_secret if they issue one), then set client_id and client_secret in {config_file()} "
         "(or the CALLE_TUI_CLIENT_ID and CALLE_TUI_CLIENT_SECRET environment variables) and sign in."
     )
+
+
+NO_REPLAY = (
+    "This server does not say that repeating a call request is safe, so calle-tui cannot check this request "
+    "from here without risking a second call."
+)
+NO_REPLAY_ACTION = "Check in CALL-E whether the call took place before planning it again."
 
 
 def _action_for(kind: str) -> str:
