@@ -529,7 +529,7 @@ class CalleWorker:
     # --- plan ---------------------------------------------------------------------------------------
 
     async def plan(self, request: PlanRequest) -> PlanCallResult:
-        from calle_tui.core.dialect.replies import read_plan
+        from calle_tui.core.dialect.replies import Unreadable, read_plan
         from calle_tui.core.results import result_data, tool_error_message
 
         if not request.user_input or not request.user_input.strip():
@@ -555,7 +555,10 @@ class CalleWorker:
             ) from None
         if getattr(raw, "is_error", False):
             raise WorkerError(tool_error_message(raw), action="Change the request and try again.", kind="tool")
-        result = read_plan(result_data(raw))
+        try:
+            result = read_plan(result_data(raw))
+        except Unreadable as exc:
+            raise WorkerError(str(exc).capitalize() + ".", action="Try again later.", kind="malformed") from None
         self.journal.record_plan(self.server_url, request, result, self._clock.now())
         self._emit(PlanResult(result=result, request_text=request.user_input))
         return result

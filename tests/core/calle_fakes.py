@@ -14,6 +14,7 @@ from typing import Any
 
 import uvicorn
 from mcp.server.mcpserver import MCPServer
+from mcp.types import ToolAnnotations
 
 from calle_tui.core.clock import ManualClock
 from calle_tui.core.events import EventLog
@@ -66,10 +67,14 @@ class ServerThread:
         self.stop()
 
 
-def mcp_server(tools: dict[str, Callable[..., Any]], name: str = "tiny") -> MCPServer:
+RUN_CALL_ANNOTATIONS = ToolAnnotations(destructiveHint=True, idempotentHint=True)  # as production declares
+
+
+def mcp_server(tools: dict[str, Callable[..., Any]], name: str = "tiny", *, idempotent_run: bool = True) -> MCPServer:
     server = MCPServer(name)
     for tool_name, fn in tools.items():
-        server.tool(name=tool_name)(fn)
+        hints = RUN_CALL_ANNOTATIONS if tool_name == "run_call" and idempotent_run else None
+        server.tool(name=tool_name, annotations=hints)(fn)
     return server
 
 

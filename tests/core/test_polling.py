@@ -56,7 +56,7 @@ def test_steady_cadence_is_jittered_within_bounds():
 def test_next_poll_honours_clamped_after_seconds():
     rng = random.Random(1)
     assert next_poll_at(NOW, P, rng, page(next_step=NextStep(action="poll", after_seconds=20))) == NOW + 20
-    assert next_poll_at(NOW, P, rng, page(next_step=NextStep(action="poll", after_seconds=-3))) == NOW + 2
+    assert next_poll_at(NOW, P, rng, page(next_step=NextStep(action="poll", after_seconds=-3))) == NOW + 5  # the seed's floor
     assert next_poll_at(NOW, P, rng, page(next_step=NextStep(action="wait", after_seconds=9e9))) == NOW + 300
 
 
@@ -75,7 +75,7 @@ def test_scheduled_status_waits_for_scheduled_time_from_page():
 
 
 def test_clamp_after():
-    assert clamp_after(1, P) == 2 and clamp_after(50, P) == 50 and clamp_after(1e6, P) == 300
+    assert clamp_after(1, P) == 5 and clamp_after(50, P) == 50 and clamp_after(1e6, P) == 300
 
 
 def test_backoff_grows_exponentially_with_bounded_jitter_and_cap():

@@ -4,7 +4,7 @@ import pytest
 from calle_fakes import drive
 from tolerant_servers import ScriptedCalle
 
-from calle_tui.core.contract import GetCallRunResult, parse_result
+from calle_tui.core.dialect.replies import read_run_page
 from calle_tui.core.events import ErrorEvent, RunFinished, RunUpdate, ToolsListed
 from calle_tui.core.worker_api import PlanRequest
 
@@ -22,16 +22,16 @@ def page(status, activity, **more):
 
 
 def test_ids_are_derived_from_content_and_kept_when_present():
-    first = parse_result(GetCallRunResult, page("in_progress", [A, B, B, C, "Ringing", {**E, "id": 12}]))
+    first = read_run_page(page("in_progress", [A, B, B, C, "Ringing", {**E, "id": 12}]))
     ids = [e.id for e in first.activity]
     assert ids[3] == "c-7" and ids[5] == "12"  # a server's id is kept (a number becomes its text)
     assert len(set(ids)) == 6  # identical B twice on a page: two entries
     assert first.activity[4].text == "Ringing"  # a bare line of text is an entry
-    again = parse_result(GetCallRunResult, page("in_progress", [B, C, B]))  # the same entries, re-sent
+    again = read_run_page(page("in_progress", [B, C, B]))  # the same entries, re-sent
     assert [e.id for e in again.activity] == [ids[1], "c-7", ids[2]]
-    nulled = parse_result(GetCallRunResult, page("in_progress", [{**B, "id": None}, {**B, "id": ""}]))
+    nulled = read_run_page(page("in_progress", [{**B, "id": None}, {**B, "id": ""}]))
     assert [e.id for e in nulled.activity] == ids[1:3]  # a null or empty id is no id
-    other = parse_result(GetCallRunResult, page("in_progress", [{**B, "speaker": "agent"}]))
+    other = read_run_page(page("in_progress", [{**B, "speaker": "agent"}]))
     assert other.activity[0].id not in ids  # any change of content is another entry
 
 
@@ -59,7 +59,7 @@ async def test_entries_without_ids_are_shown_once_across_polls(make_worker, manu
 
 @pytest.mark.parametrize("activity", [None, []])
 def test_missing_activity_is_no_activity(activity):
-    assert parse_result(GetCallRunResult, page("queued", activity)).activity == []
+    assert read_run_page(page("queued", activity)).activity == []
 
 
 async def test_a_page_without_run_id_or_status_is_about_the_run_we_asked(make_worker, manual_clock):

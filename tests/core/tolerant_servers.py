@@ -9,7 +9,7 @@ import json
 import threading
 from typing import Any
 
-from calle_fakes import ServerThread
+from calle_fakes import RUN_CALL_ANNOTATIONS, ServerThread
 from mcp.server.mcpserver import MCPServer
 from mcp.types import CallToolResult, TextContent
 
@@ -39,6 +39,7 @@ class ScriptedCalle:
         self.lock = threading.Lock()
         self.run_calls = 0
         self.poll_times: list[float] = []
+        self.idempotent_run = True  # tools/list marks run_call idempotentHint (production and our sandbox do)
         self.polled_ids: list[str] = []
 
     def server(self) -> ServerThread:
@@ -50,7 +51,7 @@ class ScriptedCalle:
             plan = {"to_phones": to_phones or [], "goal": goal}
             return structured({"plan_id": "plan-1", "ready_to_run": True, "confirm_token": "tok-1", "plan": plan})
 
-        @mcp.tool(name="run_call")
+        @mcp.tool(name="run_call", annotations=RUN_CALL_ANNOTATIONS if self.idempotent_run else None)
         def run_call(plan_id: str, confirm_token: str) -> CallToolResult:
             with fake.lock:
                 answer = fake.run_answers[min(fake.run_calls, len(fake.run_answers) - 1)]

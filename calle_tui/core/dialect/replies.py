@@ -228,14 +228,18 @@ _PLAN_USED = {"plan_id", "planId", "ready_to_run", "ready", "confirm_token", "mi
 
 
 def read_plan(data: dict[str, Any] | str) -> PlanCallResult:
-    """plan_call's answer. Prose becomes a not-ready plan whose message is the prose. A plan that says it is
-    ready without a plan_id or a confirm_token is read as not ready (with a note), never guessed."""
+    """plan_call's answer. Prose becomes a not-ready plan whose message is the prose. An object without a
+    plan_id raises Unreadable (the one field a plan cannot do without); one that says it is ready without a
+    confirm_token is read as not ready (with a note), never guessed."""
     if isinstance(data, str):
         return PlanCallResult(message=_sentence(data, 2000) or "The server sent an empty answer.")
     notes: list[str] = []
     plan_id = as_identifier(pick(data, "plan_id", "planId"))
     if plan_id is None and isinstance(data.get("plan"), dict):
         plan_id = as_identifier(pick(data["plan"], "plan_id", "id"))
+    if plan_id is None:
+        said = as_text(data.get("message"))
+        raise Unreadable("the server's plan has no plan id" + (f"; it said: {_sentence(said, 200)}" if said else ""))
     token = as_identifier(data.get("confirm_token"))
     said_ready = as_bool(pick(data, "ready_to_run", "ready")) is True
     ready = said_ready and plan_id is not None and token is not None
@@ -375,7 +379,7 @@ def read_run_start(data: dict[str, Any]) -> RunCallResult:
     run_id = read_run_id(data) if isinstance(data, dict) else None
     if run_id is None:
         raise Unreadable("the server's answer has no run id")
-    raw_status = as_text(data.get("status"))
+    raw_status = data.get("status").strip() if isinstance(data.get("status"), str) else None
     used = {"run_id", "runId", "call_run_id", "id", "status", "scheduled_at", "next_step", "message"}
     extras = {k: v for k, v in scrub(data).items() if k not in used}
     return _build(
@@ -418,7 +422,7 @@ def read_run_page(data: dict[str, Any], asked_run_id: str | None = None) -> GetC
         return pick(nested, name, *more) if value is MISSING else value
 
     raw_status = data.get("status")
-    status_word = as_text(raw_status)
+    status_word = raw_status.strip() or None if isinstance(raw_status, str) else None  # a word, not a number
     if raw_status is not None and status_word is None:
         notes.append(f"status: {shown(raw_status, 80)}")
     terminal = as_bool(data.get("terminal"))
