@@ -39,10 +39,12 @@ _KNOWN = {"id", "event_id", "entry_id", "seq", "at", "ts", "timestamp", "time", 
 
 def read_entry(item: Any) -> dict[str, Any] | None:
     """One raw entry -> the fields of an ActivityEntry (plus extras), or None for nothing readable."""
+    if item is None:
+        return None
     if isinstance(item, str):
         item = {"text": item}
-    if not isinstance(item, dict):
-        return None if item is None else {"text": shown(item)}
+    elif not isinstance(item, dict):
+        item = {"text": shown(item)}  # a number or a list where an entry was expected: shown as sent
     entry: dict[str, Any] = {}
     ident = pick(item, "id", "event_id", "entry_id", "seq")
     entry["id"] = (as_identifier(ident) or "") if ident is not MISSING else ""
