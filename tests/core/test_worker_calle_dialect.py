@@ -1,0 +1,167 @@
+"""The worker against a server that answers the way production does (CALLE-DIALECT.md): clarifying
+questions, a ready plan that echoes nothing, STARTED, PREPARING while people talk with the whole history
+re-sent each poll, COMPLETED with a nested result and a string transcript, report_result; in structured
+and in content-only results. Plus the unknown run, errors with call_started, and the time zone sent."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+
+import pytest
+import reply_fixtures as rf
+from calle_fakes import drive
+from tolerant_servers import ScriptedCalle
+
+from calle_tui.core.events import ErrorEvent, RunFinished, RunOutcomeUnknown, RunUpdate, ToolsListed
+from calle_tui.core.worker_api import PlanRequest, WorkerError
+
+REQUEST = PlanRequest(user_input="Call +1 415 555 0142 and ask if order 1182 is ready")
+
+
+def structured(name: str) -> dict:
+    return copy.deepcopy(rf.raw("calle", name)["structuredContent"])
+
+
+def live_pages() -> list[dict]:
+    """The live page growing one entry per poll (cumulative history), then the finished page."""
+    live = structured("get_call_run-preparing-live")
+    pages = []
+    for n in range(1, len(live["activity"]) + 1):
+        page = copy.deepcopy(live)
+        page["activity"] = live["activity"][:n]
+        pages.append(page)
+    pages.append(pages[-1])  # a poll that brings nothing new
+    return [*pages, structured("get_call_run-completed")]
+
+
+def scripted(clock, **kw) -> ScriptedCalle:
+    return ScriptedCalle(
+        clock,
+        plan_answers=[structured("plan_call-questions"), structured("plan_call-ready")],
+        run_answers=[structured("run_call-started")],
+        poll_answers=live_pages(),
+        **kw,
+    )
+
+
+@pytest.mark.parametrize("only_content", [False, True], ids=["structured", "content-only"])
+async def test_a_call_in_productions_dialect_finishes_with_summary_transcript_and_details(
+    make_worker, manual_clock, only_content
+):
+    fake = scripted(manual_clock, only_content=only_content)
+    with fake.server() as server:
+        worker, log = make_worker(server.url, timezone="Asia/Shanghai")
+        await worker.start()
+        await log.wait_kind(ToolsListed)
+        asked = await worker.plan(REQUEST)
+        assert not asked.ready_to_run and [q.question for q in asked.missing] == [
+            "What should the agent ask or say on the call?"
+        ]
+        ready = await worker.plan(PlanRequest(user_input="Ask if it is ready and when they close", plan_id=asked.plan_id))
+        assert ready.ready_to_run and ready.confirm_summary.startswith("Call +1 415 555 0142")
+        started = await worker.run(ready.plan_id, ready.confirm_token)
+        assert (started.run_id, started.status, started.status_text) == ("run_51a0c2d4e6", "started", "STARTED")
+        await drive(manual_clock, log, lambda: bool(log.of(RunFinished)))
+        # COMPLETED with report_result: the follower ends (nothing more is polled, ever).
+        done, pending = await asyncio.wait(worker._runs.tasks(), timeout=10)
+        assert not pending and manual_clock.next_wakeup() is None
+    assert fake.plan_calls[1]["plan_id"] == asked.plan_id  # the answer refines the same plan
+    assert fake.plan_calls[0]["_meta"]["openai/userLocation"] == {"timezone": "Asia/Shanghai"}
+    assert fake.plan_calls[0]["_meta"]["timezone_offset_minutes"] == -480
+    assert not log.of(ErrorEvent)
+    finished = log.of(RunFinished)[0]
+    assert (finished.status, finished.status_text) == ("completed", "COMPLETED")
+    page = finished.result
+    assert page.summary.startswith("The shop confirmed order 1182")
+    assert [(t.speaker, t.text) for t in finished.transcript][:2] == [
+        ("agent", "Hello, I'm calling about order 1182."),
+        ("callee", "Yes, it's ready."),
+    ]
+    assert page.details["callee"] == "+14155550142" and page.details["duration_seconds"] == 38
+    assert page.outcome.task_completed is True and page.outcome.confidence_label == "high"
+    # The whole history came back on every poll; each entry is announced once, in order, and stored once.
+    shown = [e.text for u in log.of(RunUpdate) for e in u.new_activity]
+    assert shown == [e["message"].split(": ", 1)[-1] for e in structured("get_call_run-completed")["activity"]]
+    assert len(worker.run_entries(started.run_id)) == len(shown)
+    statuses = [u.status_text for u in log.of(RunUpdate) if u.result is not None]
+    assert statuses[0] == "PREPARING"
+    record = worker.history()[0]
+    assert record.terminal and record.status == "completed" and record.summary.startswith("The shop confirmed")
+
+
+async def test_an_unknown_run_is_reported_once_and_not_polled_again(make_worker, manual_clock):
+    fake = ScriptedCalle(
+        manual_clock,
+        plan_answers=[structured("plan_call-ready")],
+        run_answers=[structured("run_call-started")],
+        poll_answers=[structured("get_call_run-unknown-run") | {"run_id": "run_51a0c2d4e6"}],
+    )
+    with fake.server() as server:
+        worker, log = make_worker(server.url)
+        await worker.start()
+        await log.wait_kind(ToolsListed)
+        plan = await worker.plan(REQUEST)
+        await worker.run(plan.plan_id, plan.confirm_token)
+        await drive(manual_clock, log, lambda: bool(log.of(RunFinished)))
+        done, pending = await asyncio.wait(worker._runs.tasks(), timeout=10)
+        assert not pending
+        worker.follow(plan_run := worker.history()[0].run_id)  # reopening it does not poll it again
+        assert plan_run and not [t for t in worker._runs.tasks() if not t.done()]
+    assert len(fake.poll_times) == 1
+    assert log.of(RunFinished)[0].result.message == "run_id not found."
+
+
+async def test_a_refusal_that_says_no_call_started_reopens_the_plan(make_worker, manual_clock):
+    refused = rf.tool_result("calle", "run_call-concurrency")
+    fake = ScriptedCalle(
+        manual_clock, plan_answers=[structured("plan_call-ready")], run_answers=[refused], poll_answers=[{}]
+    )
+    with fake.server() as server:
+        worker, log = make_worker(server.url)
+        await worker.start()
+        await log.wait_kind(ToolsListed)
+        plan = await worker.plan(REQUEST)
+        with pytest.raises(WorkerError) as exc:
+            await worker.run(plan.plan_id, plan.confirm_token)
+    assert "Another call is still active" in exc.value.message and not log.of(RunOutcomeUnknown)
+    assert worker.journal.attempt(plan.plan_id).state == "rejected"
+
+
+async def test_call_started_unknown_is_outcome_unknown(make_worker, manual_clock):
+    fake = ScriptedCalle(
+        manual_clock,
+        plan_answers=[structured("plan_call-ready")],
+        run_answers=[rf.tool_result("calle", "run_call-error-unknown")],
+        poll_answers=[{}],
+    )
+    with fake.server() as server:
+        worker, log = make_worker(server.url)
+        await worker.start()
+        await log.wait_kind(ToolsListed)
+        plan = await worker.plan(REQUEST)
+        with pytest.raises(WorkerError) as exc:
+            await worker.run(plan.plan_id, plan.confirm_token)
+    assert exc.value.kind == "outcome_unknown" and log.of(RunOutcomeUnknown)
+    assert worker.journal.attempt(plan.plan_id).state == "unknown"
+
+
+async def test_the_check_never_resends_run_call_unless_the_server_declares_it_idempotent(make_worker, manual_clock):
+    fake = ScriptedCalle(
+        manual_clock,
+        plan_answers=[structured("plan_call-ready")],
+        run_answers=["We received your request."],  # prose: the outcome is unknown
+        poll_answers=[{}],
+    )
+    fake.idempotent_run = False
+    with fake.server() as server:
+        worker, log = make_worker(server.url)
+        await worker.start()
+        await log.wait_kind(ToolsListed)
+        plan = await worker.plan(REQUEST)
+        with pytest.raises(WorkerError) as first:
+            await worker.run(plan.plan_id, plan.confirm_token)
+        assert "Check in CALL-E" in first.value.action
+        with pytest.raises(WorkerError) as check:
+            await worker.reconcile(plan.plan_id)
+    assert check.value.kind == "cannot_check" and fake.run_calls == 1
