@@ -146,7 +146,10 @@ async def diagnose(
                 Step("list tools", False, t.seconds, "This server is not a CALL-E endpoint: missing " + ", ".join(missing))
             )
             return report
-        report.steps.append(Step("list tools", True, t.seconds, "plan_call, run_call and get_call_run are offered."))
+        tools = getattr(worker, "tools", None)
+        server = " ".join(p for p in (getattr(tools, "server_name", ""), getattr(tools, "server_version", "")) if p)
+        offered = "plan_call, run_call and get_call_run are offered"
+        report.steps.append(Step("list tools", True, t.seconds, f"{server}: {offered}." if server else f"{offered}."))
 
         with _Timer() as t:
             try:
@@ -160,11 +163,14 @@ async def diagnose(
             report.steps.append(
                 Step("plan_call (safe)", False, t.seconds, "The server called incomplete input ready to run.")
             )
-        elif not result.missing and not result.message:
-            report.steps.append(Step("plan_call (safe)", False, t.seconds, "The server did not ask for any details."))
         else:
-            asked = ", ".join(m.field for m in result.missing) or safe_text(result.message)[:80]
-            report.steps.append(Step("plan_call (safe)", True, t.seconds, f"It asks for missing details: {asked}."))
+            # Not ready is the safe answer. Production may ask nothing at all (ready_to_run=false, no
+            # questions): that still proves plan_call works and placed no call.
+            asked = "; ".join(m.question for m in result.missing) or safe_text(
+                result.message or (result.next_step.message if result.next_step else "") or ""
+            )
+            detail = f"Not ready, as expected: {asked[:120]}" if asked else "Not ready, as expected (no questions)."
+            report.steps.append(Step("plan_call (safe)", True, t.seconds, detail.rstrip(".") + "."))
         return report
     finally:
         await worker.close()

@@ -141,7 +141,9 @@ class RunFollowers:
                 self._policy,
                 next_step=start.next_step if start else None,
                 status=start.status if start else None,
-                scheduled_at=(start.scheduled_at if start else None) or state.scheduled_at,
+                scheduled_at=(start.scheduled_at if start else None)
+                or (start.next_step.scheduled_at if start and start.next_step else None)
+                or state.scheduled_at,
             )
             waiting = "scheduled" if (start and start.status == "scheduled" and due > now) else "waiting_first"
             return due, waiting

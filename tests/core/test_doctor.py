@@ -13,9 +13,21 @@ async def test_doctor_passes_against_a_calle_server_without_running_a_call(fake_
     report = await diagnose(Settings(url=url, state_path=tmp_path), login="auto-follow", secret_store=secret_store)
     assert report.ok, render(report)
     assert [s.name for s in report.steps] == ["connect", "sign in", "list tools", "plan_call (safe)"]
-    assert "to_phones" in report.steps[-1].detail
+    assert "Not ready, as expected" in report.steps[-1].detail and "fake-calle" in report.steps[2].detail
     assert fake.calls.get("run_call", 0) == 0 and fake.calls["plan_call"] == 1
     assert "run_call was not used" in render(report)
+
+
+async def test_doctor_passes_when_production_asks_nothing_and_names_the_server(fake_calle, tmp_path, secret_store):
+    # Production may answer an incomplete plan with ready_to_run=false and no questions at all.
+    fake, url = fake_calle
+    fake.plan_result = {"plan_id": "p", "ready_to_run": False, "confirm_token": None, "clarifying_questions": [],
+                        "next_step": "Ask the user for the missing details."}  # fmt: skip
+    report = await diagnose(Settings(url=url, state_path=tmp_path), login="auto-follow", secret_store=secret_store)
+    assert report.ok, render(report)
+    assert "Ask the user for the missing details" in report.steps[-1].detail
+    assert report.steps[2].detail.startswith("fake-calle")
+    assert fake.calls.get("run_call", 0) == 0
 
 
 async def test_doctor_fails_when_incomplete_input_is_called_ready(fake_calle, tmp_path, secret_store):
