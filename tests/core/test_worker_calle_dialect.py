@@ -47,7 +47,7 @@ def scripted(clock, **kw) -> ScriptedCalle:
 
 @pytest.mark.parametrize("only_content", [False, True], ids=["structured", "content-only"])
 async def test_a_call_in_productions_dialect_finishes_with_summary_transcript_and_details(
-    make_worker, manual_clock, only_content
+    make_worker, manual_clock, only_content, tmp_path, caplog
 ):
     fake = scripted(manual_clock, only_content=only_content)
     with fake.server() as server:
@@ -88,6 +88,13 @@ async def test_a_call_in_productions_dialect_finishes_with_summary_transcript_an
     assert statuses[0] == "PREPARING"
     record = worker.history()[0]
     assert record.terminal and record.status == "completed" and record.summary.startswith("The shop confirmed")
+    # The confirm token (a canary) reached run_call and nothing a person or a log can read.
+    assert "CANARY-CONFIRM" in ready.confirm_token
+    events_text = repr([e for e in log.events if not isinstance(e, type(None))])
+    assert events_text.count("CANARY-CONFIRM") == events_text.count("confirm_token='CANARY-CONFIRM")
+    logs = [p for p in (tmp_path / "state" / "logs").rglob("*") if p.is_file()]
+    assert all("CANARY-CONFIRM" not in p.read_text(errors="replace") for p in logs)
+    assert "CANARY-CONFIRM" not in caplog.text
 
 
 async def test_an_unknown_run_is_reported_once_and_not_polled_again(make_worker, manual_clock):
