@@ -21,6 +21,7 @@ from calle_tui.core.clock import Clock
 from calle_tui.core.connection import CallError, ConnectionLost
 from calle_tui.core.contract import GetCallRunInput, GetCallRunResult
 from calle_tui.core.dialect.replies import Unreadable, read_run_page
+from calle_tui.core.dialect.status import status_label
 from calle_tui.core.events import ErrorEvent, RunFinished, RunUpdate, WorkerEvent
 from calle_tui.core.journal import Journal
 from calle_tui.core.polling import (
@@ -34,6 +35,9 @@ from calle_tui.core.polling import (
 from calle_tui.core.worker_api import WorkerError
 
 log = logging.getLogger("calle_tui.follow")
+
+
+SLOW_AFTER = 5  # consecutive failed polls before the monitor says the trouble has gone on
 
 
 def fmt_seconds(seconds: float) -> str:
@@ -192,6 +196,13 @@ class RunFollowers:
                 due = self._clock.now() + delay
                 waiting = "waiting"
                 message = f"{exc.message} Retrying in {fmt_seconds(delay)}."
+                if errors >= SLOW_AFTER:
+                    # Say plainly that this has gone on, with what we last knew; the cadence is already slow.
+                    known = status_label(status_text or status) if (status_text or status) else "not known yet"
+                    message = (
+                        f"{exc.message} This has failed {errors} times in a row; the last status we read was "
+                        f"{known}. Still checking, next in {fmt_seconds(delay)}."
+                    )
                 if errors == 1:  # one ErrorEvent per streak; the countdown lives in RunUpdate.message
                     self._emit(
                         ErrorEvent(

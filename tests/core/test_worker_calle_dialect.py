@@ -172,3 +172,27 @@ async def test_the_check_never_resends_run_call_unless_the_server_declares_it_id
         with pytest.raises(WorkerError) as check:
             await worker.reconcile(plan.plan_id)
     assert check.value.kind == "cannot_check" and fake.run_calls == 1
+
+
+async def test_a_status_that_keeps_failing_says_so_with_what_was_last_known(make_worker, manual_clock):
+    from mcp.types import CallToolResult, TextContent
+
+    broken = CallToolResult(content=[TextContent(type="text", text="Internal error")], is_error=True)
+    live = structured("get_call_run-preparing-live")
+    fake = ScriptedCalle(
+        manual_clock,
+        plan_answers=[structured("plan_call-ready")],
+        run_answers=[structured("run_call-started")],
+        poll_answers=[live, *[broken] * 6, structured("get_call_run-completed")],
+    )
+    with fake.server() as server:
+        worker, log = make_worker(server.url)
+        await worker.start()
+        await log.wait_kind(ToolsListed)
+        plan = await worker.plan(REQUEST)
+        await worker.run(plan.plan_id, plan.confirm_token)
+        await drive(manual_clock, log, lambda: bool(log.of(RunFinished)), timeout=60)
+    notes = [u.message for u in log.of(RunUpdate) if "times in a row" in u.message]
+    assert notes and "the last status we read was Preparing" in notes[0]
+    assert len(log.of(ErrorEvent)) == 1  # one error event per streak, not one per retry
+    assert log.of(RunFinished)[0].status == "completed"  # and it recovers by itself
