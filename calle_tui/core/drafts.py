@@ -12,6 +12,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from calle_tui.core.private import private_dir
+
 
 class DraftStore:
     def __init__(self, path: Path) -> None:
@@ -26,7 +28,7 @@ class DraftStore:
         return data if isinstance(data, dict) else None
 
     def save(self, draft: dict[str, Any]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)
         fd, tmp = tempfile.mkstemp(prefix=".draft-", suffix=".tmp", dir=self.path.parent)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:

@@ -29,6 +29,7 @@ from calle_tui.core.contract import (
     TranscriptTurn,
     is_terminal_status,
 )
+from calle_tui.core.private import private_file
 from calle_tui.core.worker_api import PlanRequest, RunRecord
 
 SCHEMA_VERSION = 1
@@ -135,7 +136,9 @@ class Journal:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         if str(path) != ":memory:":
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            # It holds numbers, goals, transcripts and pending confirm tokens: 0600 in a 0700 folder. SQLite
+            # gives its -wal and -shm files the database file's mode.
+            private_file(self.path)
         self._lock = threading.RLock()
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=10.0)
         self._db.row_factory = sqlite3.Row
@@ -235,9 +238,12 @@ class Journal:
         with self._tx() as db:
             row = db.execute("SELECT server_url FROM attempts WHERE plan_id = ?", (plan_id,)).fetchone()
             server_url = row["server_url"] if row is not None else ""
+            # Once a run_id is known the confirm token is never needed again: it is not kept.
             db.execute(
-                "UPDATE attempts SET state='started', run_id=?, message='' WHERE plan_id=?", (result.run_id, plan_id)
+                "UPDATE attempts SET state='started', run_id=?, message='', confirm_token='' WHERE plan_id=?",
+                (result.run_id, plan_id),
             )
+            db.execute("UPDATE plans SET confirm_token=NULL WHERE plan_id=?", (plan_id,))
             db.execute(
                 """INSERT INTO runs (run_id, plan_id, server_url, created_at, to_phones, goal, scheduled_at, status,
                                      terminal, start_json)

@@ -25,6 +25,8 @@ import threading
 from pathlib import Path
 from urllib.parse import quote, quote_plus
 
+from calle_tui.core.private import private_dir
+
 LOG_FILE_NAME = "calle-tui.log"
 MASK = "[redacted]"
 _MIN_SECRET_LEN = 8  # shorter values would scrub ordinary words; real tokens and codes are far longer
@@ -203,11 +205,7 @@ def setup_logging(log_dir: Path) -> Path:
         if _handler is not None and _log_path == path:
             _strip_terminal_handlers()
             return path
-        log_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        try:
-            os.chmod(log_dir, 0o700)
-        except OSError:
-            pass
+        private_dir(log_dir)  # and the state folder above it: 0700 each
         handler = _PrivateFileHandler(path, maxBytes=2_000_000, backupCount=2, encoding="utf-8")
         handler.setLevel(logging.DEBUG)
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
