@@ -39,6 +39,7 @@ class HttpOutcome:
     status: int | None = None
     retry_after: str | None = None
     sent: bool = False  # a response of any kind came back: the request reached the server
+    never_sent: bool = False  # this request's own connection could not be opened: it never left
 
 
 _current_outcome: contextvars.ContextVar[HttpOutcome | None] = contextvars.ContextVar("calle_http_outcome", default=None)
@@ -67,6 +68,7 @@ class CallError(Exception):
         self.reached_server = reached_server
         self.status = status
         self.detail = kind  # a finer word for sign-in failures: canceled, login_timeout, denied, ...
+        self.refused = False  # the server answered with a JSON-RPC error that rejects the request unprocessed
 
 
 class ConnectionLost(CallError):
@@ -165,7 +167,11 @@ def classify(exc: BaseException, outcome: HttpOutcome | None = None, *, now: flo
             return CallError("network", "The connection to the server was lost.", reached_server=None)
         if "timed out" in str(exc).lower():
             return CallError("timeout", "The server did not answer in time.", reached_server=None)
-        return CallError("server", f"The server reported an error: {_short(str(exc))}", reached_server=True)
+        error = CallError("server", f"The server reported an error: {_short(str(exc))}", reached_server=True)
+        # A JSON-RPC parse / invalid-request / unknown-method / invalid-params error is the server refusing
+        # the request before any tool ran: for run_call that proves no call was started.
+        error.refused = code in _REFUSALS
+        return error
     if _is_oauth_error(exc):
         # The SDK's own OAuth errors: their text may quote server bodies, so we say which step failed instead.
         names = {cls.__name__ for cls in type(exc).__mro__}
@@ -188,6 +194,8 @@ _NOT_MCP_STATUSES = {400, 403, 404, 405, 406, 410, 415, 501}
 _METHOD_NOT_FOUND = -32601
 _PARSE_ERROR = -32700
 _INVALID_REQUEST = -32600
+_INVALID_PARAMS = -32602
+_REFUSALS = frozenset({_PARSE_ERROR, _INVALID_REQUEST, _METHOD_NOT_FOUND, _INVALID_PARAMS})
 
 
 def not_mcp(exc: BaseException, outcome: HttpOutcome | None) -> CallError | None:
@@ -305,7 +313,10 @@ class Connection:
             # timeout, which plan_call raises to PLAN_TIMEOUT (planning was measured at up to minutes).
             timeout = httpx2.Timeout(self._timeout, read=max(self._timeout, PLAN_TIMEOUT + 10.0))
             async with httpx2.AsyncClient(
-                auth=self._auth, timeout=timeout, event_hooks={"response": [_record_response]}
+                auth=self._auth,
+                timeout=timeout,
+                event_hooks={"response": [_record_response]},
+                transport=_marking_transport(httpx2),
             ) as http:
                 client = Client(
                     streamable_http_client(self.url, http_client=http),
@@ -397,12 +408,9 @@ class Connection:
         if not task.done():
             task.cancel()
             failure = self._failure or CallError("network", "The connection to the server was lost.")
-            reached = outcome.sent or None
+            reached = True if outcome.sent else (False if outcome.never_sent else None)
             raise ConnectionLost(
-                failure.kind,
-                failure.message,
-                retry_after=failure.retry_after,
-                reached_server=reached if failure.reached_server is not False else reached,
+                failure.kind, failure.message, retry_after=failure.retry_after, reached_server=reached,
                 status=failure.status,
             )
         if task.cancelled():
@@ -426,7 +434,9 @@ class Connection:
                     pass
                 cause = self._failure or error
                 self._break(cause)
-                reached = True if outcome.sent else cause.reached_server
+                # "Never reached the server" only from this request's own failed connect (or its own 429, which
+                # classify reports above), never from another request that failed in the same session.
+                reached = True if outcome.sent else (False if outcome.never_sent else None)
                 raise ConnectionLost(
                     cause.kind, cause.message, retry_after=cause.retry_after, reached_server=reached, status=cause.status
                 )
@@ -459,6 +469,23 @@ class Connection:
                 holder.cancel()
             except Exception:  # noqa: BLE001 - closing must not fail
                 pass
+
+
+def _marking_transport(httpx2: Any) -> Any:
+    """The default transport, noting on the current request's outcome when its own connection could not be
+    opened: the one proof that a request (a run_call above all) never reached the server."""
+
+    class MarkingTransport(httpx2.AsyncHTTPTransport):
+        async def handle_async_request(self, request: Any) -> Any:
+            try:
+                return await super().handle_async_request(request)
+            except (httpx2.ConnectError, httpx2.ConnectTimeout):
+                outcome = _current_outcome.get()
+                if outcome is not None and not outcome.sent:
+                    outcome.never_sent = True
+                raise
+
+    return MarkingTransport()
 
 
 async def _record_response(response: Any) -> None:

@@ -72,6 +72,7 @@ class RunFollowers:
         self._poke: dict[str, asyncio.Event] = {}
         self._last_poll: dict[str, float] = {}
         self._poll_locks: dict[str, asyncio.Lock] = {}
+        self._announced: dict[str, int] = {}  # per run: how many stored entries this process has announced
 
     @property
     def journal(self) -> Journal:
@@ -100,6 +101,8 @@ class RunFollowers:
         if state is not None and state.terminal:
             return  # a finished run is redrawn from the journal, never polled again
         self._poke[run_id] = asyncio.Event()
+        # Entries already stored when following starts are the screen's to read from the journal.
+        self._announced.setdefault(run_id, state.entry_count if state is not None else 0)
         self._tasks[run_id] = asyncio.create_task(self._follow(run_id), name=f"follow {run_id}")
 
     async def refresh_now(self, run_id: str) -> bool:
@@ -280,12 +283,16 @@ class RunFollowers:
                 # the server offers one (the sandbox does), else the cursor that brought us here.
                 saved = page.next_cursor or page.resume_cursor or cursor
                 fresh = self.journal.save_page(run_id, page.activity, saved, page, self._clock.now())
+                # Announce every entry this follower has not announced yet, whoever stored it: a second
+                # window following the same run stores nothing new but must still show what the first stored.
+                announce = self.journal.entries(run_id, after=self._announced.get(run_id, 0))
+                self._announced[run_id] = self._announced.get(run_id, 0) + len(announce)
                 self._emit(
                     RunUpdate(
                         run_id=run_id,
                         status=page.status,
                         poll_state="polling",
-                        new_activity=tuple(fresh),
+                        new_activity=tuple(announce),
                         result=page,
                         status_text=page.status_text,
                     )
@@ -294,7 +301,7 @@ class RunFollowers:
                 # Stop paging when caught up, when the cursor repeats, or when a page brings nothing new: a
                 # server that hands out a fresh cursor on every page (or re-sends its whole history each
                 # time, as production does) costs one request per poll, not page_cap.
-                if not page.next_cursor or page.next_cursor == cursor or not fresh:
+                if not page.next_cursor or page.next_cursor == cursor or not (fresh or announce):
                     break
                 cursor = page.next_cursor
             assert last is not None

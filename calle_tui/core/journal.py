@@ -363,17 +363,14 @@ class Journal:
         with self._tx() as db:
             db.execute("UPDATE runs SET last_poll_at=? WHERE run_id=?", (now, run_id))
 
-    def entries(self, run_id: str) -> list[ActivityEntry]:
+    def entries(self, run_id: str, after: int = 0) -> list[ActivityEntry]:
+        """The run's stored entries in order; with `after`, only those from position `after` on (what a
+        follower has not announced yet, whichever process stored them)."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT entry_json FROM entries WHERE run_id = ? ORDER BY seq", (run_id,)
+                "SELECT entry_json FROM entries WHERE run_id = ? AND seq >= ? ORDER BY seq", (run_id, after)
             ).fetchall()
         return [ActivityEntry.model_validate(_load(r["entry_json"], {})) for r in rows]
-
-    def entry_ids(self, run_id: str) -> set[str]:
-        with self._lock:
-            rows = self._db.execute("SELECT entry_id FROM entries WHERE run_id = ?", (run_id,)).fetchall()
-        return {r["entry_id"] for r in rows}
 
     # --- history -------------------------------------------------------------------------------------
 

@@ -621,7 +621,7 @@ class CalleWorker:
         try:
             raw = await conn.call("run_call", args)
         except CallError as exc:
-            if exc.reached_server is False:
+            if exc.reached_server is False or exc.refused:
                 self.journal.mark_rejected(plan_id, exc.message)
                 raise WorkerError(
                     f"The call was not started: {exc.message}", action=_action_for(exc.kind), kind=exc.kind

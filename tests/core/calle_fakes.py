@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import uvicorn
+from mcp import MCPError
 from mcp.server.mcpserver import MCPServer
 from mcp.types import ToolAnnotations
 
@@ -97,6 +98,7 @@ class FakeCalle:
         self.malformed_pages = 0  # answer this many get_call_run calls with garbage
         self.run_call_gate: threading.Event | None = None  # when set, run_call blocks until the gate opens
         self.run_call_entered = threading.Event()
+        self.run_call_jsonrpc_error: int | None = None
         self.plan_result: dict[str, Any] | None = None  # override plan_call's answer
 
     def _count(self, name: str) -> None:
@@ -139,6 +141,8 @@ class FakeCalle:
         def run_call(plan_id: str, confirm_token: str, ttl_seconds: int | None = None) -> dict[str, Any]:
             fake._count("run_call")
             fake.run_call_entered.set()
+            if fake.run_call_jsonrpc_error is not None:  # refuse as a JSON-RPC error, before any tool work
+                raise MCPError(code=fake.run_call_jsonrpc_error, message="Invalid params: confirm_token")
             if fake.run_call_gate is not None:
                 fake.run_call_gate.wait(timeout=30)
             run_id = "run-" + plan_id

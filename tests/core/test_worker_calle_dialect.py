@@ -196,3 +196,33 @@ async def test_a_status_that_keeps_failing_says_so_with_what_was_last_known(make
     assert notes and "the last status we read was Preparing" in notes[0]
     assert len(log.of(ErrorEvent)) == 1  # one error event per streak, not one per retry
     assert log.of(RunFinished)[0].status == "completed"  # and it recovers by itself
+
+
+async def test_a_second_window_announces_entries_the_first_one_stored(make_worker, manual_clock, tmp_path):
+    # Two workers on one journal (two terminals) follow the same call. Whichever polls first stores the
+    # history; the other's poll stores nothing new, yet its screen must still be told every entry, once.
+    fake = ScriptedCalle(
+        manual_clock,
+        plan_answers=[structured("plan_call-ready")],
+        run_answers=[structured("run_call-started")],
+        poll_answers=[structured("get_call_run-preparing-live")],
+    )
+    with fake.server() as server:
+        first, log_a = make_worker(server.url, state=tmp_path / "shared")
+        await first.start()
+        await log_a.wait_kind(ToolsListed)
+        plan = await first.plan(REQUEST)
+        started = await first.run(plan.plan_id, plan.confirm_token)
+        second, log_b = make_worker(server.url, state=tmp_path / "shared")
+        await second.start()
+        await log_b.wait_kind(ToolsListed)
+        second.follow(started.run_id)  # before anything is stored
+
+        def both_saw():
+            return all(any(u.new_activity for u in log.of(RunUpdate)) for log in (log_a, log_b))
+
+        await drive(manual_clock, log_a, both_saw)
+    first_saw = [e.id for u in log_a.of(RunUpdate) for e in u.new_activity]
+    second_saw = [e.id for u in log_b.of(RunUpdate) for e in u.new_activity]
+    assert len(first_saw) == 6 and second_saw == first_saw
+    assert [e.id for e in second.run_entries(started.run_id)] == first_saw  # stored once

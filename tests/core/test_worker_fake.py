@@ -263,3 +263,22 @@ async def test_history_survives_a_restart_and_unfinished_runs_resume(fake_calle,
     assert [e.id for u in log2.of(RunUpdate) for e in u.new_activity] == ["e3", "e4"]  # resumed from the cursor
     assert fake.entries_returned == 5
     assert again.history()[0].status == "completed"
+
+
+async def test_a_jsonrpc_refusal_of_run_call_is_not_outcome_unknown(fake_calle, make_worker):
+    # -32602 (invalid params) is the server rejecting the request before any tool ran: nothing was started,
+    # so the plan may be confirmed again; -32603 (internal error) proves nothing and stays unknown.
+    fake, url = fake_calle
+    worker, log = make_worker(url)
+    await worker.start()
+    await log.wait_kind(ToolsListed)
+    fake.run_call_jsonrpc_error = -32602
+    plan = await worker.plan(READY)
+    with pytest.raises(WorkerError) as refused:
+        await worker.run(plan.plan_id, plan.confirm_token)
+    assert refused.value.kind != "outcome_unknown" and worker.journal.attempt(plan.plan_id).state == "rejected"
+    fake.run_call_jsonrpc_error = -32603
+    again = await worker.plan(READY)
+    with pytest.raises(WorkerError) as unknown:
+        await worker.run(again.plan_id, again.confirm_token)
+    assert unknown.value.kind == "outcome_unknown" and worker.journal.attempt(again.plan_id).state == "unknown"
