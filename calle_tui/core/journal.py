@@ -34,6 +34,13 @@ from calle_tui.core.worker_api import PlanRequest, RunRecord
 
 SCHEMA_VERSION = 1
 
+# MIGRATIONS[n]: the statements that take a version-n file to version n + 1 (none yet: version 1 is the first).
+MIGRATIONS: dict[int, tuple[str, ...]] = {}
+
+
+class JournalError(Exception):
+    """The journal cannot be used; the text says why and what to do."""
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS plans (
@@ -146,10 +153,31 @@ class Journal:
             if str(path) != ":memory:":
                 self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
+            self._migrate()
+
+    def _migrate(self) -> None:
+        """Bring the file to SCHEMA_VERSION (PRAGMA user_version), one ordered step at a time, each in its
+        own transaction. A file from a newer calle-tui is refused with a sentence, never half-read."""
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version == 0:
+            # A fresh file, or one written before user_version was kept (it then has the version-1 tables).
             self._db.executescript(_SCHEMA)
             self._db.execute(
                 "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
             )
+            self._db.execute("PRAGMA user_version = 1")
+            version = 1
+        if version > SCHEMA_VERSION:
+            self._db.close()
+            raise JournalError(
+                f"The call history at {self.path} was written by a newer calle-tui (format {version}); "
+                "update calle-tui, or move that file aside to start a new history."
+            )
+        for step in range(version, SCHEMA_VERSION):
+            with self._tx() as db:
+                for statement in MIGRATIONS[step]:
+                    db.execute(statement)
+                db.execute(f"PRAGMA user_version = {step + 1}")
 
     @classmethod
     def in_state_dir(cls, state_root: Path) -> Journal:

@@ -48,7 +48,7 @@ from calle_tui.core.events import (
     WorkerEvent,
 )
 from calle_tui.core.follow import RunFollowers, fmt_seconds
-from calle_tui.core.journal import Journal
+from calle_tui.core.journal import Journal, JournalError
 from calle_tui.core.polling import PollPolicy, backoff_delay
 from calle_tui.core.settings import Settings
 from calle_tui.core.worker_api import AuthStatus, PlanRequest, RunRecord, WorkerError
@@ -143,7 +143,10 @@ class CalleWorker:
         if self._closed and self._journal is None:
             raise WorkerError("calle-tui is shutting down; try again after a restart.", kind="closed")
         if self._journal is None:
-            self._journal = Journal.in_state_dir(self.settings.state_root)
+            try:
+                self._journal = Journal.in_state_dir(self.settings.state_root)
+            except JournalError as exc:
+                raise WorkerError(str(exc), kind="journal") from None
         return self._journal
 
     # --- lifecycle ---------------------------------------------------------------------------------

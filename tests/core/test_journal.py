@@ -2,6 +2,8 @@
 
 import threading
 
+import pytest
+
 from calle_tui.core.contract import ActivityEntry, GetCallRunResult, PlanCallResult, PlanDetails, RunCallResult
 from calle_tui.core.journal import Journal
 from calle_tui.core.worker_api import PlanRequest
@@ -119,3 +121,32 @@ def test_no_confirm_token_in_plan_result_json(tmp_path):
     planned(journal)
     row = journal._db.execute("SELECT result_json FROM plans").fetchone()
     assert "tok-p1" not in row[0]
+
+
+def test_the_journal_format_is_versioned_and_migrated_in_order(tmp_path, monkeypatch):
+    import sqlite3
+
+    from calle_tui.core import journal as journal_module
+    from calle_tui.core.journal import Journal, JournalError
+
+    path = tmp_path / "j.sqlite3"
+    Journal(path).close()
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 1
+    db.execute("PRAGMA user_version = 0")  # a file from before user_version was kept
+    db.commit()
+    db.close()
+    Journal(path).close()
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 1
+    # A later version adds a column: the step runs once, in order, and the data stays.
+    monkeypatch.setattr(journal_module, "SCHEMA_VERSION", 2)
+    monkeypatch.setattr(journal_module, "MIGRATIONS", {1: ("ALTER TABLE runs ADD COLUMN note TEXT",)})
+    Journal(path).close()
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert "note" in [row[1] for row in db.execute("PRAGMA table_info(runs)")]
+    db.close()
+    # A file from a newer calle-tui is refused with a sentence that names it.
+    monkeypatch.setattr(journal_module, "SCHEMA_VERSION", 1)
+    with pytest.raises(JournalError, match="newer calle-tui"):
+        Journal(path)
