@@ -250,7 +250,9 @@ class RunFollowers:
 
         lock = self._poll_locks.setdefault(run_id, asyncio.Lock())
         async with lock:
-            state = self.journal.run(run_id)
+            # Journal work goes to a thread: another window holding SQLite's write lock must never freeze
+            # this one's screen (the journal is thread-safe: one connection under one lock).
+            state = await asyncio.to_thread(self.journal.run, run_id)
             cursor = state.cursor if state else None
             last: GetCallRunResult | None = None
             for _ in range(self._policy.page_cap):
@@ -266,8 +268,8 @@ class RunFollowers:
                 if isinstance(data, str):
                     # Prose, not a status object: not an error to back off from, just nothing to page through.
                     said = server_text(data)
-                    self.journal.touch_poll(run_id, self._clock.now())
-                    state = self.journal.run(run_id)
+                    await asyncio.to_thread(self.journal.touch_poll, run_id, self._clock.now())
+                    state = await asyncio.to_thread(self.journal.run, run_id)
                     self._emit(
                         RunUpdate(run_id=run_id, status=state.status if state else "", poll_state="polling",
                                   message=said)  # fmt: skip
@@ -282,10 +284,12 @@ class RunFollowers:
                 # Where to continue next time: the server's next cursor; once caught up, a resume cursor when
                 # the server offers one (the sandbox does), else the cursor that brought us here.
                 saved = page.next_cursor or page.resume_cursor or cursor
-                fresh = self.journal.save_page(run_id, page.activity, saved, page, self._clock.now())
+                fresh = await asyncio.to_thread(
+                    self.journal.save_page, run_id, page.activity, saved, page, self._clock.now()
+                )
                 # Announce every entry this follower has not announced yet, whoever stored it: a second
                 # window following the same run stores nothing new but must still show what the first stored.
-                announce = self.journal.entries(run_id, after=self._announced.get(run_id, 0))
+                announce = await asyncio.to_thread(self.journal.entries, run_id, self._announced.get(run_id, 0))
                 self._announced[run_id] = self._announced.get(run_id, 0) + len(announce)
                 self._emit(
                     RunUpdate(

@@ -562,7 +562,7 @@ class CalleWorker:
             result = read_plan(result_data(raw))
         except Unreadable as exc:
             raise WorkerError(str(exc).capitalize() + ".", action="Try again later.", kind="malformed") from None
-        self.journal.record_plan(self.server_url, request, result, self._clock.now())
+        await asyncio.to_thread(self.journal.record_plan, self.server_url, request, result, self._clock.now())
         self._emit(PlanResult(result=result, request_text=request.user_input))
         return result
 
@@ -584,7 +584,11 @@ class CalleWorker:
         self._check_confirmation(plan_id, confirm_token)
         async with lock:
             conn = await self._connection()
-            if not self.journal.begin_attempt(plan_id, confirm_token, self.server_url, self._clock.now()):
+            # Off the UI loop (another window may hold the write lock); the per-plan lock is held meanwhile.
+            began = await asyncio.to_thread(
+                self.journal.begin_attempt, plan_id, confirm_token, self.server_url, self._clock.now()
+            )
+            if not began:
                 raise WorkerError("This plan was already sent.", kind="already_started")
             with self._recording():
                 return await self._send_run_call(conn, plan_id, confirm_token)
@@ -653,7 +657,18 @@ class CalleWorker:
         except Unreadable as exc:
             # The call may well have started: we just cannot read its run_id.
             return self._outcome_unknown(plan_id, f"{exc}.")
-        self.journal.mark_started(plan_id, result, self._clock.now())
+        try:
+            await asyncio.to_thread(self.journal.mark_started, plan_id, result, self._clock.now())
+        except Exception as exc:  # noqa: BLE001 - the call started: its run_id must not be lost with the write
+            log.error("run %s started but could not be recorded (%s)", result.run_id, type(exc).__name__)
+            self._emit(
+                ErrorEvent(
+                    message=f"The call started (run {result.run_id}) but could not be saved in the history.",
+                    action="It is still being followed; note the run id.",
+                    kind="journal",
+                    plan_id=plan_id,
+                )
+            )
         self._emit(RunStarted(plan_id=plan_id, result=result))
         self.follow(result.run_id)
         return result
