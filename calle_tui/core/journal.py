@@ -339,7 +339,14 @@ class Journal:
             rows = self._db.execute(
                 "SELECT * FROM runs WHERE server_url = ? AND terminal = 0 ORDER BY created_at", (server_url,)
             ).fetchall()
-        return [_run_state(r) for r in rows]
+        runs = [_run_state(r) for r in rows]
+        # Rows written before statuses were read in every spelling ("COMPLETED" kept as not final) are
+        # settled here, so a finished call is not polled again after an upgrade.
+        settled = [r.run_id for r in runs if is_terminal_status(r.status)]
+        if settled:
+            with self._tx() as db:
+                db.executemany("UPDATE runs SET terminal = 1 WHERE run_id = ?", [(run_id,) for run_id in settled])
+        return [r for r in runs if r.run_id not in settled]
 
     def save_page(
         self,

@@ -150,3 +150,13 @@ def test_the_journal_format_is_versioned_and_migrated_in_order(tmp_path, monkeyp
     monkeypatch.setattr(journal_module, "SCHEMA_VERSION", 1)
     with pytest.raises(JournalError, match="newer calle-tui"):
         Journal(path)
+
+
+def test_runs_stored_with_a_final_status_in_another_spelling_are_not_resumed(tmp_path):
+    journal = Journal(tmp_path / "j.sqlite3")
+    journal._db.execute(
+        "INSERT INTO runs (run_id, plan_id, server_url, created_at, to_phones, status, terminal) "
+        "VALUES ('r1', 'p1', 'u', 1.0, '[]', 'COMPLETED', 0), ('r2', 'p2', 'u', 2.0, '[]', 'PREPARING', 0)"
+    )
+    assert [r.run_id for r in journal.unfinished_runs("u")] == ["r2"]
+    assert journal.run("r1").terminal
