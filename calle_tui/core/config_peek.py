@@ -40,3 +40,33 @@ def configured_url() -> str:
     except (OSError, ValueError):
         return PRODUCTION_URL
     return url if isinstance(url, str) else PRODUCTION_URL
+
+
+# Every setting's name (Settings' fields; a test keeps the two equal), so the file can be checked before
+# pydantic is imported and before the first screen is drawn.
+KNOWN_SETTINGS = frozenset(
+    {"url", "login", "login_timeout_seconds", "request_timeout_seconds", "client_id", "client_secret",
+     "insecure_storage", "state_path", "first_poll_seconds", "poll_min_seconds", "poll_max_seconds", "timezone"}
+)  # fmt: skip
+
+
+def config_problem() -> str | None:
+    """Why the config file cannot be used (a folder, not TOML, an unknown setting such as a typo of `url`),
+    or None. Ignoring any of these would quietly talk to production instead of the server meant."""
+    import tomllib
+
+    path = config_file()
+    if path.exists() and not path.is_file():
+        return f"The config file {path} is not a file. Remove it or point CALLE_TUI_CONFIG elsewhere."
+    if not path.is_file():
+        return None
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        return f"The config file {path} could not be read: {exc}."
+    unknown = sorted(set(data) - KNOWN_SETTINGS)
+    if unknown:
+        return f"The config file {path} has an unknown setting '{unknown[0]}'. Known settings: " + ", ".join(
+            sorted(KNOWN_SETTINGS)
+        ) + "."
+    return None

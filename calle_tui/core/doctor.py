@@ -21,7 +21,7 @@ from calle_tui.core.contract import TOOL_NAMES
 from calle_tui.core.events import ConnectionChanged, ErrorEvent, SignInNeeded, SignInProgress, ToolsListed
 from calle_tui.core.journal import Journal
 from calle_tui.core.logs import redact as safe_text
-from calle_tui.core.settings import Settings
+from calle_tui.core.settings import Settings, SettingsError, load_settings
 from calle_tui.core.worker_api import PlanRequest, WorkerError
 
 # Incomplete on purpose (no number, no goal) and clearly not a request to call anyone.
@@ -216,8 +216,9 @@ def render(report: Report) -> str:
 def run_doctor(args: Any) -> int:
     """Entry point for `calle-tui doctor`; returns the exit status."""
     overrides: dict[str, Any] = {}
-    url = getattr(args, "doctor_url", None) or getattr(args, "url", None)
-    if url:
+    url = getattr(args, "doctor_url", None)
+    url = url if url is not None else getattr(args, "url", None)
+    if url is not None:
         overrides["url"] = url
     login = getattr(args, "doctor_login", None) or getattr(args, "login", None)
     if login:
@@ -225,12 +226,15 @@ def run_doctor(args: Any) -> int:
     if getattr(args, "insecure_storage", False):
         overrides["insecure_storage"] = True
     try:
-        settings = Settings(**overrides)
+        settings = load_settings(**overrides)
         interactive = settings.login != "auto-follow" and sys.stdin is not None and sys.stdin.isatty()
         report = asyncio.run(diagnose(settings, login=settings.login, notify=sys.stderr, paste_lines=interactive))
     except KeyboardInterrupt:
         print("Stopped.", file=sys.stderr)
         return 130
+    except SettingsError as exc:
+        print(f"calle-tui doctor: {exc}", file=sys.stderr)
+        return 2
     except Exception as exc:  # noqa: BLE001 - a clear sentence, never a traceback
         print(f"calle-tui doctor: {safe_text(str(exc)) or type(exc).__name__}", file=sys.stderr)
         return 2

@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import Literal
 
 import platformdirs
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 from calle_tui import PRODUCTION_URL
-from calle_tui.core.config_peek import APP_NAME, config_dir, config_file  # noqa: F401 - re-exported
+from calle_tui.core.config_peek import APP_NAME, config_dir, config_file, config_problem  # noqa: F401
+from calle_tui.core.endpoint import validate_url
 
 
 def state_dir() -> Path:
@@ -40,6 +41,11 @@ class Settings(BaseSettings):
     # the system's zone.
     timezone: str | None = None
 
+    @field_validator("url")
+    @classmethod
+    def _usable_url(cls, value: str) -> str:
+        return validate_url(value)  # production places real calls: a bad address is never replaced by it
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -54,3 +60,35 @@ class Settings(BaseSettings):
     @property
     def state_root(self) -> Path:
         return self.state_path or state_dir()
+
+
+class SettingsError(Exception):
+    """Settings that cannot be used, as one sentence naming the setting and where it came from."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the command line (`overrides`), the environment and the config file, or SettingsError.
+
+    Stricter than pydantic-settings alone: a config file that is a folder, is not TOML or names a setting
+    that does not exist (a typo such as `ulr`) is an error, since ignoring it would quietly talk to
+    production instead of the server the person meant."""
+    import os
+
+    problem = config_problem()
+    if problem:
+        raise SettingsError(problem)
+    path = config_file()
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ())) or "settings"
+        message = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
+        env = f"CALLE_TUI_{where.upper()}"
+        if where in overrides:
+            source = "the command line"
+        elif any(k.upper() == env for k in os.environ):
+            source = f"the environment variable {env}"
+        else:
+            source = f"the config file {path}"
+        raise SettingsError(f"The setting '{where}' from {source} is not valid: {message}.") from None

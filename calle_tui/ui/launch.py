@@ -37,29 +37,20 @@ class LaunchError(Exception):
 
 def build_settings(args: argparse.Namespace, **extra: object) -> Settings:
     """Command line values override the environment and the config file (pydantic-settings init kwargs)."""
-    from pydantic import ValidationError
-
-    from calle_tui.core.settings import Settings, config_file
+    from calle_tui.core.settings import SettingsError, load_settings
 
     overrides: dict[str, object] = {}
-    if getattr(args, "url", None):
-        overrides["url"] = args.url
+    if getattr(args, "url", None) is not None:
+        overrides["url"] = args.url  # an empty --url is refused, never read as "production"
     if getattr(args, "login", None):
         overrides["login"] = args.login
     if getattr(args, "insecure_storage", False):
         overrides["insecure_storage"] = True
     overrides.update(extra)
     try:
-        return Settings(**overrides)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ())) or "settings"
-        raise LaunchError(
-            f"The setting '{where}' is not valid: {first.get('msg')}. Check the command line, the CALLE_TUI_* "
-            f"environment variables and {config_file()}."
-        ) from None
-    except ValueError as exc:  # e.g. a config file that is not valid TOML
-        raise LaunchError(f"The config file {config_file()} could not be read: {exc}.") from None
+        return load_settings(**overrides)
+    except SettingsError as exc:
+        raise LaunchError(str(exc)) from None
 
 
 def peek_url(args: argparse.Namespace) -> str:
@@ -68,7 +59,7 @@ def peek_url(args: argparse.Namespace) -> str:
     Settings stays the authority: once built, its address replaces this one (they differ only for inputs that
     Settings then refuses with a sentence). A config file that cannot be read is left for Settings to report.
     """
-    if getattr(args, "url", None):
+    if getattr(args, "url", None) is not None:
         return args.url
     from calle_tui.core.config_peek import configured_url
 
@@ -76,9 +67,12 @@ def peek_url(args: argparse.Namespace) -> str:
 
 
 def check_url(url: str) -> None:
-    parts = urlsplit(url)
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
-        raise LaunchError(f"'{url}' is not an http(s) address. Pass the MCP endpoint URL with --url.")
+    from calle_tui.core.endpoint import EndpointError, validate_url
+
+    try:
+        validate_url(url)
+    except EndpointError as exc:
+        raise LaunchError(f"The endpoint address is not usable: {exc}. Pass the MCP endpoint URL with --url.") from None
 
 
 @dataclass
@@ -198,6 +192,11 @@ def run_app(args: argparse.Namespace) -> int:
             demo = DemoSandbox.start()
             # The demo keeps its journal and draft beside the sandbox: it never mixes with real calls.
             extra = {"url": demo.url, "login": args.login or "auto-follow", "state_path": demo.folder / "state"}
+        from calle_tui.core.config_peek import config_problem
+
+        problem = config_problem()  # a typo in the config file must not first paint production's screen
+        if problem:
+            raise LaunchError(problem)
         url = str(extra.get("url") or peek_url(args))
         check_url(url)  # the common mistake, refused before anything is drawn
         return asyncio.run(_run(args, extra, url))

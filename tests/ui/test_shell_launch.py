@@ -33,7 +33,7 @@ def test_bad_settings_are_a_sentence(tmp_path, monkeypatch, capsys):
     config = tmp_path / "config.toml"
     config.write_text("login = 'telepathy'\n", encoding="utf-8")
     monkeypatch.setenv("CALLE_TUI_CONFIG", str(config))
-    with pytest.raises(LaunchError, match="'login' is not valid"):
+    with pytest.raises(LaunchError, match="'login' from the config file .* is not valid"):
         build_settings(args())
     from calle_tui.ui.app import CalleApp
 
@@ -50,7 +50,7 @@ def test_bad_settings_are_a_sentence(tmp_path, monkeypatch, capsys):
     assert run_app(args()) == 2
     assert headless_runs == [True]  # the app did start: the setting is refused after the first paint
     err = capsys.readouterr().err
-    assert "calle-tui: The setting 'login' is not valid" in err and "Traceback" not in err
+    assert "calle-tui: The setting 'login' from the config file" in err and "Traceback" not in err
 
 
 def test_a_url_that_is_not_http_is_refused(capsys):
