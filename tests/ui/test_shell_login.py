@@ -181,3 +181,19 @@ async def test_expired_session_brings_login_back_over_the_composer(tmp_path):
         app.screen.post_message(Paste(GOOD))
         await until(pilot, lambda: app.screen is composer)  # back where the user was: nothing typed is lost
         await app.close_worker()
+
+
+async def test_a_server_that_needs_no_sign_in_goes_straight_to_the_composer(tmp_path):
+    # Connected without any SignedIn event (the server asked for no sign-in): the login screen must not
+    # sit on "Checking for a saved session..." for ever.
+    from calle_tui.core.events import ConnectionChanged, ToolsListed
+
+    worker = FakeShellWorker()
+    app = make_shell_app(worker, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert isinstance(app.screen, LoginScreen)
+        await until(pilot, lambda: worker.started.is_set())
+        worker.emit(ConnectionChanged(state="connected", server_url=worker.server_url))
+        worker.emit(ToolsListed(tool_names=("plan_call", "run_call", "get_call_run"), plan_call_schema={}))
+        await until(pilot, lambda: app.screen.title == "New call")
+        await app.close_worker()

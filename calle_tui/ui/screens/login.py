@@ -294,6 +294,11 @@ class LoginScreen(WorkerEventsMixin, Screen[None]):
                 self.connection_problem = self._unreachable(event.message)
             elif event.state == "connected":
                 self.connection_problem = ""
+                if self.leave_when_signed_in and self.phase != "running":
+                    # Connected means the server took our requests: signed in, or a server that needs no
+                    # sign-in at all (no SignedIn will come then), so the login screen must not wait for one.
+                    self._leave_if_wanted()
+                    return
             self._render_all()
             self.refresh_bindings()
 
