@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import subprocess
 import sys
 import time
@@ -88,10 +89,14 @@ class DemoSandbox:
         return self.folder / "sandbox.log"
 
     @classmethod
-    def start(cls, *, speed: float = SANDBOX_SPEED, deadline_seconds: float = SANDBOX_READY_SECONDS) -> DemoSandbox:
+    def start(cls, *, speed: float = SANDBOX_SPEED) -> DemoSandbox:
+        """Start the sandbox process (returns at once; then wait_ready). Kept apart so that whatever ends
+        calle-tui while the sandbox starts up finds it assigned and stops it."""
         import tempfile  # here, like shutil below: only the demo needs them, and every import delays the paint
 
-        folder = Path(tempfile.mkdtemp(prefix="calle-tui-demo-"))
+        _sweep_orphaned_demo_folders(Path(tempfile.gettempdir()))
+        folder = Path(tempfile.mkdtemp(prefix=DEMO_PREFIX))
+        (folder / "owner").write_text(str(os.getpid()), encoding="utf-8")
         ready = folder / "ready"
         command = [
             sys.executable, "-m", "calle_tui", "sandbox",
@@ -100,15 +105,22 @@ class DemoSandbox:
         ]  # fmt: skip
         with open(folder / "sandbox.log", "wb") as out:
             process = subprocess.Popen(
-                command, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=_die_with_parent(os.getpid()),  # noqa: PLW1509 - no threads exist yet here
             )
-        sandbox = cls(process, "", folder)
+        return cls(process, "", folder)
+
+    def wait_ready(self, deadline_seconds: float = SANDBOX_READY_SECONDS) -> None:
+        """Until the sandbox listens. On failure it is stopped, keeping its log for the message."""
         try:
-            sandbox.url = sandbox._wait_ready(ready, deadline_seconds)
-        except BaseException:
-            sandbox.stop(keep_log=True)
+            self.url = self._wait_ready(self.folder / "ready", deadline_seconds)
+        except LaunchError:
+            self.stop(keep_log=True)
             raise
-        return sandbox
 
     def _wait_ready(self, ready: Path, deadline_seconds: float) -> str:
         # An external process: poll the ready file against a deadline.
@@ -136,6 +148,55 @@ class DemoSandbox:
             import shutil
 
             shutil.rmtree(self.folder, ignore_errors=True)
+
+
+DEMO_PREFIX = "calle-tui-demo-"
+
+
+def _die_with_parent(parent: int):
+    """For the demo's sandbox: the kernel sends it SIGTERM when calle-tui dies, however it dies (a closed
+    terminal, kill -9), so no sandbox is ever orphaned. Linux's PR_SET_PDEATHSIG; elsewhere nothing."""
+    if not sys.platform.startswith("linux"):
+        return None
+
+    def arrange() -> None:
+        import ctypes
+        import signal
+
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            return
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os._exit(1)
+
+    return arrange
+
+
+def _sweep_orphaned_demo_folders(tmp: Path) -> None:
+    """Remove demo folders (journals with plans and transcripts) left by a calle-tui that was killed before
+    it could clean up: each names its owner's pid, and a folder whose owner is gone is removed."""
+    import shutil
+
+    for folder in tmp.glob(DEMO_PREFIX + "*"):
+        try:
+            if folder.stat().st_uid != os.getuid():
+                continue
+            owner = int((folder / "owner").read_text(encoding="utf-8").strip())
+        except (OSError, ValueError):
+            continue
+        if not _alive(owner):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _read_ready(ready: Path) -> str | None:
@@ -174,6 +235,7 @@ async def _run(args: argparse.Namespace, extra: dict[str, object], url: str) -> 
     from calle_tui.ui.deferred import DeferredWorker
 
     app = CalleApp(None, DeferredWorker(lambda: boot(args, **extra), url))
+    _exit_cleanly_on_hangup(app)
     try:
         await app.run_async()
     finally:
@@ -183,13 +245,57 @@ async def _run(args: argparse.Namespace, extra: dict[str, object], url: str) -> 
     return app.return_code or 0
 
 
+class _HangUp(Exception):
+    """SIGHUP or SIGTERM before the app runs: unwind through the cleanup below."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.code = 128 + signum
+
+
+def _unwind_on_hangup() -> dict[int, object]:
+    """Until the app's loop takes over (_exit_cleanly_on_hangup), a hang-up unwinds run_app's cleanup.
+    Returns the handlers it replaced, for run_app to put back."""
+    import signal
+
+    def hang_up(signum: int, frame: object) -> None:
+        raise _HangUp(signum)
+
+    previous: dict[int, object] = {}
+    for name in ("SIGHUP", "SIGTERM"):
+        signum = getattr(signal, name, None)
+        if signum is not None:
+            previous[signum] = signal.signal(signum, hang_up)
+    return previous
+
+
+def _exit_cleanly_on_hangup(app: object) -> None:
+    """A closed terminal (SIGHUP) or SIGTERM ends calle-tui through its normal exit path, so the demo's
+    sandbox is stopped and its folder removed: the default action would end the process with no cleanup."""
+    import signal
+
+    loop = asyncio.get_running_loop()
+    for name in ("SIGHUP", "SIGTERM"):
+        signum = getattr(signal, name, None)
+        if signum is None:
+            continue
+        try:
+            loop.add_signal_handler(signum, lambda code=128 + signum: app.exit(return_code=code))  # type: ignore[attr-defined]
+        except (NotImplementedError, RuntimeError):  # not the main thread, or a platform without it
+            pass
+
+
 def run_app(args: argparse.Namespace) -> int:
+    import signal
+
     demo: DemoSandbox | None = None
+    previous = _unwind_on_hangup()
     try:
         extra: dict[str, object] = {}
         if args.demo:
             print("Starting the local CALL-E sandbox (no real phone calls)...", file=sys.stderr)
             demo = DemoSandbox.start()
+            demo.wait_ready()
             # The demo keeps its journal and draft beside the sandbox: it never mixes with real calls.
             extra = {"url": demo.url, "login": args.login or "auto-follow", "state_path": demo.folder / "state"}
         from calle_tui.core.config_peek import config_problem
@@ -205,6 +311,8 @@ def run_app(args: argparse.Namespace) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except _HangUp as exc:
+        return exc.code
     except Exception as exc:  # the last line of defence: one sentence, details in the log
         log.exception("calle-tui stopped unexpectedly")
         print(
@@ -216,3 +324,5 @@ def run_app(args: argparse.Namespace) -> int:
     finally:
         if demo is not None:
             demo.stop()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)  # type: ignore[arg-type]

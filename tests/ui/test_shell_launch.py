@@ -71,8 +71,9 @@ def test_ready_file_gets_the_mcp_path(tmp_path):
 
 def test_demo_sandbox_starts_answers_and_stops():
     pytest.importorskip("calle_tui.sandbox.cli")
-    demo = DemoSandbox.start(deadline_seconds=60)
+    demo = DemoSandbox.start()
     try:
+        demo.wait_ready(60)
         assert demo.url.startswith("http://127.0.0.1:") and demo.url.endswith("/mcp")
         base = demo.url.rsplit("/mcp", 1)[0]
         with urllib.request.urlopen(base + "/.well-known/oauth-authorization-server", timeout=10) as response:
