@@ -21,6 +21,7 @@ from typing import Any
 import platformdirs
 
 from calle_tui.core.contract import TranscriptTurn
+from calle_tui.core.private import private_dir
 from calle_tui.core.settings import APP_NAME
 
 
@@ -34,6 +35,9 @@ class TranscriptExport:
     to_phones: tuple[str, ...] = ()
     goal: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)  # fields a real server added; kept as they came
+    outcome: str = ""  # "Task completed: yes (confidence high 0.82)", when the server judged it
+    evidence: Sequence[str] = ()
+    activity: Sequence[tuple[str | None, str]] = ()  # (time, line) of the activity timeline
 
 
 def default_export_dir() -> Path:
@@ -48,12 +52,18 @@ def to_markdown(export: TranscriptExport) -> str:
         lines.append(f"- Goal: {export.goal}")
     if export.summary:
         lines += ["", "## Summary", "", export.summary]
+    if export.outcome:
+        lines += ["", f"**{export.outcome}**"]
+        lines += [f"- {line}" for line in export.evidence]
     if export.details:
         lines += ["", "## Details", ""]
         lines += [f"- {key}: {_plain(value)}" for key, value in export.details.items()]
     if export.extra:
         lines += ["", "## Other fields from the server", ""]
         lines += [f"- {key}: {_plain(value)}" for key, value in export.extra.items()]
+    if export.activity:
+        lines += ["", "## Activity", ""]
+        lines += [f"- {at + ' ' if at else ''}{text}" for at, text in export.activity]
     lines += ["", "## Transcript", ""]
     if not export.turns:
         lines.append("_No transcript._")
@@ -73,6 +83,9 @@ def to_json(export: TranscriptExport) -> str:
         "summary": export.summary,
         "details": export.details,
         "extra": export.extra,
+        "outcome": export.outcome or None,
+        "evidence": list(export.evidence),
+        "activity": [{"at": at, "text": text} for at, text in export.activity],
         "transcript": [turn.model_dump(mode="json", exclude_none=True) for turn in export.turns],
     }
     return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
@@ -82,8 +95,7 @@ def export_transcript(
     export: TranscriptExport, folder: Path | None = None, now: datetime | None = None
 ) -> tuple[Path, Path]:
     """Write `<folder>/call-<run>-<time>.md` and `.json`; returns both paths. Raises OSError on failure."""
-    folder = Path(folder) if folder is not None else default_export_dir()
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = private_dir(Path(folder) if folder is not None else default_export_dir())
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%d-%H%M%S")
     # The run id is opaque: keep it recognisable in the name but never let it pick the folder.
     safe_id = re.sub(r"[^A-Za-z0-9_-]+", "_", export.run_id)[:64] or "run"
@@ -99,7 +111,7 @@ def _plain(value: Any) -> str:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=".export-", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=".export-", suffix=".tmp", dir=path.parent)  # 0600 by mkstemp
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)

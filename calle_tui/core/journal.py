@@ -29,6 +29,7 @@ from calle_tui.core.contract import (
     TranscriptTurn,
     is_terminal_status,
 )
+from calle_tui.core.phones import numbers_in_text
 from calle_tui.core.private import private_file
 from calle_tui.core.worker_api import PlanRequest, RunRecord
 
@@ -196,8 +197,15 @@ class Journal:
         if not result.plan_id:
             return
         plan = result.plan
-        phones = list(plan.to_phones) if plan and plan.to_phones else list(request.to_phones or ())
-        goal = (plan.goal if plan else None) or request.goal
+        # Who will be called: the plan's numbers when the server echoes them (production may not), else the
+        # ones the user gave, in a field or written with a + country code in the request. An answer to a
+        # question names none: then the numbers recorded for this plan before are kept (see the upsert).
+        phones = (
+            list(plan.to_phones)
+            if plan and plan.to_phones
+            else list(request.to_phones or ()) or list(numbers_in_text(request.user_input))
+        )
+        goal = (plan.goal if plan else None) or result.display_goal or request.goal
         scheduled = (plan.scheduled_at if plan else None) or request.scheduled_at
         with self._tx() as db:
             db.execute(
@@ -206,7 +214,9 @@ class Journal:
                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                    ON CONFLICT(plan_id) DO UPDATE SET updated_at=excluded.updated_at,
                        user_input=excluded.user_input, ready=excluded.ready, confirm_token=excluded.confirm_token,
-                       to_phones=excluded.to_phones, goal=excluded.goal, scheduled_at=excluded.scheduled_at,
+                       to_phones=CASE WHEN excluded.to_phones = '[]' THEN plans.to_phones ELSE excluded.to_phones END,
+                       goal=COALESCE(excluded.goal, plans.goal),
+                       scheduled_at=COALESCE(excluded.scheduled_at, plans.scheduled_at),
                        result_json=excluded.result_json""",
                 (
                     result.plan_id,

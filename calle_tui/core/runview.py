@@ -51,6 +51,7 @@ class RunView:
     extras: dict[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     latest: GetCallRunResult | None = None
+    last_checked_at: float | None = None  # epoch seconds of the last poll (from the journal), when known
 
     @property
     def label(self) -> str:
@@ -144,9 +145,12 @@ def from_journal(
     entries: list[ActivityEntry] | tuple[ActivityEntry, ...] = (),
     last: GetCallRunResult | None = None,
     transcript: tuple[TranscriptTurn, ...] = (),
+    last_checked_at: float | None = None,
 ) -> RunView:
     """A past run redrawn from what the journal holds: its entries, then its last page."""
-    view = add_entries(RunView(run_id=run_id, status=status, terminal=terminal), tuple(entries))
+    view = add_entries(
+        RunView(run_id=run_id, status=status, terminal=terminal, last_checked_at=last_checked_at), tuple(entries)
+    )
     if last is not None:
         view = apply(view, last.model_copy(update={"activity": []}))
     if transcript and not view.transcript:

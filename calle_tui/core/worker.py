@@ -714,6 +714,27 @@ class CalleWorker:
     def history(self, search: str = "") -> list[RunRecord]:
         return self._read(lambda journal: journal.history(search, server_url=self.server_url))
 
+    def run_view(self, run_id: str) -> Any:
+        """What the journal knows of a run, folded by the one reducer (core/runview.py): enough to redraw a
+        past or live run at once (its whole activity, last status, summary, transcript), or None."""
+        from calle_tui.core.runview import from_journal
+
+        def build(journal: Journal) -> Any:
+            state = journal.run(run_id)
+            if state is None:
+                return None
+            return from_journal(
+                run_id,
+                status=state.status,
+                terminal=state.terminal,
+                entries=journal.entries(run_id),
+                last=state.last,
+                transcript=state.transcript,
+                last_checked_at=state.last_poll_at,
+            )
+
+        return self._read(build)
+
     def run_entries(self, run_id: str) -> list:
         """Every activity entry stored for a run, in order (to redraw a past run)."""
         return self._read(lambda journal: journal.entries(run_id))

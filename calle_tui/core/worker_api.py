@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:  # annotations only, so importing this seam does not import pydantic
     from calle_tui.core.contract import ActivityEntry, PlanCallResult, RunCallResult
     from calle_tui.core.events import LoginFlowName, TokenStorageKind, WorkerEvent
+    from calle_tui.core.runview import RunView
 
 
 class WorkerError(Exception):
@@ -116,6 +117,9 @@ class WorkerAPI(Protocol):
         """Only when the user explicitly asks: learn what happened to a run_call whose answer was lost
         ("outcome unknown") by replaying the SAME plan_id + confirm_token (the contract answers a replay
         with the same run_id and never places a second call). Then follows the run. Raises WorkerError."""
+
+    def run_view(self, run_id: str) -> RunView | None:
+        """The journal's record of a run folded into a RunView (whole activity, status, summary, transcript)."""
 
     def run_entries(self, run_id: str) -> list[ActivityEntry]:
         """Every activity entry stored for a run, in order: enough to redraw a past run."""

@@ -90,7 +90,7 @@ async def test_settings_that_are_not_valid_end_the_app_with_a_sentence(tmp_path,
     async with app.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: app.return_code is not None)
     assert app.return_code == 2
-    assert app.crash_note.startswith("calle-tui: The setting 'login' is not valid")
+    assert app.crash_note.startswith("calle-tui: The setting 'login' from the config file")
     assert "Traceback" not in app.crash_note
 
 

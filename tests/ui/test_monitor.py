@@ -89,7 +89,7 @@ async def test_finished_run_shows_outcome_final_transcript_and_unknown_fields():
         assert "✓ Completed" in status and "Finished" in status and "elapsed 1:15" in status
         outcome = text_of(app.screen, "#monitor-outcome-text")
         assert "Booked a table for two" in outcome
-        assert "duration_seconds: 42" in outcome and "billing_ref: B-77" in outcome
+        assert "Duration: 0:42" in outcome and "billing_ref: B-77" in outcome
         assert "Nothing more to do." in outcome
         assert app.screen.query_one(TranscriptLog).turn_count == 4  # the server's final transcript
         # a late update cannot undo the end

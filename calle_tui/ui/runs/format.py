@@ -79,6 +79,8 @@ def format_duration(seconds: float) -> str:
 # carries the meaning where colour does not come through.
 STATUS_LOOK: dict[str, tuple[str, str, str]] = {
     "queued": ("○", "cyan", "Queued"),
+    "started": ("○", "cyan", "Started"),
+    "preparing": ("◌", "cyan", "Preparing"),
     "scheduled": ("◷", "cyan", "Scheduled"),
     "dialing": ("◔", "yellow", "Dialing"),
     "ringing": ("◑", "yellow", "Ringing"),
@@ -89,11 +91,19 @@ STATUS_LOOK: dict[str, tuple[str, str, str]] = {
     "voicemail": ("✉", "magenta", "Voicemail"),
     "failed": ("✗", "red", "Failed"),
     "canceled": ("⊗", "red", "Canceled"),
+    "declined": ("⊘", "magenta", "Declined"),
+    "expired": ("⌛", "red", "Expired"),
 }
 
 
-def status_look(status: str | None) -> tuple[str, str, str]:
-    if status in STATUS_LOOK:
-        return STATUS_LOOK[status]
-    label = (status or "unknown").replace("_", " ").capitalize()
-    return ("?", "white", label)
+def status_look(status: str | None, server_word: str | None = None) -> tuple[str, str, str]:
+    """(glyph, colour, label) for a canonical status; the label is in the server's own words when given
+    ("NO ANSWER" -> "No answer"). A word we do not know keeps a neutral glyph and the server's words."""
+    from calle_tui.core.dialect.status import canonical_status, status_label
+
+    code = canonical_status(status or "")
+    label = status_label(server_word) if server_word else None
+    if code in STATUS_LOOK:
+        glyph, colour, known = STATUS_LOOK[code]
+        return glyph, colour, label or known
+    return ("?", "white", label or status_label(status or "unknown"))

@@ -8,6 +8,7 @@ Exports are written by calle_tui.core.export; copying uses the terminal's clipbo
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from typing import Any
 
@@ -20,13 +21,9 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Label, Log, Static
 
-from calle_tui.core.contract import (
-    ActivityEntry,
-    GetCallRunResult,
-    TranscriptTurn,
-    is_terminal_status,
-    parse_time,
-)
+from calle_tui.core.contract import ActivityEntry, GetCallRunResult, TranscriptTurn, parse_time
+from calle_tui.core.polling import asks_user
+from calle_tui.core.runview import PHASE_LABELS, RunView, add_entries, apply, outcome_line, set_status
 from calle_tui.core.events import ErrorEvent, RunFinished, RunUpdate
 from calle_tui.core.export import TranscriptExport, export_transcript, to_markdown
 from calle_tui.core.worker_api import RunRecord, WorkerAPI, WorkerError
@@ -34,6 +31,7 @@ from calle_tui.ui.bridge import WorkerEventMessage, WorkerEventsMixin
 from calle_tui.ui.runs.app_context import clock_of, tz_of
 from calle_tui.ui.runs.format import (
     format_clock,
+    format_datetime,
     format_duration,
     format_phone,
     format_when,
@@ -60,18 +58,29 @@ class MonitorScreen(WorkerEventsMixin, Screen):
         self.worker = worker
         self.run_id = run_id
         self.record = record
-        self.status = record.status if record else "queued"
+        # Everything known about the run, folded by core's one reducer (core/runview.py); the screen only
+        # draws it. Pages and entries only ever add to it, so no update can take anything away.
+        self.view = RunView(
+            run_id=run_id, status=record.status if record else "queued", terminal=bool(record and record.terminal)
+        )
         self.poll_state = "finished" if record and record.terminal else "waiting_first"
         self.next_poll_at: float | None = None
         self.poll_message = ""
-        self.latest: GetCallRunResult | None = None
         self.final: RunFinished | None = None
         self._started_at: float | None = record.created_at if record else None
         self._finished_at: float | None = None
-        self._seen: set[str] = set()
-        self._live_turns: list[TranscriptTurn] = []
+        self._written = 0  # entries of the view already drawn
+        self._final_transcript_shown = False
         self._activity_count = 0
         self.title = self._title()
+
+    @property
+    def status(self) -> str:
+        return self.view.status
+
+    @property
+    def latest(self) -> GetCallRunResult | None:
+        return self.view.latest
 
     def compose(self) -> ComposeResult:
         with Vertical(id="monitor-head"):
@@ -89,14 +98,33 @@ class MonitorScreen(WorkerEventsMixin, Screen):
     def on_mount(self) -> None:
         if self._started_at is None:
             self._started_at = clock_of(self.app)()
-        if self.record and self.record.terminal:
-            self._finished_at = self._started_at
+        # A run reopened from History (or after a restart) is redrawn from the journal at once: its whole
+        # activity, last status, summary and transcript; then only what is new arrives from the worker.
+        stored = self._stored_view()
+        if stored is not None:
+            self.view = stored
+            if stored.terminal:
+                self.poll_state = "finished"
+        if self.view.terminal:
+            self._finished_at = self.view.last_checked_at or self._started_at
         self.query_one("#monitor-info", Static).update(self._info_text())
+        self._render_entries()
         self._render_status()
         self._render_outcome()
         self.set_interval(1.0, self._render_status)  # countdown and elapsed time
         # After this mount finishes, so the bridge has subscribed before the worker can report anything.
+        # (The worker does not poll a run the journal knows has finished.)
         self.call_later(self.worker.follow, self.run_id)
+
+    def _stored_view(self) -> RunView | None:
+        read = getattr(self.worker, "run_view", None)
+        if read is None:
+            return None
+        try:
+            view = read(self.run_id)
+        except WorkerError:
+            return None
+        return view if isinstance(view, RunView) else None
 
     # --- events -------------------------------------------------------------------------------------
 
@@ -113,58 +141,71 @@ class MonitorScreen(WorkerEventsMixin, Screen):
     def _apply_update(self, event: RunUpdate) -> None:
         if self.final is not None:
             return  # a late poll cannot undo the end
-        self.status = event.status or self.status
+        view = self.view
+        if event.result is not None:
+            view = apply(view, event.result)
+        view = set_status(add_entries(view, event.new_activity), event.status, event.status_text)
+        self.view = view
         self.poll_state = event.poll_state
         self.next_poll_at = event.next_poll_at
         self.poll_message = event.message
-        if event.result is not None:
-            self.latest = event.result
-        self.add_activity(event.new_activity)
         if event.poll_state == "waiting" and event.message:
             # A server that answers in words instead of data: show what it said, in full, under the status.
             self._note(f"The server said: {event.message}")
-        if is_terminal_status(self.status) and self._finished_at is None:
+        if view.terminal and self._finished_at is None:
             self._finished_at = clock_of(self.app)()
+        self._render_entries()
         self._render_status()
         self._render_outcome()
 
     def _apply_finished(self, event: RunFinished) -> None:
         self.final = event
-        self.latest = event.result
-        self.status = event.status or event.result.status
+        view = set_status(apply(self.view, event.result), event.status, event.status_text)
+        if event.transcript and not view.transcript:
+            view = dataclasses.replace(view, transcript=tuple(event.transcript))
+        self.view = dataclasses.replace(view, terminal=True)
         self.poll_state = "finished"
         self.next_poll_at = None
         self.poll_message = ""
-        self.add_activity(event.result.activity)
         if self._finished_at is None:
             self._finished_at = clock_of(self.app)()
-        turns = list(event.transcript) or list(event.result.transcript or [])
-        if turns:  # the server's final transcript replaces what was heard live
-            self.query_one(TranscriptLog).replace_turns((t.speaker, t.text) for t in turns)
+        self._render_entries()
         self._render_status()
         self._render_outcome()
 
     def add_activity(self, entries: tuple[ActivityEntry, ...] | list[ActivityEntry]) -> None:
-        """Append new entries in one batch: speech to the transcript, the rest to the activity log."""
+        """Fold entries into the view and draw the new ones."""
+        self.view = add_entries(self.view, entries)
+        self._render_entries()
+
+    def _render_entries(self) -> None:
+        """Draw the entries not drawn yet, in one batch: speech to the live transcript, the rest to the
+        activity log; once the server's final transcript is known it replaces what was heard live."""
         tz = tz_of(self.app)
+        fresh = self.view.entries[self._written :]
+        self._written = len(self.view.entries)
         speech: list[TranscriptTurn] = []
         lines: list[str] = []
-        for entry in entries:
-            if entry.id in self._seen:
-                continue
-            self._seen.add(entry.id)
+        for entry in fresh:
             if entry.type == SPEECH:
                 speech.append(TranscriptTurn(at=entry.at, speaker=entry.speaker or "?", text=entry.text))
-            else:
-                when = parse_time(entry.at)
-                stamp = format_clock(when.timestamp(), tz) + "  " if when else ""
-                lines.append(f"{stamp}{entry.text or entry.type}")
+                continue
+            when = parse_time(entry.at)
+            if when is not None:
+                stamp = format_clock(when.timestamp(), tz) + "  "
+            else:  # no time, or one we cannot read: shown as the server wrote it
+                sent = (entry.extra_fields or {}).get("time_as_sent")
+                stamp = f"{sent}  " if sent else ""
+            lines.append(f"{stamp}{entry.text or entry.type}")
         if lines:
             self._activity_count += len(lines)
             self.query_one("#monitor-activity", Log).write_lines(lines)
-        if speech and self.final is None:
-            self._live_turns.extend(speech)
-            self.query_one(TranscriptLog).append_turns((t.speaker, t.text) for t in speech)
+        transcript = self.query_one(TranscriptLog)
+        if self.view.transcript and not self._final_transcript_shown:
+            self._final_transcript_shown = True
+            transcript.replace_turns((t.speaker, t.text) for t in self.view.transcript)
+        elif speech and not self._final_transcript_shown:
+            transcript.append_turns((t.speaker, t.text) for t in speech)
 
     # --- rendering ----------------------------------------------------------------------------------
 
@@ -178,10 +219,14 @@ class MonitorScreen(WorkerEventsMixin, Screen):
 
     def _render_status(self) -> None:
         now = clock_of(self.app)()
-        glyph, colour, label = status_look(self.status)
+        glyph, colour, label = status_look(self.view.status, self.view.status_text)
         self.sub_title = label.lower()
         text = Text()
         text.append(f" {glyph} {label} ", style=f"bold {colour} reverse")
+        if self.view.phase and not self.view.terminal:
+            # Production says PREPARING while people talk: what the activity shows goes beside its word.
+            text.append("  ", style=Style(bold=False))
+            text.append(PHASE_LABELS[self.view.phase], style=f"bold {colour}")
         started = self._started_at if self._started_at is not None else now
         elapsed = (self._finished_at or now) - started
         # The gaps are runs of their own (plain, not bold): renderers that trim a run's leading blanks,
@@ -211,9 +256,7 @@ class MonitorScreen(WorkerEventsMixin, Screen):
             detail = f": {self.poll_message}" if self.poll_message else ""
             return f"· Reconnecting{detail}" + (f" (retry in {left} s)" if left is not None else "")
         if state == "scheduled":
-            when = (self.latest and self.latest.extra_fields.get("scheduled_at")) or (
-                self.record.scheduled_at if self.record else None
-            )
+            when = (self.latest and self.latest.scheduled_at) or (self.record.scheduled_at if self.record else None)
             if when:
                 return f"· Scheduled for {format_when(str(when), tz)}"
             if self.next_poll_at is not None:
@@ -236,25 +279,37 @@ class MonitorScreen(WorkerEventsMixin, Screen):
         return text
 
     def _render_outcome(self) -> None:
-        result = self.latest
+        view = self.view
+        tz = tz_of(self.app)
         text = Text()
-        if result is not None:
-            if result.summary:
-                text.append("Summary  ", style="bold")
-                text.append(result.summary + "\n")
-            for key, value in (result.details or {}).items():
-                text.append(f"{key}: ", style="bold")
-                text.append(_plain(value) + "\n")
-            step = result.next_step
-            if step and (step.message or step.action):
-                text.append("Next  ", style="bold")
-                text.append((step.message or step.action) + "\n")
-            extras = {k: v for k, v in result.extra_fields.items() if k != "scheduled_at"}
-            if extras:
-                text.append("Also from the server\n", style="bold dim")
-                for key, value in extras.items():
-                    text.append(f"  {key}: {_plain(value)}\n")
-        if self.final is not None and not text:
+        if view.message:
+            text.append("CALL-E says  ", style="bold")
+            text.append(view.message + "\n")
+        if view.summary:
+            text.append("Summary  ", style="bold")
+            text.append(view.summary + "\n")
+        judged = outcome_line(view.outcome)
+        if judged:
+            text.append(judged + "\n", style="bold")
+            for line in view.outcome.evidence if view.outcome else ():
+                text.append(f"  • {line}\n")
+        for label, value in _details(view.details, tz):
+            text.append(f"{label}: ", style="bold")
+            text.append(value + "\n")
+        step = view.next_step
+        if step and (step.message or step.action):
+            asking = asks_user(step)
+            text.append("CALL-E asks  " if asking else "Next  ", style="bold")
+            text.append((step.message or step.action.replace("_", " ")) + "\n")
+        if view.notes:
+            text.append("Could not read  ", style="bold dim")
+            text.append("; ".join(view.notes) + "\n", style="dim")
+        extras = {k: v for k, v in view.extras.items() if k != "scheduled_at"}
+        if extras:
+            text.append("Also from the server\n", style="bold dim")
+            for key, value in extras.items():
+                text.append(f"  {key}: {_plain(value)}\n")
+        if view.terminal and not text:
             text.append("The call has ended. The server sent no summary.")
         text.rstrip()
         outcome = self.query_one("#monitor-outcome")
@@ -288,21 +343,19 @@ class MonitorScreen(WorkerEventsMixin, Screen):
             self._note(f"Checked moments ago, so not again yet (checks are spaced out for the server).{wait}")
 
     def transcript_export(self) -> TranscriptExport:
-        turns = list(self.final.transcript) if self.final and self.final.transcript else []
-        if not turns and self.final and self.final.result.transcript:
-            turns = list(self.final.result.transcript)
-        if not turns:
-            turns = list(self._live_turns)
-        result = self.latest
+        view = self.view
         return TranscriptExport(
             run_id=self.run_id,
-            status=self.status,
-            turns=turns,
-            summary=result.summary if result else None,
-            details=result.details if result else None,
+            status=view.status_text or view.status,
+            turns=list(view.best_transcript),
+            summary=view.summary,
+            details=view.details or None,
             to_phones=self.record.to_phones if self.record else (),
             goal=self.record.goal if self.record else None,
-            extra=dict(result.extra_fields) if result else {},
+            extra=dict(view.extras),
+            outcome=outcome_line(view.outcome),
+            evidence=list(view.outcome.evidence) if view.outcome else [],
+            activity=[(e.at, e.text) for e in view.entries if e.type != SPEECH],
         )
 
     def action_copy(self) -> None:
@@ -334,3 +387,28 @@ class MonitorScreen(WorkerEventsMixin, Screen):
 
 def _plain(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+_DETAIL_LABELS = {"callee": "Callee", "started_at": "Started", "ended_at": "Ended", "duration_seconds": "Duration",
+                  "call_id": "Call id"}  # fmt: skip
+
+
+def _details(details: dict[str, Any], tz: Any) -> list[tuple[str, str]]:
+    """Call details as labelled fields: callee, start, end, duration and call id first, in words a person
+    uses; the rest under the server's own names."""
+    shown: list[tuple[str, str]] = []
+    for key, label in _DETAIL_LABELS.items():
+        value = details.get(key)
+        if value is None:
+            continue
+        if key == "callee" and isinstance(value, str):
+            shown.append((label, format_phone(value)))
+        elif key in {"started_at", "ended_at"}:
+            when = parse_time(value) if isinstance(value, str) else None
+            shown.append((label, format_datetime(when, tz) if when else _plain(value)))
+        elif key == "duration_seconds" and isinstance(value, int | float) and not isinstance(value, bool):
+            shown.append((label, format_duration(value)))
+        else:
+            shown.append((label, _plain(value)))
+    shown.extend((key, _plain(value)) for key, value in details.items() if key not in _DETAIL_LABELS)
+    return shown
