@@ -274,11 +274,20 @@ class CalleApp(App[None]):
     def _announce_finished(self, event: RunFinished) -> None:
         from calle_tui.ui.screens.history import outcome_look
 
-        glyph, _colour, label = outcome_look(event.status)
+        from calle_tui.core.runview import outcome_line
+
+        glyph, _colour, label = outcome_look(event.status, event.status_text)
+        # "Completed" says the call ended, not that its task was done: the summary and the server's own
+        # judgement say that, so they follow the status word.
+        judged = outcome_line(event.result.outcome)
         summary = (event.result.summary or "").strip()
-        text = f"{glyph} {label}." + (f" {summary[:120]}" if summary else "")
+        text = f"{glyph} The call ended: {label}." + (f" {judged}." if judged else "")
+        text += f" {summary[:120]}" if summary else ""
+        failed = event.status in {"failed", "expired"} or (
+            event.result.outcome is not None and event.result.outcome.task_completed is False
+        )
         self.bell()
-        self.notify(text, title="Call finished", severity="error" if event.status == "failed" else "information")
+        self.notify(text, title="Call finished", severity="warning" if failed else "information")
 
     def _show_problem(self, message: str, action: str = "") -> None:
         self.notify(f"{message} {action}".strip(), title="Problem", severity="error", timeout=12)

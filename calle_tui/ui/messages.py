@@ -26,8 +26,10 @@ class AppWorkerEvent(Message, bubble=False):
 
 
 def superseded(older: Any, newer: Any) -> bool:
-    """Whether a queued worker event may be dropped for a newer one: a status-only update for a run, followed
-    by another update for the same run. An update that carries activity entries is never dropped.
+    """Whether a queued worker event may be dropped for a newer one: only a latest-value fact (a status-only
+    update: countdown, reconnecting) followed by another update for the same run. An update that carries a
+    page (`result`: summary, details, next_step, extras) or activity entries is never dropped, whatever
+    follows it: the follower sends a page and then, with no await between, a countdown without one.
 
     Textual calls `can_replace` on the OLDER queued message with the NEWER one as argument; True drops the older.
     """
@@ -38,4 +40,5 @@ def superseded(older: Any, newer: Any) -> bool:
         and isinstance(newer, RunUpdate)
         and older.run_id == newer.run_id
         and not older.new_activity
+        and older.result is None
     )

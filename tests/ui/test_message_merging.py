@@ -23,6 +23,16 @@ def test_status_only_update_gives_way_to_a_newer_one_for_the_same_run(message_cl
 
 
 @pytest.mark.parametrize("message_class", [WorkerEventMessage, AppWorkerEvent])
+def test_an_update_with_a_page_is_never_merged_away_by_a_countdown(message_class) -> None:
+    # The follower emits a page (no new entries, but a summary and next_step) and then a countdown without a
+    # page: dropping the page would leave the outcome panel stale.
+    page = RunUpdate(run_id="r1", status="in_progress", poll_state="polling", result=object())  # type: ignore[arg-type]
+    countdown = RunUpdate(run_id="r1", status="in_progress", poll_state="waiting", next_poll_at=5.0)
+    assert not message_class(page).can_replace(message_class(countdown))
+    assert message_class(countdown).can_replace(message_class(page))
+
+
+@pytest.mark.parametrize("message_class", [WorkerEventMessage, AppWorkerEvent])
 def test_an_update_with_activity_or_for_another_run_is_kept(message_class) -> None:
     assert not message_class(update(activity=ACTIVITY)).can_replace(message_class(update()))
     assert not message_class(update("r1")).can_replace(message_class(update("r2")))

@@ -32,13 +32,13 @@ UNKNOWN_EXPLAINED = (  # fits the 3-line detail pane at 80 columns
 )
 
 
-def outcome_look(status: str | None) -> tuple[str, str, str]:
+def outcome_look(status: str | None, server_word: str | None = None) -> tuple[str, str, str]:
     """(glyph, Rich colour, label) for a status; the glyph carries the meaning where colour does not."""
     if status == "unknown":
         return UNKNOWN_LOOK
     from calle_tui.ui.runs.format import status_look
 
-    return status_look(status)
+    return status_look(status, server_word)
 
 
 def is_unknown(record: RunRecord) -> bool:
