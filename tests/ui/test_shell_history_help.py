@@ -105,7 +105,7 @@ async def test_history_updates_when_a_run_finishes_and_the_bell_rings(tmp_path):
         await until(pilot, lambda: rows(screen)[0].startswith("✓ Completed"))
         await until(pilot, lambda: bells == [1])
         notes = [n.message for n in app._notifications]
-        assert any("✓ Completed." in n and "6 pm" in n for n in notes)
+        assert any("✓ The call ended: Completed." in n and "6 pm" in n for n in notes)
         await app.close_worker()
 
 

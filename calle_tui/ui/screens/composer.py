@@ -24,7 +24,8 @@ from calle_tui.ui.bridge import WorkerEventMessage, WorkerEventsMixin
 from calle_tui.ui.runs.app_context import clock_of, settle_blink, tz_of
 from calle_tui.ui.runs.fields import FieldSpec, FieldValueError, field_specs, parse_field
 from calle_tui.ui.paths import styles_path
-from calle_tui.ui.runs.plan_view import plan_expired, plan_text
+from calle_tui.core.phones import numbers_in_text
+from calle_tui.ui.runs.plan_view import plan_expired, plan_text, who_is_called
 from calle_tui.ui.screens.confirm import ConfirmCallModal
 from calle_tui.ui.screens.monitor import MonitorScreen
 
@@ -43,6 +44,7 @@ class ComposerScreen(WorkerEventsMixin, Screen):
         Binding("ctrl+j,alt+enter", "submit", "Plan", show=False, id="composer.plan_alt"),
         Binding("ctrl+r", "review", "Review & call", id="composer.review", tooltip="Review the plan, then confirm"),
         Binding("ctrl+n", "new_plan", "New plan", id="composer.new", tooltip="Drop the current plan, keep the text"),
+        Binding("escape", "stop_planning", "Stop waiting", id="composer.stop", tooltip="Stop waiting for the plan"),
     ]
 
     def __init__(self, worker: WorkerAPI, drafts: DraftStore | None = None) -> None:
@@ -58,6 +60,9 @@ class ComposerScreen(WorkerEventsMixin, Screen):
         self._pending_draft: dict | None = None
         self._closing = False
         self._question_round = 0
+        self._requested: tuple[str, ...] = ()  # numbers the user gave (field or request text), see _new_request
+        self._planning_since = 0.0
+        self._planning_ticker: Timer | None = None
 
     # --- layout -------------------------------------------------------------------------------------
 
@@ -75,6 +80,10 @@ class ComposerScreen(WorkerEventsMixin, Screen):
                     placeholder="e.g. Call +14155550100 in English and book a table for two at 7 pm today.",
                 )
             )
+            zone = getattr(self.worker, "zone", None)
+            if zone is not None:  # sent with every plan_call, so "tomorrow at 9" is the user's 9
+                note = f" ({zone.note})" if getattr(zone, "note", "") else ""
+                yield Static(f"Times are read in {zone.name} ({zone.source} time zone){note}", id="composer-zone")
             with Collapsible(title="Details (optional): only what you fill in is sent", id="composer-details"):
                 for spec in self.specs:
                     with Horizontal(classes="field-row", id=f"row-{spec.name}"):
@@ -100,6 +109,8 @@ class ComposerScreen(WorkerEventsMixin, Screen):
         self._flush_draft()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "stop_planning":
+            return self.planning  # otherwise Esc goes on to whatever else it does
         if action == "review":
             return True if self._ready_plan() is not None and not self.running else None
         return True
@@ -169,8 +180,37 @@ class ComposerScreen(WorkerEventsMixin, Screen):
         self._flush_draft()
         self.planning = True
         self.sub_title = "planning"
-        self._say("Planning… (this never places a call)")
+        self._planning_since = clock_of(self.app)()
+        self._planning_ticker = self.set_interval(1.0, self._show_planning)
+        self._show_planning()
+        self.refresh_bindings()
         self.run_worker(self._send_plan(request), group="plan", exclusive=True, exit_on_error=False)
+
+    def _show_planning(self) -> None:
+        """CALL-E may take minutes to plan: say how long it has been, and that Esc stops waiting."""
+        if not self.planning:
+            return
+        waited = max(0, round(clock_of(self.app)() - self._planning_since))
+        elapsed = f" {waited} s." if waited else ""
+        self._say(f"Planning…{elapsed} This never places a call; it can take a minute or two. "
+                  "Esc stops waiting (your request stays).")
+
+    def _planning_done(self) -> None:
+        self.planning = False
+        if self._planning_ticker is not None:
+            self._planning_ticker.stop()
+            self._planning_ticker = None
+        self.sub_title = self._stage()
+        self.refresh_bindings()
+
+    def action_stop_planning(self) -> None:
+        """Stop waiting for plan_call. The request may still complete at CALL-E, but a plan is only a
+        plan: its late answer is dropped, and planning again starts a fresh one. Nothing is lost here."""
+        if not self.planning:
+            return
+        self.workers.cancel_group(self, "plan")
+        self._planning_done()
+        self._say("Stopped waiting for the plan. Your request is still here: press ctrl+s to plan again.")
 
     def _new_request(self) -> PlanRequest | None:
         text = self.query_one("#composer-request", TextArea).text
@@ -190,7 +230,11 @@ class ComposerScreen(WorkerEventsMixin, Screen):
                 self._say(f"{spec.label}: {exc}", error=True)
                 box.focus()
                 return None
-        return PlanRequest(user_input=text, **values)
+        request = PlanRequest(user_input=text, **values)
+        # Who the user asked to call, in their own words: shown when the server does not repeat the plan's
+        # numbers, and the digits they confirm with. Never sent as a field they did not fill in.
+        self._requested = tuple(request.to_phones or ()) or numbers_in_text(text)
+        return request
 
     def _refine_request(self) -> PlanRequest | None:
         answers: list[tuple[MissingField, str]] = []
@@ -213,6 +257,9 @@ class ComposerScreen(WorkerEventsMixin, Screen):
                 except FieldValueError:
                     pass
         user_input = "\n".join(value for _, value in answers)
+        named = tuple(values.get("to_phones") or ()) or numbers_in_text(user_input)
+        if named:
+            self._requested = named  # an answer that names the number is the latest word on it
         plan_id = self.plan.plan_id if self.plan else None
         return PlanRequest(user_input=user_input, plan_id=plan_id, **values)
 
@@ -227,8 +274,7 @@ class ComposerScreen(WorkerEventsMixin, Screen):
                       "press ctrl+s to try again.", error=True)
             return
         finally:
-            self.planning = False
-            self.sub_title = self._stage()
+            self._planning_done()
         await self._show_plan(result)
 
     async def _show_plan(self, result: PlanCallResult) -> None:
@@ -245,7 +291,9 @@ class ComposerScreen(WorkerEventsMixin, Screen):
         card = self.query_one("#composer-plan")
         card.display = ready
         if ready:
-            self.query_one("#composer-plan-card", Static).update(plan_text(result, tz_of(self.app)))
+            # The server's message is the line under the card already; the modal repeats it.
+            card_text = plan_text(result, tz_of(self.app), requested=self._requested, with_message=False)
+            self.query_one("#composer-plan-card", Static).update(card_text)
             self._say(result.message or "The plan is ready. Review it, then confirm to place the call.")
             review = self.query_one("#composer-review", Button)
             review.focus()
@@ -330,7 +378,7 @@ class ComposerScreen(WorkerEventsMixin, Screen):
         self.running = True  # no second confirmation can open while this one is pending
         self.sub_title = "confirming"
         self.refresh_bindings()
-        modal = ConfirmCallModal(plan)
+        modal = ConfirmCallModal(plan, requested=self._requested)
         self.app.push_screen(modal, callback=lambda confirmed: self._confirmed(plan, modal, confirmed))
 
     def _confirmed(self, plan: PlanCallResult, modal: ConfirmCallModal, confirmed: bool | None) -> None:
@@ -382,8 +430,8 @@ class ComposerScreen(WorkerEventsMixin, Screen):
             plan_id=plan.plan_id,
             server_url=self.worker.server_url,
             created_at=clock_of(self.app)(),
-            to_phones=tuple(details.to_phones) if details else (),
-            goal=details.goal if details else None,
+            to_phones=who_is_called(plan, self._requested)[0],
+            goal=(details.goal if details else None) or plan.display_goal,
             status=result.status,
             terminal=False,
             scheduled_at=result.scheduled_at or (details.scheduled_at if details else None),

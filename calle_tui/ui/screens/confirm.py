@@ -20,7 +20,7 @@ from calle_tui.core.contract import PlanCallResult
 from calle_tui.ui.runs.app_context import clock_of, settle_blink, tz_of
 from calle_tui.ui.runs.format import format_phone, last_digits, short_phone
 from calle_tui.ui.paths import styles_path
-from calle_tui.ui.runs.plan_view import plan_expired, plan_text
+from calle_tui.ui.runs.plan_view import plan_expired, plan_text, who_is_called
 
 CONFIRM_WORD = "CALL"  # typed instead of digits when a plan shows no number at all
 
@@ -38,10 +38,12 @@ class ConfirmCallModal(ModalScreen[bool]):
         ),
     ]
 
-    def __init__(self, plan: PlanCallResult) -> None:
+    def __init__(self, plan: PlanCallResult, requested: tuple[str, ...] = ()) -> None:
         super().__init__()
         self.plan = plan
-        phones = plan.plan.to_phones if plan.plan else []
+        self.requested = requested  # numbers the user gave, for a server that does not echo the plan's
+        phones, self._from_request = who_is_called(plan, requested)
+        self._phones = phones
         self._target = phones[0] if phones else ""
         self._expected = last_digits(self._target) if self._target else ""
         if not self._expected:
@@ -54,6 +56,7 @@ class ConfirmCallModal(ModalScreen[bool]):
         with Vertical(id="confirm-dialog"):
             yield Static("⚠  This places a REAL phone call", id="confirm-title")
             yield Static(id="confirm-details")
+            yield Static("Once it starts, a call cannot be stopped from calle-tui.", id="confirm-no-cancel")
             yield Label(self._prompt(), id="confirm-prompt")
             digits_only = self._expected != CONFIRM_WORD
             yield settle_blink(
@@ -72,14 +75,14 @@ class ConfirmCallModal(ModalScreen[bool]):
                 yield Button("Cancel (esc)", id="confirm-cancel", variant="primary")
 
     def on_mount(self) -> None:
-        self.query_one("#confirm-details", Static).update(plan_text(self.plan, tz_of(self.app)))
+        self.query_one("#confirm-details", Static).update(plan_text(self.plan, tz_of(self.app), requested=self.requested))
         self.query_one("#confirm-cancel", Button).focus()
         self._check_expiry()
 
     def _prompt(self) -> str:
         if self._expected == CONFIRM_WORD:
-            return f"The plan shows no number. To confirm, type {CONFIRM_WORD}:"
-        which = "the first number" if len(self.plan.plan.to_phones) > 1 else "the number"  # type: ignore[union-attr]
+            return f"Neither the plan nor your request shows a number. To confirm, type {CONFIRM_WORD}:"
+        which = "the first number" if len(self._phones) > 1 else "the number"
         return f"To confirm, type the last {len(self._expected)} digits of {which}, {format_phone(self._target)}:"
 
     # --- typing the digits ---------------------------------------------------------------------------
