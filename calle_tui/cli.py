@@ -34,7 +34,19 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--fault-429", type=float, default=0.0, help="fraction of MCP requests answered 429")
     sandbox.add_argument("--fault-5xx", type=float, default=0.0, help="fraction of MCP requests answered 503")
     sandbox.add_argument("--fault-latency", type=float, default=0.0, help="seconds added to every MCP request")
-    sandbox.add_argument("--ready-file", help=argparse.SUPPRESS)  # write the base URL here once listening
+    sandbox.add_argument(
+        "--dialect",
+        choices=["calle", "reference"],
+        default="calle",
+        help="answer like production CALL-E (default) or in the sandbox's own reference shapes",
+    )
+    sandbox.add_argument(
+        "--content-only", action="store_true", help="no structured content: the JSON comes in a later text block"
+    )
+    sandbox.add_argument(
+        "--no-questions", action="store_true", help="calle dialect: a plan that is not ready names no questions"
+    )
+    sandbox.add_argument("--ready-file", help="write the base URL to this file once listening (for scripts)")
 
     doctor = sub.add_parser("doctor", help="safe smoke test of an endpoint (never places a call)")
     doctor.add_argument("--url", dest="doctor_url", help="MCP endpoint URL")

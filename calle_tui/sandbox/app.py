@@ -55,6 +55,7 @@ from calle_tui.sandbox.config import MCP_ALIAS_PATHS, MCP_PATH, SCOPE, SandboxCo
 from calle_tui.sandbox.oauth import CONSENT_PATH, SandboxOAuthProvider
 from calle_tui.sandbox.origins import Origins
 from calle_tui.sandbox.store import Store
+from calle_tui.sandbox.calle_dialect import CalleTools, prose_for
 from calle_tui.sandbox.tools import ToolFailure, Tools
 
 log = logging.getLogger("calle_tui.sandbox.http")
@@ -99,22 +100,36 @@ TOOL_MODELS = {
 }
 
 
-def tool_definitions() -> list[types.Tool]:
-    return [
+def tool_definitions(calle: bool = False) -> list[types.Tool]:
+    """The tools as listed. The reference dialect declares its output schemas; the calle dialect answers in
+    production's shapes, which no schema of ours describes, and also lists production's telemetry tool."""
+    tools = [
         types.Tool(
             name=name,
             title=name.replace("_", " ").capitalize(),
             description=TOOL_DESCRIPTIONS[name],
             input_schema=inp.model_json_schema(),
-            output_schema=out.model_json_schema(),
+            output_schema=None if calle else out.model_json_schema(),
             annotations=TOOL_HINTS[name],
         )
         for name, (inp, out) in TOOL_MODELS.items()
     ]
+    if calle:
+        tools.append(
+            types.Tool(
+                name="track_ui_events",
+                description="Widget telemetry sink (production offers it; clients may ignore it).",
+                input_schema={"type": "object", "properties": {}, "additionalProperties": True},
+                annotations=types.ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True,
+                                                  open_world_hint=False),
+            )
+        )
+    return tools
 
 
-def build_mcp_server(tools: Tools, stats: SandboxStats) -> Server:
-    definitions = tool_definitions()
+def build_mcp_server(tools: Tools, stats: SandboxStats, config: SandboxConfig | None = None) -> Server:
+    calle = config is not None and config.dialect == "calle"
+    definitions = tool_definitions(calle)
     schemas = {t.name: t.input_schema for t in definitions}
 
     async def list_tools(ctx: Any, params: Any) -> types.ListToolsResult:
@@ -124,6 +139,8 @@ def build_mcp_server(tools: Tools, stats: SandboxStats) -> Server:
         name = params.name
         stats.count("tool_calls", name)
         handler = {"plan_call": tools.plan_call, "run_call": tools.run_call, "get_call_run": tools.get_call_run}
+        if calle and name == "track_ui_events":
+            return types.CallToolResult(content=[types.TextContent(type="text", text="ok")])  # telemetry sink
         if name not in handler:
             return _error(f"There is no tool named '{name}'. The tools are plan_call, run_call and get_call_run.")
         arguments = params.arguments or {}
@@ -135,6 +152,14 @@ def build_mcp_server(tools: Tools, stats: SandboxStats) -> Server:
         except Exception:  # a bug of ours: say so plainly, keep the details in the log
             tool_log.exception("%s failed unexpectedly", name)
             return _error(f"The sandbox hit an internal problem running {name}; nothing was changed. Try again.")
+        if config is not None and config.content_only:
+            # Some servers send no structured content: prose first, the JSON object in a later text block.
+            return types.CallToolResult(
+                content=[
+                    types.TextContent(type="text", text=prose_for(result)),
+                    types.TextContent(type="text", text=json.dumps(result)),
+                ]
+            )
         return types.CallToolResult(
             content=[types.TextContent(type="text", text=json.dumps(result))],
             structured_content=result,
@@ -403,8 +428,9 @@ def build_app(config: SandboxConfig, store: Store, stats: SandboxStats, base_url
     # Tokens can be bound to any spelling of any of our endpoint URLs (the one the client names).
     aliases = tuple(origin + path for origin in origins.all() for path in paths if origin + path != resource)
     provider = SandboxOAuthProvider(store, config, stats, base_url, resource, aliases)
-    tools = Tools(store, config, stats)
-    server = build_mcp_server(tools, stats)
+    calle = config.dialect == "calle"
+    tools = (CalleTools if calle else Tools)(store, config, stats)
+    server = build_mcp_server(tools, stats, config)
     issuer = _URL.validate_python(base_url)
 
     hosts = {"127.0.0.1", "localhost", "[::1]", config.host}
@@ -413,7 +439,9 @@ def build_app(config: SandboxConfig, store: Store, stats: SandboxStats, base_url
         allowed_hosts=[f"{h}:*" for h in hosts],
         allowed_origins=[f"http://{h}:*" for h in hosts],
     )
-    manager = StreamableHTTPSessionManager(app=server, security_settings=security)
+    # Production answers POSTs with plain JSON (no SSE), issues no Mcp-Session-Id and refuses an Accept
+    # header without application/json (406): the calle dialect does the same on the wire.
+    manager = StreamableHTTPSessionManager(app=server, security_settings=security, json_response=calle, stateless=calle)
     streamable = StreamableHTTPASGIApp(manager)
     verifier = ProviderTokenVerifier(provider)
 

@@ -88,6 +88,9 @@ def banner(box, temporary: bool) -> str:  # noqa: ANN001 - a RunningSandbox
             f"  OAuth server   {box.base_url}   sign-in: {consent}",
             f"  State          {data}",
             f"  Speed          x{config.speed:g}",
+            f"  Dialect        {config.dialect}"
+            + (" (production's reply shapes)" if config.dialect == "calle" else " (the sandbox's own shapes)")
+            + (", content-only results" if config.content_only else ""),
             f"  Connect        calle-tui --url {box.mcp_url}",
             "  MCP Inspector  npx @modelcontextprotocol/inspector, then transport 'Streamable HTTP', URL above,",
             "                 Connect, and finish the sign-in in the browser.",
@@ -129,6 +132,9 @@ def run_sandbox(args: argparse.Namespace) -> int:
         auto_approve=args.auto_approve,
         data_dir=Path(args.data) if args.data else None,
         faults=faults,
+        dialect=getattr(args, "dialect", "calle"),
+        content_only=getattr(args, "content_only", False),
+        no_questions=getattr(args, "no_questions", False),
     )
     box = RunningSandbox(config)
     stop = threading.Event()

@@ -40,6 +40,12 @@ class SandboxConfig:
     seed: int = 0  # seeds fault injection, so a fault pattern repeats
     code_lifetime: int = 300  # seconds an authorization code stays valid
     refresh_lifetime: int = 30 * 86400  # seconds a refresh token stays valid
+    # "calle": answer as production does (CALLE-DIALECT.md): upper-case statuses, clarifying questions,
+    # cumulative {ts, message} activity, nested result, plain JSON over a stateless transport.
+    # "reference": the sandbox's own documented shapes (ARCHITECTURE.md), paged with cursors.
+    dialect: str = "reference"  # the CLI and the demo default to "calle"; tests choose per test
+    content_only: bool = False  # no structuredContent: prose first, the JSON object in a later text block
+    no_questions: bool = False  # calle dialect: a plan that is not ready names no questions (seen live)
 
 
 class SandboxStats:

@@ -282,7 +282,10 @@ class Tools:
             "status": state.status,
             "terminal": state.terminal,
             "activity": activity,
-            "next_cursor": None if caught_up else encode_cursor(run["run_id"], end),
+            # Caught up after a page with entries: still a cursor, the place to resume from next time, so a
+            # client that keeps its last cursor asks only for what is new. A page that brought nothing ends
+            # the paging (null), so a client that pages until null stops after one short extra request.
+            "next_cursor": encode_cursor(run["run_id"], end) if (not caught_up or page) else None,
             # Not in the seed: where to resume next time even once caught up, so polls stay incremental.
             "resume_cursor": encode_cursor(run["run_id"], end),
             "scheduled_at": run.get("scheduled_at"),
