@@ -46,9 +46,17 @@ async def run_clock_until(pilot, clock: ManualClock, predicate, rounds: int = 30
     assert predicate(), "the call did not finish"
 
 
-async def test_sign_in_plan_answer_confirm_follow_export(sandbox_factory, tmp_path):
+DIALECTS = {
+    "reference": {"dialect": "reference"},
+    "calle": {"dialect": "calle"},  # production's shapes
+    "calle-content-only": {"dialect": "calle", "content_only": True},  # JSON in a later text block
+}
+
+
+@pytest.mark.parametrize("dialect", list(DIALECTS))
+async def test_sign_in_plan_answer_confirm_follow_export(sandbox_factory, tmp_path, dialect):
     clock = ManualClock()
-    sim = sandbox_factory(clock=clock.now, auto_approve=True)
+    sim = sandbox_factory(clock=clock.now, auto_approve=True, **DIALECTS[dialect])
     settings = Settings(url=sim.mcp_url, state_path=tmp_path / "state", login="auto-follow")
     worker = CalleWorker(settings, secret_store=MemoryStore(), clock=clock, rng=random.Random(1),
                          login_flow="auto-follow")
@@ -103,4 +111,18 @@ async def test_sign_in_plan_answer_confirm_follow_export(sandbox_factory, tmp_pa
         await until(pilot, lambda: isinstance(app.screen, HistoryScreen) and app.screen.is_mounted)
         records = list(app.screen.records.values())
         assert [r.status for r in records] == ["completed"] and records[0].to_phones == (PHONE,)
+        assert records[0].summary
+
+        # Reopened from History: the whole activity and transcript from the journal, no second bell,
+        # and the finished call is not polled again.
+        polls = sim.stats.snapshot()["tool_calls"].get("get_call_run", 0)
+        shown_live = monitor._activity_count
+        await pilot.press("enter")
+        await until(pilot, lambda: screen_named(app, "MonitorScreen") and app.screen is not monitor, rounds=3000)
+        reopened = app.screen
+        await pilot.pause()
+        assert reopened._activity_count == shown_live > 0
+        assert reopened.view.summary and reopened.view.best_transcript and reopened.view.terminal
+        assert "Finished" in str(reopened.query_one("#monitor-status").render())
+        assert bells == [1] and sim.stats.snapshot()["tool_calls"].get("get_call_run", 0) == polls
         await app.close_worker()
