@@ -46,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument(
         "--no-questions", action="store_true", help="calle dialect: a plan that is not ready names no questions"
     )
+    sandbox.add_argument(
+        "--no-refresh", action="store_true", help="no refresh grant (as production advertises): sign in again"
+    )
     sandbox.add_argument("--ready-file", help="write the base URL to this file once listening (for scripts)")
 
     doctor = sub.add_parser("doctor", help="safe smoke test of an endpoint (never places a call)")

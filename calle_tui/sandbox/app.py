@@ -457,6 +457,8 @@ def build_app(config: SandboxConfig, store: Store, stats: SandboxStats, base_url
         # RFC 8414 §3.3: the issuer must equal the URL the metadata was discovered from, exactly.
         metadata = build_metadata(_URL.validate_python(origin), None, registration, revocation)
         metadata.token_endpoint_auth_methods_supported = ["none", "client_secret_post", "client_secret_basic"]
+        if config.no_refresh:
+            metadata.grant_types_supported = ["authorization_code"]  # as production's metadata says
         metadata.revocation_endpoint_auth_methods_supported = ["none", "client_secret_post", "client_secret_basic"]
         return metadata
 

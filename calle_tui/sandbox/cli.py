@@ -135,6 +135,7 @@ def run_sandbox(args: argparse.Namespace) -> int:
         dialect=getattr(args, "dialect", "calle"),
         content_only=getattr(args, "content_only", False),
         no_questions=getattr(args, "no_questions", False),
+        no_refresh=getattr(args, "no_refresh", False),
     )
     box = RunningSandbox(config)
     stop = threading.Event()

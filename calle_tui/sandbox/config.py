@@ -46,6 +46,7 @@ class SandboxConfig:
     dialect: str = "reference"  # the CLI and the demo default to "calle"; tests choose per test
     content_only: bool = False  # no structuredContent: prose first, the JSON object in a later text block
     no_questions: bool = False  # calle dialect: a plan that is not ready names no questions (seen live)
+    no_refresh: bool = False  # advertise and issue no refresh tokens, as production's authorization server
 
 
 class SandboxStats:

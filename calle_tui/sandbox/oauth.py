@@ -218,6 +218,11 @@ class SandboxOAuthProvider:
             "VALUES (?, ?, ?, ?, ?, ?)",
             (digest(access), client_id, " ".join(scopes), resource, now + lifetime, family),
         )
+        if getattr(self.config, "no_refresh", False):
+            # As production advertises: no refresh grant, so the client must sign in again when this expires.
+            return OAuthToken(
+                access_token=access, token_type="Bearer", expires_in=lifetime, scope=" ".join(scopes) or None
+            )
         db.execute(
             "INSERT INTO refresh_tokens (token_hash, client_id, scopes, resource, expires_at, family) "
             "VALUES (?, ?, ?, ?, ?, ?)",

@@ -134,3 +134,14 @@ async def test_the_reference_dialect_keeps_a_resumable_cursor_once_caught_up(san
         assert after["activity"] == [] and after["next_cursor"] is None  # nothing new: paging ends
 
     await asyncio.wait_for(with_client(box, body), 30)
+
+
+async def test_no_refresh_grant_is_advertised_or_issued_when_asked(sandbox_factory, fake_clock):
+    box = sandbox_factory(clock=fake_clock.now, dialect="calle", no_refresh=True)
+    async with httpx2.AsyncClient(timeout=10) as http:
+        metadata = (await http.get(box.base_url + "/.well-known/oauth-authorization-server")).json()
+    assert metadata["grant_types_supported"] == ["authorization_code"]
+    storage = MemoryTokenStorage()
+    async with sdk_client(box.mcp_url, oauth_provider(box.mcp_url, storage)) as client:
+        await client.list_tools()
+    assert storage.tokens.access_token and storage.tokens.refresh_token is None
