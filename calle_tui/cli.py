@@ -49,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument(
         "--no-refresh", action="store_true", help="no refresh grant (as production advertises): sign in again"
     )
+    sandbox.add_argument("--auth-path", default="", help="serve the authorization server under a path, e.g. /mcp-auth")
     sandbox.add_argument("--ready-file", help="write the base URL to this file once listening (for scripts)")
 
     doctor = sub.add_parser("doctor", help="safe smoke test of an endpoint (never places a call)")

@@ -39,7 +39,7 @@ from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from calle_tui import __version__
@@ -431,7 +431,11 @@ def build_app(config: SandboxConfig, store: Store, stats: SandboxStats, base_url
     calle = config.dialect == "calle"
     tools = (CalleTools if calle else Tools)(store, config, stats)
     server = build_mcp_server(tools, stats, config)
-    issuer = _URL.validate_python(base_url)
+    # Production's authorization server lives under a path (https://dashboard.heycall-e.com/mcp-auth):
+    # with `auth_path` the OAuth endpoints and the issuer move under it, and its RFC 8414 metadata is found
+    # at /.well-known/oauth-authorization-server<auth_path>.
+    auth_path = "/" + config.auth_path.strip("/") if config.auth_path.strip("/") else ""
+    issuer = _URL.validate_python(base_url + auth_path)
 
     hosts = {"127.0.0.1", "localhost", "[::1]", config.host}
     security = TransportSecuritySettings(
@@ -447,15 +451,17 @@ def build_app(config: SandboxConfig, store: Store, stats: SandboxStats, base_url
 
     registration = ClientRegistrationOptions(enabled=True, valid_scopes=[SCOPE], default_scopes=[SCOPE])
     revocation = RevocationOptions(enabled=True)
-    routes: list[Route] = []
-    for route in create_auth_routes(provider, issuer, None, registration, revocation):
-        if route.path == "/.well-known/oauth-authorization-server":
-            continue  # replaced below: ours also advertises public clients, per origin
-        routes.append(route)
+    routes: list[Any] = []
+    oauth_routes = [
+        route
+        for route in create_auth_routes(provider, issuer, None, registration, revocation)
+        if route.path != "/.well-known/oauth-authorization-server"  # replaced below: per origin, public clients
+    ]
+    routes.extend([Mount(auth_path, routes=oauth_routes)] if auth_path else oauth_routes)
 
     def as_metadata(origin: str) -> Any:
         # RFC 8414 §3.3: the issuer must equal the URL the metadata was discovered from, exactly.
-        metadata = build_metadata(_URL.validate_python(origin), None, registration, revocation)
+        metadata = build_metadata(_URL.validate_python(origin + auth_path), None, registration, revocation)
         metadata.token_endpoint_auth_methods_supported = ["none", "client_secret_post", "client_secret_basic"]
         if config.no_refresh:
             metadata.grant_types_supported = ["authorization_code"]  # as production's metadata says
@@ -464,7 +470,7 @@ def build_app(config: SandboxConfig, store: Store, stats: SandboxStats, base_url
 
     routes.append(
         Route(
-            "/.well-known/oauth-authorization-server",
+            "/.well-known/oauth-authorization-server" + auth_path,
             endpoint=metadata_endpoint(as_metadata, origins),
             methods=["GET", "OPTIONS"],
         )
@@ -475,7 +481,7 @@ def build_app(config: SandboxConfig, store: Store, stats: SandboxStats, base_url
         # TypeScript SDK, Inspector) compare it with the URL they connect to, alias path and host included.
         return lambda origin: ProtectedResourceMetadata(
             resource=AnyHttpUrl(origin + path),
-            authorization_servers=[_URL.validate_python(origin)],
+            authorization_servers=[_URL.validate_python(origin + auth_path)],
             scopes_supported=[SCOPE],
             resource_name="CALL-E sandbox",
         )

@@ -136,6 +136,7 @@ def run_sandbox(args: argparse.Namespace) -> int:
         content_only=getattr(args, "content_only", False),
         no_questions=getattr(args, "no_questions", False),
         no_refresh=getattr(args, "no_refresh", False),
+        auth_path=getattr(args, "auth_path", "") or "",
     )
     box = RunningSandbox(config)
     stop = threading.Event()

@@ -47,6 +47,7 @@ class SandboxConfig:
     content_only: bool = False  # no structuredContent: prose first, the JSON object in a later text block
     no_questions: bool = False  # calle dialect: a plan that is not ready names no questions (seen live)
     no_refresh: bool = False  # advertise and issue no refresh tokens, as production's authorization server
+    auth_path: str = ""  # e.g. "/mcp-auth": the authorization server under a path, as production's
 
 
 class SandboxStats:

@@ -226,3 +226,18 @@ async def test_a_second_window_announces_entries_the_first_one_stored(make_worke
     second_saw = [e.id for u in log_b.of(RunUpdate) for e in u.new_activity]
     assert len(first_saw) == 6 and second_saw == first_saw
     assert [e.id for e in second.run_entries(started.run_id)] == first_saw  # stored once
+
+
+async def test_the_worker_signs_in_to_a_production_like_sandbox(sandbox_factory, make_worker, manual_clock):
+    # Authorization server under /mcp-auth and no refresh grant, as production advertises; calle dialect.
+    from calle_tui.core.events import SignInNeeded
+
+    box = sandbox_factory(clock=manual_clock.now, dialect="calle", auth_path="/mcp-auth", no_refresh=True)
+    worker, log = make_worker(box.mcp_url)
+    await worker.start()
+    await log.wait_kind(SignInNeeded)
+    await worker.sign_in("auto-follow")
+    await log.wait_kind(ToolsListed)
+    asked = await worker.plan(PlanRequest(user_input="Call someone for me"))
+    assert not asked.ready_to_run and asked.missing and asked.confirm_token is None
+    assert "run_call" in worker.tools.idempotent and worker.can_replay_run_call()

@@ -145,3 +145,17 @@ async def test_no_refresh_grant_is_advertised_or_issued_when_asked(sandbox_facto
     async with sdk_client(box.mcp_url, oauth_provider(box.mcp_url, storage)) as client:
         await client.list_tools()
     assert storage.tokens.access_token and storage.tokens.refresh_token is None
+
+
+async def test_an_authorization_server_under_a_path_is_found_and_signs_in(sandbox_factory, fake_clock):
+    box = sandbox_factory(clock=fake_clock.now, dialect="calle", auth_path="/mcp-auth")
+    async with httpx2.AsyncClient(timeout=10) as http:
+        prm = (await http.get(box.base_url + "/.well-known/oauth-protected-resource/mcp")).json()
+        assert prm["authorization_servers"] == [box.base_url + "/mcp-auth"]
+        metadata = (await http.get(box.base_url + "/.well-known/oauth-authorization-server/mcp-auth")).json()
+        assert metadata["issuer"] == box.base_url + "/mcp-auth"
+        assert metadata["token_endpoint"] == box.base_url + "/mcp-auth/token"
+    storage = MemoryTokenStorage()
+    async with sdk_client(box.mcp_url, oauth_provider(box.mcp_url, storage)) as client:  # the SDK's own discovery
+        names = {t.name for t in (await client.list_tools()).tools}
+    assert "plan_call" in names and storage.tokens.access_token
