@@ -49,6 +49,10 @@ class CalleTools(Tools):
     # --- plan_call ---------------------------------------------------------------------------------
 
     def plan_call(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        if not arguments.get("user_input"):
+            # CALL-E's own CLI (`calle call plan --to-phone ... --goal ...`) sends structured fields without
+            # user_input, and production accepts that: plan from the fields, as if the goal had been said.
+            arguments = {**arguments, "user_input": arguments.get("goal") or "Plan a call."}
         ref = super().plan_call(arguments)
         ready = bool(ref["ready_to_run"])
         missing = ref.get("missing") or []

@@ -159,3 +159,12 @@ async def test_an_authorization_server_under_a_path_is_found_and_signs_in(sandbo
     async with sdk_client(box.mcp_url, oauth_provider(box.mcp_url, storage)) as client:  # the SDK's own discovery
         names = {t.name for t in (await client.list_tools()).tools}
     assert "plan_call" in names and storage.tokens.access_token
+
+
+async def test_a_plan_from_fields_alone_as_callE_s_own_cli_sends_it(calle_box):
+    # `calle call plan --to-phone ... --goal ...` sends no user_input; production plans from the fields.
+    async def body(client):
+        _, plan = await call(client, "plan_call", to_phones=[PHONE], goal="Ask if my order is ready", language="English")
+        assert plan["ready_to_run"] and PHONE in plan["confirm_summary"]
+
+    await with_client(calle_box, body)
