@@ -15,10 +15,14 @@ from fakes_shell import FakeShellWorker, make_shell_app, sample_records, until
 
 
 class ReconcilingWorker(FakeShellWorker):
-    def __init__(self, **kw) -> None:
+    def __init__(self, idempotent: bool = True, **kw) -> None:
         super().__init__(**kw)
         self.reconciled: list[str] = []
         self.fail_with: WorkerError | None = None
+        self.idempotent = idempotent
+
+    def can_replay_run_call(self) -> bool:  # as the real worker: from tools/list's idempotentHint
+        return self.idempotent
 
     async def reconcile(self, plan_id: str) -> RunCallResult:
         self.reconciled.append(plan_id)
@@ -95,4 +99,16 @@ async def test_only_unknown_rows_offer_a_check(tmp_path):
         assert screen.check_action("check_unknown", ()) is False
         await pilot.press("k")
         assert not isinstance(app.screen, ReconcileModal) and worker.reconciled == []
+        await app.close_worker()
+
+
+async def test_without_an_idempotent_run_call_the_check_explains_and_sends_nothing(tmp_path):
+    worker = ReconcilingWorker(idempotent=False, signed_in=True, records=sample_records())
+    app = make_shell_app(worker, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_unknown(pilot, worker)
+        await pilot.press("k")
+        await until(pilot, lambda: "cannot check" in detail(screen))
+        assert not isinstance(app.screen, ReconcileModal) and worker.reconciled == []
+        assert "Check in CALL-E" in detail(screen)
         await app.close_worker()

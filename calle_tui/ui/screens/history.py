@@ -246,6 +246,16 @@ class HistoryScreen(WorkerEventsMixin, Screen[None]):
         record = self.records.get(self._cursor_key() or "")
         if record is None or not is_unknown(record):
             return
+        can_replay = getattr(self.worker, "can_replay_run_call", None)
+        if can_replay is None or not can_replay():
+            # Only a server that declares run_call idempotent answers a repeat with the same run and never a
+            # second call (the seed forbids a second run_call otherwise): nothing is sent, the person is told.
+            self._detail(
+                "✗ This server does not say that repeating a call request is safe, so calle-tui cannot check "
+                "it from here without risking a second call. Check in CALL-E whether the call took place before "
+                "planning it again."
+            )
+            return
 
         def confirmed(ok: bool | None) -> None:
             if ok:

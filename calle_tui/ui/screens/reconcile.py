@@ -16,8 +16,9 @@ from calle_tui.ui.runs.plan_view import plan_text
 from calle_tui.ui.screens.confirm import ConfirmCallModal
 
 RECONCILE_WARNING = (
-    "We sent this request but never heard back. Checking sends the SAME request again: if CALL-E got it, you "
-    "see what happened and no second call is made; if not, this places the call NOW."
+    "We sent this request but never heard back. Checking sends the SAME request again. This server declares "
+    "that a repeat is safe: if CALL-E got it, you see what happened and no second call is made; if not, this "
+    "places the call NOW."
 )
 
 
