@@ -375,3 +375,24 @@ async def test_the_screen_title_follows_the_plan():
         assert screen.sub_title == "plan ready"
         await pilot.press("ctrl+n")
         assert not screen.sub_title
+
+
+async def test_a_slow_plan_shows_the_time_waited_and_esc_stops_waiting_keeping_the_draft():
+    worker = FakeRunsWorker([ready_plan()])
+    worker.plan_gate = asyncio.Event()  # CALL-E is still planning
+    app = RunsHostApp(lambda: ComposerScreen(worker))
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.screen.query_one("#composer-request", TextArea).insert("Call +14155550123 and book a table")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        app.clock.advance(42)
+        app.screen._show_planning()
+        message = str(app.screen.query_one("#composer-message", Static).render())
+        assert "Planning… 42 s." in message and "Esc stops waiting" in message
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not app.screen.planning and "Stopped waiting" in str(app.screen.query_one("#composer-message").render())
+        assert app.screen.query_one("#composer-request", TextArea).text == "Call +14155550123 and book a table"
+        worker.plan_gate.set()  # a late answer changes nothing: the plan request was abandoned
+        await pilot.pause()
+        assert app.screen.plan is None
