@@ -82,6 +82,22 @@ TOOL_DESCRIPTIONS = {
         "check, then every 5-10 s."
     ),
 }
+# The calle dialect's wording of the same tools, after production's (which names its own fields).
+CALLE_DESCRIPTIONS = {
+    "plan_call": (
+        "Create or refine a call plan. Never places a call. If ready_to_run is false, ask the user the "
+        "clarifying_questions and call plan_call again with the same plan_id. When ready, show confirm_summary "
+        "and keep plan_id and confirm_token exactly."
+    ),
+    "run_call": (
+        "Start the call of a ready plan, only after the user clearly confirmed it. Do not call it more than once "
+        "per plan_id; follow next_step."
+    ),
+    "get_call_run": (
+        "Read a call run's status, activity and result (read-only). The whole activity history comes back on "
+        "every call; follow next_step (poll_get_call_run, report_result, ...)."
+    ),
+}
 # Hints for clients that decide from them when to ask the person first (MCP tool annotations): only
 # get_call_run is read-only; run_call reaches the outside world and cannot be undone, and a replay of the same
 # plan and token is answered with the same run (idempotent by contract).
@@ -103,11 +119,12 @@ TOOL_MODELS = {
 def tool_definitions(calle: bool = False) -> list[types.Tool]:
     """The tools as listed. The reference dialect declares its output schemas; the calle dialect answers in
     production's shapes, which no schema of ours describes, and also lists production's telemetry tool."""
+    descriptions = {**TOOL_DESCRIPTIONS, **(CALLE_DESCRIPTIONS if calle else {})}
     tools = [
         types.Tool(
             name=name,
             title=name.replace("_", " ").capitalize(),
-            description=TOOL_DESCRIPTIONS[name],
+            description=descriptions[name],
             input_schema=inp.model_json_schema(),
             output_schema=None if calle else out.model_json_schema(),
             annotations=TOOL_HINTS[name],
