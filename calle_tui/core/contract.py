@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from calle_tui.core.dialect.status import TERMINAL, is_terminal_status, status_kind
+from calle_tui.core.dialect.status import FINAL_ACTIONS, TERMINAL, is_terminal_status, status_kind
 
 __all__ = ["is_terminal_status", "status_kind"]  # re-exported: statuses are compared in dialect/status.py only
 
@@ -252,8 +252,12 @@ class GetCallRunResult(_Output):
 
     @property
     def is_terminal(self) -> bool:
-        # A server that omits `terminal` still tells us through a terminal status.
-        return bool(self.terminal) if self.terminal is not None else is_terminal_status(self.status)
+        # A server that omits `terminal` still tells us through a terminal status, or through a next_step
+        # that says the result is to be reported (production's report_result / report_blocked).
+        if self.terminal is not None:
+            return bool(self.terminal)
+        step = (self.next_step.action if self.next_step else "") or ""
+        return is_terminal_status(self.status) or step in FINAL_ACTIONS
 
     @property
     def label(self) -> str:

@@ -241,3 +241,24 @@ async def test_the_worker_signs_in_to_a_production_like_sandbox(sandbox_factory,
     asked = await worker.plan(PlanRequest(user_input="Call someone for me"))
     assert not asked.ready_to_run and asked.missing and asked.confirm_token is None
     assert "run_call" in worker.tools.idempotent and worker.can_replay_run_call()
+
+
+async def test_report_result_ends_a_call_whose_status_word_we_do_not_know(make_worker, manual_clock):
+    done = structured("get_call_run-completed") | {"status": "CALL_WRAPPED_UP"}  # a word beyond the documented set
+    fake = ScriptedCalle(
+        manual_clock,
+        plan_answers=[structured("plan_call-ready")],
+        run_answers=[structured("run_call-started")],
+        poll_answers=[structured("get_call_run-preparing-live"), done],
+    )
+    with fake.server() as server:
+        worker, log = make_worker(server.url)
+        await worker.start()
+        await log.wait_kind(ToolsListed)
+        plan = await worker.plan(REQUEST)
+        await worker.run(plan.plan_id, plan.confirm_token)
+        await drive(manual_clock, log, lambda: bool(log.of(RunFinished)))
+    finished = log.of(RunFinished)[0]
+    assert finished.status_text == "CALL_WRAPPED_UP" and finished.result.summary
+    record = worker.history()[0]
+    assert record.terminal and not worker.journal.unfinished_runs(worker.server_url)

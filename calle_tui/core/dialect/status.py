@@ -60,6 +60,10 @@ SYNONYMS = {
     "prepared": "preparing",
 }
 
+# next_step actions that say the run is over whatever its status word: production's report_result /
+# report_blocked (a status we do not know, with report_result, is still a finished call), our sandbox's done.
+FINAL_ACTIONS = frozenset({"report_result", "report_blocked", "done"})
+
 _SEPARATORS = re.compile(r"[\s\-]+")
 
 
