@@ -61,8 +61,9 @@ SYNONYMS = {
 }
 
 # next_step actions that say the run is over whatever its status word: production's report_result /
-# report_blocked (a status we do not know, with report_result, is still a finished call), our sandbox's done.
-FINAL_ACTIONS = frozenset({"report_result", "report_blocked", "done"})
+# report_blocked (a status we do not know, with report_result, is still a finished call). Other "stop"
+# words (done, stop) end following without calling the run finished: polling.STOP_ACTIONS.
+FINAL_ACTIONS = frozenset({"report_result", "report_blocked"})
 
 _SEPARATORS = re.compile(r"[\s\-]+")
 
