@@ -210,3 +210,21 @@ def test_calle_finished_monitor(snap_compare, size):
         await pilot.pause()
 
     assert snap_compare(monitor_app(FakeRunsWorker()), terminal_size=size, run_before=run_before)
+
+
+async def test_a_confirm_token_a_server_echoes_never_reaches_an_export_or_the_clipboard():
+    from calle_tui.core.dialect import replies
+    from calle_tui.core.export import to_json, to_markdown
+
+    raw = rf.raw("calle", "get_call_run-completed")["structuredContent"]
+    raw = {**raw, "echo": {"plan_id": "plan_9f2c7d1e", "confirm_token": f"{CANARY}-echoed"},
+           "result": {**raw["result"], "debug": {"confirm_token": f"{CANARY}-nested"}}}  # fmt: skip
+    page = replies.read_run_page(raw)
+    worker = FakeRunsWorker()
+    app = monitor_app(worker)
+    async with app.run_test(size=(100, 40)) as pilot:
+        worker.emit(RunFinished(run_id=RUN, status=page.status, result=page, status_text=page.status_text))
+        await pilot.pause()
+        export = app.screen.transcript_export()
+        assert export.extra and CANARY not in to_markdown(export) + to_json(export)
+        assert CANARY not in screen_text(app)
