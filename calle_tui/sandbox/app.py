@@ -55,7 +55,7 @@ from calle_tui.sandbox.config import MCP_ALIAS_PATHS, MCP_PATH, SCOPE, SandboxCo
 from calle_tui.sandbox.oauth import CONSENT_PATH, SandboxOAuthProvider
 from calle_tui.sandbox.origins import Origins
 from calle_tui.sandbox.store import Store
-from calle_tui.sandbox.calle_dialect import CalleTools, prose_for
+from calle_tui.sandbox.calle_dialect import CALLE_INPUTS, CalleTools, prose_for
 from calle_tui.sandbox.tools import ToolFailure, Tools
 
 log = logging.getLogger("calle_tui.sandbox.http")
@@ -125,7 +125,7 @@ def tool_definitions(calle: bool = False) -> list[types.Tool]:
             name=name,
             title=name.replace("_", " ").capitalize(),
             description=descriptions[name],
-            input_schema=inp.model_json_schema(),
+            input_schema=(CALLE_INPUTS[name] if calle else inp).model_json_schema(),
             output_schema=None if calle else out.model_json_schema(),
             annotations=TOOL_HINTS[name],
         )
@@ -162,7 +162,11 @@ def build_mcp_server(tools: Tools, stats: SandboxStats, config: SandboxConfig | 
             return _error(f"There is no tool named '{name}'. The tools are plan_call, run_call and get_call_run.")
         arguments = params.arguments or {}
         try:
-            result = handler[name](dict(arguments))
+            if calle and name == "plan_call":
+                # Production's planner reads the caller's time zone from the request's _meta.
+                result = tools.plan_call(dict(arguments), meta=dict(params.meta or {}))  # type: ignore[call-arg]
+            else:
+                result = handler[name](dict(arguments))
         except ToolFailure as exc:
             tool_log.info("%s refused: %s", name, exc)
             return _error(str(exc))

@@ -16,12 +16,90 @@ answers (CALLE-DIALECT.md), so the demo, the tests and any client are tried agai
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
-from calle_tui.core.contract import GetCallRunInput
+from pydantic import BaseModel, Field, ValidationError
+from pydantic_core import ValidationError as CoreValidationError
+
+from calle_tui.core.contract import GetCallRunInput, PlanCallInput, RunCallInput
 from calle_tui.sandbox import simulator
-from calle_tui.sandbox.tools import POLL_MAX, POLL_MIN, Tools, validate
+from calle_tui.sandbox.tools import POLL_MAX, POLL_MIN, ToolFailure, Tools
+
+FOREVER = 253402300799  # 9999-12-31T23:59:59Z: production's expires_at for ttl_seconds 0 ("keep permanently")
+PLAN_DEFAULT_TTL = 86400  # production's plans and confirmations last about 24 h
+NOW_MODES = {"now", "immediate", "immediately", "asap"}
+
+
+class CallePlanCallInput(PlanCallInput):
+    """plan_call's inputs as production takes them: nothing required (`{}` is a plan that asks questions),
+    plus retry_confirmation_action and schedule_mode."""
+
+    user_input: str | None = Field(default=None, description="The user's latest message, passed verbatim.")
+    ttl_seconds: int | None = Field(
+        default=None,
+        ge=0,
+        description="Optional retention TTL for this plan and its call run records, in seconds. Omit to use the "
+        "server default; set to 0 to keep records permanently.",
+    )
+    retry_confirmation_action: Literal["confirm_suggested_time", "retry_now", "set_custom_time"] | None = Field(
+        default=None, description="The user's answer to a retry confirmation."
+    )
+    schedule_mode: str | None = Field(default=None, description="immediate, or scheduled with scheduled_at.")
+
+
+class CalleRunCallInput(RunCallInput):
+    ttl_seconds: int | None = Field(default=None, ge=0, description="Optional retention TTL, in seconds; 0 keeps.")
+
+
+CALLE_INPUTS: dict[str, type[BaseModel]] = {
+    "plan_call": CallePlanCallInput,
+    "run_call": CalleRunCallInput,
+    "get_call_run": GetCallRunInput,
+}
+
+
+def validate_as_production(tool: str, arguments: dict[str, Any]) -> Any:
+    """Validate as production's FastMCP server does: a failure is pydantic's own text (validate_call's
+    wording: "Unexpected keyword argument", "Missing required argument"), sent as an isError result."""
+    try:
+        return CALLE_INPUTS[tool].model_validate(arguments)
+    except ValidationError as exc:
+        renamed = {"extra_forbidden": "unexpected_keyword_argument", "missing": "missing_argument"}
+        errors = []
+        for err in exc.errors():
+            kind = renamed.get(err["type"], err["type"])
+            line: dict[str, Any] = {"type": kind, "loc": err["loc"], "input": err.get("input")}
+            if kind == "missing_argument":
+                line["input"] = arguments
+            if err.get("ctx") and kind == err["type"]:
+                line["ctx"] = err["ctx"]
+            errors.append(line)
+        try:
+            text = str(CoreValidationError.from_exception_data(f"call[{tool}]", errors))
+        except Exception:  # an error type pydantic cannot rebuild: its own text, retitled
+            text = str(exc).replace(CALLE_INPUTS[tool].__name__, f"call[{tool}]", 1)
+        raise ToolFailure(text) from None
+
+
+def zone_from_meta(meta: dict[str, Any] | None) -> tzinfo | None:
+    """The caller's time zone from plan_call's request _meta, as CALL-E's own CLI sends it:
+    {"openai/userLocation": {"timezone": "Asia/Shanghai"}, "timezone_offset_minutes": -480}. The IANA name
+    wins; the offset (UTC minus local, as JavaScript's getTimezoneOffset) is the fallback."""
+    if not isinstance(meta, dict):
+        return None
+    location = meta.get("openai/userLocation")
+    name = location.get("timezone") if isinstance(location, dict) else None
+    if isinstance(name, str) and name.strip():
+        try:
+            return ZoneInfo(name.strip())
+        except (ValueError, KeyError, OSError):
+            pass
+    offset = meta.get("timezone_offset_minutes")
+    if isinstance(offset, int | float) and not isinstance(offset, bool) and abs(offset) <= 18 * 60:
+        return timezone(timedelta(minutes=-offset))
+    return None
 
 # The reference simulator's statuses in production's words: everything before the end is PREPARING.
 FINAL_WORDS = {
@@ -48,15 +126,33 @@ class CalleTools(Tools):
 
     # --- plan_call ---------------------------------------------------------------------------------
 
-    def plan_call(self, arguments: dict[str, Any]) -> dict[str, Any]:
-        if not arguments.get("user_input"):
+    plan_ttl = (60, FOREVER, PLAN_DEFAULT_TTL)
+    run_ttl = (60, FOREVER, PLAN_DEFAULT_TTL)
+
+    def _ttl(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        if arguments.get("ttl_seconds") == 0:  # production: 0 keeps the records permanently
+            return {**arguments, "ttl_seconds": max(60, int(FOREVER - self.now()))}
+        return arguments
+
+    def plan_call(self, arguments: dict[str, Any], meta: dict[str, Any] | None = None) -> dict[str, Any]:  # type: ignore[override]
+        request: CallePlanCallInput = validate_as_production("plan_call", arguments)
+        fields = request.model_dump(exclude_none=True, exclude={"retry_confirmation_action", "schedule_mode"})
+        if not (request.user_input or "").strip():
             # CALL-E's own CLI (`calle call plan --to-phone ... --goal ...`) sends structured fields without
-            # user_input, and production accepts that: plan from the fields, as if the goal had been said.
-            arguments = {**arguments, "user_input": arguments.get("goal") or "Plan a call."}
-        ref = super().plan_call(arguments)
+            # user_input, and production accepts that (even `{}`): plan from the fields, as if said.
+            fields["user_input"] = request.goal or ("Refine the plan." if request.plan_id else "Plan a call.")
+        mode = (request.schedule_mode or "").strip().lower()
+        action = request.retry_confirmation_action
+        schedule = None
+        if mode in NOW_MODES or action == "retry_now":
+            schedule = "now"
+        elif (mode == "scheduled" or action == "set_custom_time") and not request.scheduled_at:
+            schedule = "ask"
+        ref = super().plan_call(self._ttl(fields), zone=zone_from_meta(meta), schedule=schedule)
         ready = bool(ref["ready_to_run"])
         missing = ref.get("missing") or []
         details = ref.get("plan") or {}
+        numbers = ", ".join(details.get("to_phones") or [])
         out: dict[str, Any] = {
             "plan_id": ref["plan_id"],
             "ready_to_run": ready,
@@ -64,32 +160,42 @@ class CalleTools(Tools):
             "clarifying_questions": [m["question"] for m in missing],
             "questions": [{"key": m["field"], "question": m["question"]} for m in missing],
             "display_goal": details.get("goal") if ready else None,
+            "confirm_expires_at": ref["expires_at"] if ready else None,
             "expires_at": ref["expires_at"],
         }
         if ready:
-            numbers = ", ".join(details.get("to_phones") or [])
-            when = f" at {details['scheduled_at']}" if details.get("scheduled_at") else ""
+            when = f" at {details['scheduled_at']}" if details.get("scheduled_at") else " as soon as you confirm"
             language = f" in {details['language']}" if details.get("language") else ""
             out["confirm_summary"] = f"Call {numbers}{language}{when}: {details.get('goal') or ''}".rstrip(": ")
-            out["confirm_expires_at"] = ref["expires_at"]
+            out["message"] = f"Plan created to call {numbers}. No call was started."
             out["next_step"] = (
                 "Show the confirm_summary to the user and call run_call with plan_id and confirm_token only "
-                "after they clearly confirm."
+                "after they clearly confirm. Do not call run_call more than once for this plan_id."
             )
-        elif getattr(self.config, "no_questions", False):
-            out["clarifying_questions"], out["questions"] = [], []  # production may ask nothing at all
-            out["next_step"] = "Ask the user for the missing details, then call plan_call again with this plan_id."
         else:
-            out["next_step"] = (
-                "Ask the user the clarifying questions, then call plan_call again with this plan_id and their "
-                "answer verbatim in user_input."
-            )
+            # Production says what it has and what it lacks in confirm_summary, naming the number by its end.
+            have = f"I have the recipient number ending in ...{numbers[-4:]}" if numbers else "I have no number yet"
+            lacking = ", ".join(m["field"].replace("to_phones", "the number").replace("_", " ") for m in missing)
+            out["confirm_summary"] = f"{have}, but I need {lacking or 'more details'} before I can place the call."
+            out["message"] = "Plan created, but more details are needed. No call was started."
+            if getattr(self.config, "no_questions", False):
+                out["clarifying_questions"], out["questions"] = [], []  # production may ask nothing at all
+                out["next_step"] = (
+                    "Ask the user for the missing details, then call plan_call again with "
+                    f'plan_id="{ref["plan_id"]}".'
+                )
+            else:
+                out["next_step"] = (
+                    "Ask the user the clarifying questions, then call plan_call again with "
+                    f'plan_id="{ref["plan_id"]}" and their answer verbatim in user_input.'
+                )
         return out
 
     # --- run_call ----------------------------------------------------------------------------------
 
     def run_call(self, arguments: dict[str, Any]) -> dict[str, Any]:
-        ref = super().run_call(arguments)
+        validate_as_production("run_call", arguments)
+        ref = super().run_call(self._ttl(arguments))
         scheduled = ref.get("status") == "scheduled"
         step = ref.get("next_step") or {}
         return {
@@ -110,7 +216,7 @@ class CalleTools(Tools):
     # --- get_call_run ------------------------------------------------------------------------------
 
     def get_call_run(self, arguments: dict[str, Any]) -> dict[str, Any]:
-        request: GetCallRunInput = validate(GetCallRunInput, arguments)
+        request: GetCallRunInput = validate_as_production("get_call_run", arguments)
         now = self.now()
         run = self.store.run_record(request.run_id)
         if run is None or run["expires_at"] <= now:
@@ -119,10 +225,11 @@ class CalleTools(Tools):
                 "run_id": request.run_id,
                 "status": "FAILED",
                 "message": "run_id not found.",
+                "result": {"call_id": None, "call_ids": [], "transcript": None},
                 "activity": [],
                 "transcript": None,
                 "next_step": self._step(request.run_id, None, "report_blocked", None,
-                                        "Tell the user this run could not be found."),  # fmt: skip
+                                        "Report the current terminal run status. Do not start another call."),  # fmt: skip
             }
         events = simulator.timeline(run)
         state = simulator.state_at(run, now, events)
@@ -136,15 +243,27 @@ class CalleTools(Tools):
         )
         result: dict[str, Any] = {
             "run_id": run["run_id"],
+            "requested_run_id": None,
+            "parent_run_id": None,
+            "root_run_id": None,
             "status": status,
+            "message": activity[-1]["message"] if activity else "run_call started.",
+            "display_goal": run.get("goal"),
+            "schedule_mode": "scheduled" if run.get("scheduled_at") else "immediate",
+            "scheduled_at": run.get("scheduled_at"),
+            "schedule_timezone": None,
+            "expires_at": _ts(float(run["expires_at"])) if float(run["expires_at"]) < FOREVER else None,
             "activity": activity,
             "next_cursor": "",
             "transcript": None,
         }
         if state.terminal:
+            result["message"] = "Call ended from realtime events." if state.status in ("completed", "voicemail") else (
+                f"calling task completed with status={status.replace('_', ' ')}"
+            )
             result["result"] = self._result(run, state.status, events)
             result["next_step"] = self._step(run["run_id"], run["plan_id"], "report_result", None,
-                                             "Report the call result to the user.")  # fmt: skip
+                                             "Report the final call result to the user. Do not start another call.")  # fmt: skip
         elif state.status == "scheduled":
             step = self._step(run["run_id"], run["plan_id"], "wait_for_scheduled_run", round(state.starts_in, 3),
                               f"The call is scheduled for {run['scheduled_at']}; check again then.")  # fmt: skip
@@ -177,8 +296,8 @@ class CalleTools(Tools):
         """One simulator event as production's activity entries (speech may come twice: rough, corrected)."""
         at = datetime.fromisoformat(simulator.entry_time(run, event)).timestamp()
 
-        def entry(kind: str, message: str, delay: float = 0.0) -> dict[str, Any]:
-            return {"run_id": run["run_id"], "ts": _ts(at + delay), "level": "info", "kind": kind,
+        def entry(kind: str, message: str, delay: float = 0.0, level: str = "info") -> dict[str, Any]:
+            return {"run_id": run["run_id"], "ts": _ts(at + delay), "level": level, "kind": kind,
                     "message": message, "data": {}}  # fmt: skip
 
         if event.type == "speech":
@@ -189,18 +308,27 @@ class CalleTools(Tools):
                     corrected
                 ]
             return [entry("progress", f"Bot is speaking: {event.text}")]
+        # Production's live vocabulary (CALLE-DIALECT.md): its pipeline stages, then the call's moments.
         words = {
-            "scheduled": ("stage_start", event.text),
-            "queued": ("stage_start", "Creating the call agent."),
-            "dialing": ("external_call", "Placing the call."),
-            "ringing": ("external_call", "Call is ringing."),
-            "in_progress": ("progress", "Call connected." if "answered" in event.text.lower() else event.text),
+            "scheduled": [("stage_start", event.text)],
+            "queued": [("stage_start", "run_call started."), ("external_call", "botlab create bot.")],
+            "dialing": [("external_call", "calling create task."), ("external_call", "calling task status=calling")],
+            "ringing": [("progress", "Call is ringing.")],
         }
         if event.status in words:
-            kind, message = words[event.status]
-            return [entry(kind, message)]
+            return [entry(kind, message, i * 0.2) for i, (kind, message) in enumerate(words[event.status])]
+        if event.status == "in_progress":
+            lines = [entry("progress", "Call connected.")]
+            if "answered" not in event.text.lower():  # e.g. a voicemail greeting
+                lines.append(entry("callee_realtime", f"Callee said: ({event.text.rstrip('.')})", 0.5))
+            return lines
         if event.status in simulator.TERMINAL:
-            return [entry("progress", event.text), entry("progress", "Call ended; syncing final Calling result.", 1)]
+            word = FINAL_WORDS.get(event.status, event.status.upper()).replace("_", " ")
+            if event.status in ("completed", "voicemail"):
+                return [entry("progress", "Call ended; syncing final Calling result."),
+                        entry("progress", "calling task status=finished", 1)]  # fmt: skip
+            return [entry("progress", event.text, 0, "warning"),
+                    entry("progress", f"calling task completed with status={word}", 1)]  # fmt: skip
         return [entry("progress", event.text)]
 
     def _result(self, run: dict[str, Any], status: str, events: list[simulator.Event]) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, tzinfo
 
 KNOWN_LANGUAGES = {
     name.lower(): name
@@ -46,6 +46,15 @@ TIMING_RE = re.compile(
     rf"at \d{{1,2}}(?::\d{{2}})?\s*(?:am|pm)?(?!\d)|on (?:{_DAYS})|in \d+ (?:minutes?|hours?|days?))\b",
     re.IGNORECASE,
 )
+# A relative time a person says ("tomorrow at 9", "at 3:30 pm", "on friday at 10", "in 2 hours"): read only when
+# the caller told us its time zone (plan_call's request _meta, as CALL-E's own CLI sends it).
+RELATIVE_AT_RE = re.compile(
+    rf"\b(?:(?P<day>today|tomorrow|tonight|this (?:morning|afternoon|evening)|(?:on |next )?(?:{_DAYS}))\s+)?"
+    rf"at\s+(?P<hour>\d{{1,2}})(?::(?P<minute>\d{{2}}))?\s*(?P<half>am|pm|a\.m\.|p\.m\.)?(?![\d:])"
+    rf"(?:\s+(?P<after>today|tomorrow|tonight|(?:on |next )?(?:{_DAYS})))?",
+    re.IGNORECASE,
+)
+RELATIVE_IN_RE = re.compile(r"\bin (?P<count>\d+) (?P<unit>minute|hour|day)s?\b", re.IGNORECASE)
 NOW_RE = re.compile(r"^\s*(now|right now|asap|as soon as possible|immediately|right away)\W*$", re.IGNORECASE)
 
 QUESTIONS = {
@@ -86,6 +95,7 @@ class Reading:
     schedule_words: bool = False
     now: bool = False
     purpose: bool = False
+    when_text: str = ""  # where the timing words about the call were found (for relative times)
     leftover: str = ""  # the text once numbers, times and an "in <Language>" are taken out
 
 
@@ -107,9 +117,11 @@ def read_message(text: str) -> Reading:
     first = phone_spans[0][0] if phone_spans else len(rest)
     if TIMING_RE.search(rest[:first]) or re.search(r"\bschedul", rest, re.IGNORECASE):
         reading.schedule_words = True
+        reading.when_text = rest[:first] if TIMING_RE.search(rest[:first]) else rest
     for _, end in phone_spans:
         if TIMING_RE.match(rest[end:].lstrip(" ,")):
             reading.schedule_words = True
+            reading.when_text = reading.when_text or rest[end:].lstrip(" ,")
     rest = PHONE_RE.sub(" ", rest)
     for match in LOCAL_NUMBER_RE.finditer(rest):
         if len(re.sub(r"\D", "", match.group(0))) >= 6:
@@ -179,8 +191,11 @@ class InputProblem(ValueError):
     """A structured field the caller sent cannot be used as given. The text is a sentence for the user."""
 
 
-def apply(draft: Draft, *, user_input: str, fields: dict[str, object], now: datetime, first: bool) -> Draft:
-    """Fold one plan_call request into the draft (a new Draft; the old one is untouched)."""
+def apply(
+    draft: Draft, *, user_input: str, fields: dict[str, object], now: datetime, first: bool, zone: tzinfo | None = None
+) -> Draft:
+    """Fold one plan_call request into the draft (a new Draft; the old one is untouched). With the caller's
+    time zone (`zone`), a relative time about the call ("tomorrow at 9") is read in that zone."""
     new = Draft(**{**draft.__dict__, "to_phones": list(draft.to_phones), "problems": {}})
     open_before = [m["field"] for m in draft.missing()]
     taken: set[str] = set()
@@ -234,6 +249,13 @@ def apply(draft: Draft, *, user_input: str, fields: dict[str, object], now: date
         elif reading.now and draft.schedule_open:
             new.scheduled_at, new.schedule_open = None, False
             taken.add("scheduled_at")
+        elif (
+            zone is not None
+            and (reading.schedule_words or draft.schedule_open)
+            and (at := relative_time(reading.when_text or user_input, now, zone)) is not None
+        ):
+            _set_time(new, at.isoformat(), now)
+            taken.add("scheduled_at")
         elif reading.schedule_words and first:
             new.schedule_open = True
     if "goal" not in taken and first and reading.purpose:
@@ -283,6 +305,41 @@ def _set_time(draft: Draft, value: str, now: datetime) -> None:
     else:
         draft.scheduled_at = parsed.isoformat()
         draft.schedule_open = False
+
+
+def relative_time(text: str, now: datetime, zone: tzinfo) -> datetime | None:
+    """The first relative time in `text` ("tomorrow at 9", "at 3:30pm", "on friday at 10", "tonight at 8",
+    "in 2 hours") as an aware datetime in `zone`, or None when there is none or it cannot be read."""
+    local = now.astimezone(zone)
+    later = RELATIVE_IN_RE.search(text)
+    match = RELATIVE_AT_RE.search(text)
+    if later and (match is None or later.start() < match.start()):
+        count, unit = int(later.group("count")), later.group("unit").lower()
+        return local + timedelta(**{f"{unit}s": count})
+    if match is None:
+        return None
+    hour, minute = int(match.group("hour")), int(match.group("minute") or 0)
+    half = (match.group("half") or "").replace(".", "").lower()
+    day = (match.group("day") or match.group("after") or "").lower()
+    if half == "pm" and hour < 12:
+        hour += 12
+    elif half == "am" and hour == 12:
+        hour = 0
+    elif not half and hour < 12 and any(w in day for w in ("tonight", "afternoon", "evening")):
+        hour += 12
+    if hour > 23 or minute > 59:
+        return None
+    at = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    days = _DAYS.split("|")
+    named = next((d for d in days if d in day), None)
+    if "tomorrow" in day:
+        at += timedelta(days=1)
+    elif named is not None:
+        ahead = (days.index(named) - at.weekday()) % 7
+        at += timedelta(days=ahead or 7)
+    elif not day and at <= local:
+        at += timedelta(days=1)  # "at 9" said after nine: the next nine o'clock
+    return at
 
 
 def utc(ts: float) -> datetime:

@@ -10,6 +10,7 @@ import base64
 import binascii
 import json
 import secrets
+from datetime import tzinfo
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -58,6 +59,9 @@ def _bounded(value: int | None, bounds: tuple[int, int, int], name: str) -> tupl
 
 
 class Tools:
+    plan_ttl = PLAN_TTL
+    run_ttl = RUN_TTL
+
     def __init__(self, store: Store, config: SandboxConfig, stats: SandboxStats) -> None:
         self.store = store
         self.config = config
@@ -71,7 +75,12 @@ class Tools:
 
     # --- plan_call ---------------------------------------------------------------------------------
 
-    def plan_call(self, arguments: dict[str, Any]) -> dict[str, Any]:
+    def plan_call(
+        self, arguments: dict[str, Any], *, zone: tzinfo | None = None, schedule: str | None = None
+    ) -> dict[str, Any]:
+        """`zone`: the caller's time zone, to read "tomorrow at 9" (the calle dialect takes it from _meta).
+        `schedule`: "now" drops any schedule, "ask" asks for an exact time unless one is set (production's
+        schedule_mode / retry_confirmation_action)."""
         request: PlanCallInput = validate(PlanCallInput, arguments)
         text = request.user_input
         if not text.strip():
@@ -79,7 +88,7 @@ class Tools:
         if len(text) > MAX_INPUT_CHARS:
             raise ToolFailure(f"user_input is too long ({len(text)} characters; at most {MAX_INPUT_CHARS}).")
         now = self.now()
-        ttl, ttl_note = _bounded(request.ttl_seconds, PLAN_TTL, "ttl_seconds")
+        ttl, ttl_note = _bounded(request.ttl_seconds, self.plan_ttl, "ttl_seconds")
         fields = request.model_dump(include={"to_phones", "region", "language", "goal", "scheduled_at"})
         with self.store.transaction() as db:
             if request.plan_id is not None:
@@ -108,7 +117,12 @@ class Tools:
                 }
                 first = True
             before = planner.Draft(**plan["draft"])
-            draft = planner.apply(before, user_input=text, fields=fields, now=planner.utc(now), first=first)
+            draft = planner.apply(before, user_input=text, fields=fields, now=planner.utc(now), first=first, zone=zone)
+            if schedule == "now":
+                draft.scheduled_at, draft.schedule_open = None, False
+                draft.problems.pop("scheduled_at", None)
+            elif schedule == "ask" and not draft.scheduled_at:
+                draft.schedule_open = True
             missing = draft.missing()
             ready = not missing
             changed = draft.fields() != before.fields() or ready != plan["ready"]
@@ -166,7 +180,7 @@ class Tools:
         self.stats.bump("run_call_sent")
         request: RunCallInput = validate(RunCallInput, arguments)
         now = self.now()
-        ttl, _ = _bounded(request.ttl_seconds, RUN_TTL, "ttl_seconds")
+        ttl, _ = _bounded(request.ttl_seconds, self.run_ttl, "ttl_seconds")
         # One transaction from check to insert: concurrent run_calls for one plan cannot both start a call.
         with self.store.transaction() as db:
             row = db.execute("SELECT data FROM plans WHERE plan_id = ?", (request.plan_id,)).fetchone()
