@@ -272,18 +272,28 @@ class CalleApp(App[None]):
         self.push_screen(self.new_login(leave_when_signed_in=True, reason=reason))
 
     def _announce_finished(self, event: RunFinished) -> None:
+        import textwrap
+
         from calle_tui.ui.screens.history import outcome_look
 
         from calle_tui.core.runview import outcome_line
 
+        # Once per run and app: a run reopened from History, or a finish reported again, rings no second bell.
+        announced: set[str] = vars(self).setdefault("_announced_runs", set())
+        if event.run_id in announced:
+            return
+        announced.add(event.run_id)
         glyph, _colour, label = outcome_look(event.status, event.status_text)
         # "Completed" says the call ended, not that its task was done: the summary and the server's own
-        # judgement say that, so they follow the status word.
+        # judgement say that, so they follow the status word. A server's message ("run_id not found.")
+        # stands in for a summary.
         judged = outcome_line(event.result.outcome)
-        summary = (event.result.summary or "").strip()
+        summary = " ".join((event.result.summary or event.result.message or "").split())
         text = f"{glyph} The call ended: {label}." + (f" {judged}." if judged else "")
-        text += f" {summary[:120]}" if summary else ""
-        failed = event.status in {"failed", "expired"} or (
+        text += f" {textwrap.shorten(summary, 160, placeholder='…')}" if summary else ""
+        # A call that did not reach its person, or whose task the server judged not done, is a warning.
+        not_reached = {"failed", "expired", "canceled", "no_answer", "busy", "voicemail", "declined"}
+        failed = event.status in not_reached or (
             event.result.outcome is not None and event.result.outcome.task_completed is False
         )
         self.bell()

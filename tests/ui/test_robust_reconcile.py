@@ -59,7 +59,10 @@ async def test_check_needs_the_digits_then_reconciles_once(tmp_path):
         await pilot.press("k")
         await until(pilot, lambda: isinstance(app.screen, ReconcileModal))
         modal = app.screen
-        assert "places the call NOW" in str(modal.query_one("#confirm-details", Static).render())
+        await until(pilot, lambda: bool(modal.query("#reconcile-warning")))
+        warning = str(modal.query_one("#reconcile-warning", Static).render())
+        assert "places the call NOW" in warning and "no second call is made" in warning
+        assert "+44 20 7183 8750" in str(modal.query_one("#confirm-details").render())  # who would be called
         await pilot.press("enter", "ctrl+y")  # Enter on Cancel closes; nothing is sent without the digits
         await until(pilot, lambda: app.screen is screen)
         assert worker.reconciled == []
@@ -107,8 +110,31 @@ async def test_without_an_idempotent_run_call_the_check_explains_and_sends_nothi
     app = make_shell_app(worker, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_unknown(pilot, worker)
+        # Before k too: no promise of a check that cannot be made, only where to look.
+        await until(pilot, lambda: "Outcome unknown" in detail(screen))
+        assert "Press k" not in detail(screen) and "check in CALL-E" in detail(screen)
         await pilot.press("k")
         await until(pilot, lambda: "cannot check" in detail(screen))
         assert not isinstance(app.screen, ReconcileModal) and worker.reconciled == []
-        assert "Check in CALL-E" in detail(screen)
+        assert "Check in CALL-E" in detail(screen) and "no second call is made" not in detail(screen)
+        await app.close_worker()
+
+
+class OlderWorker(ReconcilingWorker):
+    """A worker that cannot say whether run_call is idempotent (no can_replay_run_call at all)."""
+
+    can_replay_run_call = None  # type: ignore[assignment]
+
+
+async def test_a_worker_that_cannot_say_is_treated_as_not_idempotent(tmp_path):
+    worker = OlderWorker(signed_in=True, records=sample_records())
+    app = make_shell_app(worker, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: worker.started.is_set() and app.shell_status.connection == "connected")
+        await app.run_action("history")
+        await until(pilot, lambda: isinstance(app.screen, HistoryScreen) and app.screen.is_mounted)
+        screen = app.screen
+        await pilot.press("down", "k")
+        await until(pilot, lambda: "cannot check" in detail(screen))
+        assert not isinstance(app.screen, ReconcileModal) and worker.reconciled == []
         await app.close_worker()

@@ -30,6 +30,16 @@ UNKNOWN_EXPLAINED = (  # fits the 3-line detail pane at 80 columns
     "No answer came back, so we cannot tell whether a call was placed; nothing is resent by itself. "
     "Press k to check with CALL-E: you confirm first, as checking places the call if the request never arrived."
 )
+# When the server does not declare run_call idempotent, a check would mean sending run_call again: never.
+UNKNOWN_NOT_CHECKABLE = (
+    "No answer came back, so we cannot tell whether a call was placed; nothing is resent by itself. "
+    "This server does not say a repeat is safe: check in CALL-E whether the call took place."
+)
+CANNOT_CHECK = (
+    "✗ This server does not say that repeating a call request is safe, so calle-tui cannot check "
+    "it from here without risking a second call. Check in CALL-E whether the call took place before "
+    "planning it again."
+)
 
 
 def outcome_look(status: str | None, server_word: str | None = None) -> tuple[str, str, str]:
@@ -166,7 +176,7 @@ class HistoryScreen(WorkerEventsMixin, Screen[None]):
             )
             return
         if is_unknown(record):
-            self._detail(f"? Outcome unknown. {UNKNOWN_EXPLAINED}")
+            self._detail(f"? Outcome unknown. {self._unknown_explained()}")
             return
         note = self._notes.get(key or "")
         if note:
@@ -211,7 +221,7 @@ class HistoryScreen(WorkerEventsMixin, Screen[None]):
         if record is None:
             return
         if is_unknown(record) or not record.run_id:
-            self._detail(f"? Outcome unknown. {UNKNOWN_EXPLAINED}")
+            self._detail(f"? Outcome unknown. {self._unknown_explained()}")
             return
         if not record.terminal:
             self.worker.follow(record.run_id)
@@ -246,15 +256,10 @@ class HistoryScreen(WorkerEventsMixin, Screen[None]):
         record = self.records.get(self._cursor_key() or "")
         if record is None or not is_unknown(record):
             return
-        can_replay = getattr(self.worker, "can_replay_run_call", None)
-        if can_replay is None or not can_replay():
+        if not self._can_check():
             # Only a server that declares run_call idempotent answers a repeat with the same run and never a
             # second call (the seed forbids a second run_call otherwise): nothing is sent, the person is told.
-            self._detail(
-                "✗ This server does not say that repeating a call request is safe, so calle-tui cannot check "
-                "it from here without risking a second call. Check in CALL-E whether the call took place before "
-                "planning it again."
-            )
+            self._detail(CANNOT_CHECK)
             return
 
         def confirmed(ok: bool | None) -> None:
@@ -263,6 +268,17 @@ class HistoryScreen(WorkerEventsMixin, Screen[None]):
                 self.run_worker(self._reconcile(record.plan_id), group="reconcile", exclusive=True)
 
         self.app.push_screen(ReconcileModal(record.plan_id, record.to_phones, record.goal), confirmed)
+
+    def _can_check(self) -> bool:
+        """Whether the server declares run_call idempotent (tools/list), the only ground for a replay."""
+        can_replay = getattr(self.worker, "can_replay_run_call", None)
+        try:
+            return bool(can_replay()) if can_replay is not None else False
+        except Exception:  # noqa: BLE001 - not knowing means no replay
+            return False
+
+    def _unknown_explained(self) -> str:
+        return UNKNOWN_EXPLAINED if self._can_check() else UNKNOWN_NOT_CHECKABLE
 
     async def _reconcile(self, plan_id: str) -> None:
         from calle_tui.core.worker_api import WorkerError

@@ -23,7 +23,15 @@ from textual.widgets import Footer, Label, Log, Static
 
 from calle_tui.core.contract import ActivityEntry, GetCallRunResult, TranscriptTurn, parse_time
 from calle_tui.core.polling import asks_user
-from calle_tui.core.runview import PHASE_LABELS, RunView, add_entries, apply, outcome_line, set_status
+from calle_tui.core.runview import (
+    PHASE_LABELS,
+    RunView,
+    add_entries,
+    apply,
+    from_journal,
+    outcome_line,
+    set_status,
+)
 from calle_tui.core.events import ErrorEvent, RunFinished, RunUpdate
 from calle_tui.core.export import TranscriptExport, export_transcript, to_markdown
 from calle_tui.core.worker_api import RunRecord, WorkerAPI, WorkerError
@@ -46,6 +54,8 @@ SPEECH = "speech"
 
 class MonitorScreen(WorkerEventsMixin, Screen):
     CSS_PATH = [str(styles_path("runs.tcss"))]
+    # A tall terminal gives the outcome (summary, judgement, details) room instead of an empty transcript.
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (34, "-tall")]
     BINDINGS = [
         Binding("r", "refresh", "Refresh now", id="monitor.refresh", tooltip="Check the call's status now"),
         Binding("c", "copy", "Copy transcript", id="monitor.copy", tooltip="Copy as Markdown (OSC 52)"),
@@ -117,14 +127,32 @@ class MonitorScreen(WorkerEventsMixin, Screen):
         self.call_later(self.worker.follow, self.run_id)
 
     def _stored_view(self) -> RunView | None:
+        """The journal's view of the run: the worker's read model when it has one, else built here from
+        its stored entries and last page (an older worker, or a fake, may offer only those)."""
         read = getattr(self.worker, "run_view", None)
-        if read is None:
-            return None
         try:
-            view = read(self.run_id)
+            if read is not None:
+                view = read(self.run_id)
+                return view if isinstance(view, RunView) else None
+            entries = getattr(self.worker, "run_entries", None)
+            if entries is None:
+                return None
+            stored = list(entries(self.run_id) or ())
+            journal_run = getattr(getattr(self.worker, "journal", None), "run", None)
+            state = journal_run(self.run_id) if journal_run is not None else None
         except WorkerError:
             return None
-        return view if isinstance(view, RunView) else None
+        if state is None and not stored:
+            return None
+        return from_journal(
+            self.run_id,
+            status=getattr(state, "status", "") or self.view.status,
+            terminal=bool(getattr(state, "terminal", False)) or self.view.terminal,
+            entries=stored,
+            last=getattr(state, "last", None),
+            transcript=tuple(getattr(state, "transcript", ()) or ()),
+            last_checked_at=getattr(state, "last_poll_at", None),
+        )
 
     # --- events -------------------------------------------------------------------------------------
 
@@ -290,7 +318,11 @@ class MonitorScreen(WorkerEventsMixin, Screen):
             text.append(view.summary + "\n")
         judged = outcome_line(view.outcome)
         if judged:
-            text.append(judged + "\n", style="bold")
+            # The server's own judgement of the task, which "Completed" alone does not give: a glyph and a
+            # colour for yes / no, the words for everything else.
+            done = view.outcome.task_completed if view.outcome else None
+            glyph, colour = {True: ("✓ ", "bold green"), False: ("✗ ", "bold magenta")}.get(done, ("", "bold"))
+            text.append(glyph + judged + "\n", style=colour)
             for line in view.outcome.evidence if view.outcome else ():
                 text.append(f"  • {line}\n")
         for label, value in _details(view.details, tz):
@@ -304,7 +336,10 @@ class MonitorScreen(WorkerEventsMixin, Screen):
         if view.notes:
             text.append("Could not read  ", style="bold dim")
             text.append("; ".join(view.notes) + "\n", style="dim")
-        extras = {k: v for k, v in view.extras.items() if k != "scheduled_at"}
+        # Everything else the server sent, under its own names: the details beyond the labelled ones
+        # (extracted.*, calling.*), then the page's other fields (confirm tokens were scrubbed by the reader).
+        extras = {k: v for k, v in view.details.items() if k not in _DETAIL_LABELS}
+        extras.update((k, v) for k, v in view.extras.items() if k != "scheduled_at")
         if extras:
             text.append("Also from the server\n", style="bold dim")
             for key, value in extras.items():
@@ -394,8 +429,8 @@ _DETAIL_LABELS = {"callee": "Callee", "started_at": "Started", "ended_at": "Ende
 
 
 def _details(details: dict[str, Any], tz: Any) -> list[tuple[str, str]]:
-    """Call details as labelled fields: callee, start, end, duration and call id first, in words a person
-    uses; the rest under the server's own names."""
+    """Call details as labelled fields: callee, start, end, duration and call id, in words a person uses.
+    The other keys are shown with the server's additional fields."""
     shown: list[tuple[str, str]] = []
     for key, label in _DETAIL_LABELS.items():
         value = details.get(key)
@@ -410,5 +445,4 @@ def _details(details: dict[str, Any], tz: Any) -> list[tuple[str, str]]:
             shown.append((label, format_duration(value)))
         else:
             shown.append((label, _plain(value)))
-    shown.extend((key, _plain(value)) for key, value in details.items() if key not in _DETAIL_LABELS)
     return shown

@@ -11,8 +11,6 @@ from rich.text import Text
 from textual.widgets import Button, Static
 
 from calle_tui.core.contract import PlanCallResult, PlanDetails
-from calle_tui.ui.runs.app_context import tz_of
-from calle_tui.ui.runs.plan_view import plan_text
 from calle_tui.ui.screens.confirm import ConfirmCallModal
 
 RECONCILE_WARNING = (
@@ -35,8 +33,10 @@ class ReconcileModal(ConfirmCallModal):
         self.call_later(self._reword)
 
     def _reword(self) -> None:
+        # The warning goes in a line of its own under the title; the plan card below it is the confirm
+        # modal's own (who, why, when), whatever widget draws it.
         self.query_one("#confirm-title", Static).update("⚠  Check a call request: this may place a REAL call")
-        text = Text(RECONCILE_WARNING + "\n\n", style="bold")
-        text.append_text(plan_text(self.plan, tz_of(self.app)))
-        self.query_one("#confirm-details", Static).update(text)
+        if not self.query("#reconcile-warning"):
+            warning = Static(Text(RECONCILE_WARNING, style="bold"), id="reconcile-warning")
+            self.query_one("#confirm-dialog").mount(warning, after=self.query_one("#confirm-title"))
         self.query_one("#confirm-place", Button).label = "Check / place (ctrl+y)"
