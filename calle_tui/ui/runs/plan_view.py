@@ -1,14 +1,27 @@
-"""How a plan reads on screen: shared by the composer's plan card and the confirmation modal."""
+"""How a plan reads on screen: shared by the composer's plan card and the confirmation modal.
+
+Who is called comes first, always: the plan's numbers when the server echoes them, else the numbers the
+user gave (a field, or written with a + country code in the request), marked as such, beside CALL-E's own
+sentence verbatim. When the server's own words name a number the user did not give, the card says so.
+"""
 
 from __future__ import annotations
 
 import json
 from datetime import tzinfo
 
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.measure import Measurement
+from rich.table import Table
 from rich.text import Text
+from textual.app import RenderResult as WidgetRenderResult
+from textual.widgets import Static
 
 from calle_tui.core.contract import PlanCallResult, parse_time
+from calle_tui.core.phones import numbers_in_text
 from calle_tui.ui.runs.format import format_datetime, format_phone, format_when
+
+FROM_REQUEST = "(from your request: the server did not repeat it)"
 
 
 def who_is_called(plan: PlanCallResult, requested: tuple[str, ...] = ()) -> tuple[tuple[str, ...], bool]:
@@ -20,6 +33,14 @@ def who_is_called(plan: PlanCallResult, requested: tuple[str, ...] = ()) -> tupl
     return tuple(requested), bool(requested)
 
 
+def numbers_the_server_named(plan: PlanCallResult, known: tuple[str, ...]) -> tuple[str, ...]:
+    """Numbers (written with a + country code) in CALL-E's own sentences that are not among `known`: a
+    mismatch the user must see before confirming. Compared in E.164 form, never completed or guessed."""
+    mine = set(numbers_in_text(" ".join(known))) | set(known)
+    said = " ".join(t for t in (plan.confirm_summary, plan.message, plan.display_goal) if t)
+    return tuple(n for n in numbers_in_text(said) if n not in mine)
+
+
 def plan_rows(
     plan: PlanCallResult, tz: tzinfo | None, requested: tuple[str, ...] = (), *, with_message: bool = True
 ) -> list[tuple[str, str]]:
@@ -28,16 +49,24 @@ def plan_rows(
     phones, from_request = who_is_called(plan, requested)
     if phones:
         shown = "\n".join(format_phone(p) for p in phones)
-        rows.append(("To", shown + ("\n(from your request: the server did not repeat it)" if from_request else "")))
+        rows.append(("To", shown + (f"\n{FROM_REQUEST}" if from_request else "")))
     else:
-        rows.append(("To", "(no number in the plan or in your request)"))
+        rows.append(("To", "(no number in the plan or in your request: read CALL-E's words below)"))
+    other = numbers_the_server_named(plan, phones)
+    if other:
+        names = ", ".join(format_phone(n) for n in other)
+        rows.append(("Check", f"⚠ CALL-E's words name {names}, which is not the number above."))
+    unplanned = tuple(n for n in requested if n not in phones) if phones and not from_request else ()
+    if unplanned:
+        names = ", ".join(format_phone(n) for n in unplanned)
+        rows.append(("Check", f"⚠ Your request named {names}, which the plan does not call."))
     if plan.confirm_summary:
         rows.append(("CALL-E", plan.confirm_summary))  # the server's own sentence, verbatim
     goal = details.goal if details else None
     if goal or not plan.display_goal:
         rows.append(("Why", goal or "(no goal in the plan)"))
     if plan.display_goal:
-        rows.append(("Script", plan.display_goal))
+        rows.append(("Script", plan.display_goal))  # the call script after CALL-E's planner rewrote it
     if details and details.language:
         rows.append(("Language", details.language))
     if details and details.region:
@@ -46,12 +75,72 @@ def plan_rows(
     if with_message and plan.message and plan.message != plan.confirm_summary:
         rows.append(("Message", plan.message))
     if plan.notes:
-        rows.append(("Unread", "; ".join(plan.notes)))
+        rows.append(("Unread", "\n".join(plan.notes)))
     extras = dict(details.extra_fields) if details else {}
     extras.update(plan.extra_fields)
     for key, value in extras.items():  # what a real server adds is shown, not hidden (secrets never reach here)
         rows.append((key, value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)))
     return rows
+
+
+def _all_rows(plan: PlanCallResult, tz: tzinfo | None, requested: tuple[str, ...], with_message: bool
+              ) -> list[tuple[str, Text]]:  # fmt: skip
+    rows = [(label, Text(value, style="bold" if label == "Check" else ""))
+            for label, value in plan_rows(plan, tz, requested, with_message=with_message)]  # fmt: skip
+    expires = parse_time(plan.expires_at)
+    if expires is not None:
+        rows.append(("Expires", Text(format_datetime(expires, tz), style="dim")))
+    return rows
+
+
+class PlanSheet:
+    """The plan as a two-column sheet: labels on the left, values wrapping under themselves (a Rich
+    renderable). str() is the same sheet as plain text, for tests and anything that wants the words."""
+
+    def __init__(self, rows: list[tuple[str, Text]], label_width: int = 9) -> None:
+        self.rows = rows
+        self.label_width = label_width
+
+    def _table(self) -> Table:
+        grid = Table.grid(padding=(0, 2, 0, 0))
+        grid.add_column(justify="left", style="bold", width=self.label_width, no_wrap=True)
+        grid.add_column(ratio=1, overflow="fold")
+        for label, value in self.rows:
+            grid.add_row(label, value)
+        return grid
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield self._table()
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        return Measurement(self.label_width + 3, options.max_width)
+
+    def __str__(self) -> str:
+        lines = []
+        for label, value in self.rows:
+            first, *more = value.plain.split("\n")
+            lines.append(f"{label:<{self.label_width}}  {first}")
+            lines.extend(" " * (self.label_width + 2) + line for line in more)
+        return "\n".join(lines)
+
+
+class PlanCard(Static):
+    """A Static that shows a PlanSheet; render() hands the sheet itself back, so str(render()) is its words."""
+
+    _sheet: PlanSheet | None = None
+
+    def show(self, sheet: PlanSheet) -> None:
+        self._sheet = sheet
+        self.refresh(layout=True)
+
+    def render(self) -> WidgetRenderResult:
+        return self._sheet if self._sheet is not None else super().render()
+
+
+def plan_sheet(
+    plan: PlanCallResult, tz: tzinfo | None, *, requested: tuple[str, ...] = (), with_message: bool = True
+) -> PlanSheet:
+    return PlanSheet(_all_rows(plan, tz, requested, with_message))
 
 
 def plan_text(
@@ -62,17 +151,17 @@ def plan_text(
     with_message: bool = True,
     label_width: int = 9,
 ) -> Text:
+    """The same rows as one Text (for screens that append it to other text)."""
     text = Text()
-    for label, value in plan_rows(plan, tz, requested, with_message=with_message):
+    for label, value in _all_rows(plan, tz, requested, with_message):
         lines = value.split("\n")
         text.append(f"{label:>{label_width}}  ", style="bold")
-        text.append(lines[0] + "\n")
+        text.append_text(lines[0])
+        text.append("\n")
         for more in lines[1:]:
-            text.append(" " * (label_width + 2) + more + "\n")
-    expires = parse_time(plan.expires_at)
-    if expires is not None:
-        text.append(f"{'Expires':>{label_width}}  ", style="bold")
-        text.append(format_datetime(expires, tz) + "\n", style="dim")
+            text.append(" " * (label_width + 2))
+            text.append_text(more)
+            text.append("\n")
     text.rstrip()
     return text
 

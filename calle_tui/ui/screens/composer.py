@@ -25,7 +25,7 @@ from calle_tui.ui.runs.app_context import clock_of, settle_blink, tz_of
 from calle_tui.ui.runs.fields import FieldSpec, FieldValueError, field_specs, parse_field
 from calle_tui.ui.paths import styles_path
 from calle_tui.core.phones import numbers_in_text
-from calle_tui.ui.runs.plan_view import plan_expired, plan_text, who_is_called
+from calle_tui.ui.runs.plan_view import PlanCard, plan_expired, plan_sheet, who_is_called
 from calle_tui.ui.screens.confirm import ConfirmCallModal
 from calle_tui.ui.screens.monitor import MonitorScreen
 
@@ -93,7 +93,7 @@ class ComposerScreen(WorkerEventsMixin, Screen):
             yield Vertical(id="composer-questions")
             with Vertical(id="composer-plan"):
                 yield Static("Ready to call", id="composer-plan-title")
-                yield Static(id="composer-plan-card")
+                yield PlanCard(id="composer-plan-card")
                 yield Button("Review and call (ctrl+r)", id="composer-review", variant="warning")
         yield Static(id="composer-message")  # outside the scroll: errors stay in sight wherever the focus is
         yield Footer()
@@ -292,8 +292,8 @@ class ComposerScreen(WorkerEventsMixin, Screen):
         card.display = ready
         if ready:
             # The server's message is the line under the card already; the modal repeats it.
-            card_text = plan_text(result, tz_of(self.app), requested=self._requested, with_message=False)
-            self.query_one("#composer-plan-card", Static).update(card_text)
+            sheet = plan_sheet(result, tz_of(self.app), requested=self._requested, with_message=False)
+            self.query_one("#composer-plan-card", PlanCard).show(sheet)
             self._say(result.message or "The plan is ready. Review it, then confirm to place the call.")
             review = self.query_one("#composer-review", Button)
             review.focus()

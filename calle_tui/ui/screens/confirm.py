@@ -1,7 +1,9 @@
 """The last gate before a REAL phone call: says plainly who is called, when and why, and asks for proof.
 
 Cancel has the focus and Enter alone never places a call: the user types the last 4 digits of the (first)
-destination number, then presses the Place call button or ctrl+y. The modal only returns True; the composer
+destination number (the plan's, else the one the user gave), then presses the Place call button or ctrl+y;
+only when no number is known at all is the word CALL typed instead. Before that it says that a started call
+cannot be cancelled through calle-tui (CALL-E offers no cancel tool). The footer lists the modal's keys. The modal only returns True; the composer
 sends run_call. Once confirmed, every control is disabled before the modal closes, so a double press can
 never confirm twice. An expired plan cannot be confirmed: the user is sent back to plan again.
 """
@@ -11,18 +13,20 @@ from __future__ import annotations
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.events import Key
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Button, Footer, Input, Label, Static
 
 from calle_tui.core.contract import PlanCallResult
 from calle_tui.ui.runs.app_context import clock_of, settle_blink, tz_of
 from calle_tui.ui.runs.format import format_phone, last_digits, short_phone
 from calle_tui.ui.paths import styles_path
-from calle_tui.ui.runs.plan_view import plan_expired, plan_text, who_is_called
+from calle_tui.ui.runs.plan_view import PlanCard, plan_expired, plan_sheet, who_is_called
 
 CONFIRM_WORD = "CALL"  # typed instead of digits when a plan shows no number at all
+NO_CANCEL = ("⚠ A started call cannot be cancelled through calle-tui: CALL-E offers no way to stop it. "
+             "Confirm only if it may run to the end.")
 
 
 class ConfirmCallModal(ModalScreen[bool]):
@@ -55,8 +59,9 @@ class ConfirmCallModal(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-dialog"):
             yield Static("⚠  This places a REAL phone call", id="confirm-title")
-            yield Static(id="confirm-details")
-            yield Static("Once it starts, a call cannot be stopped from calle-tui.", id="confirm-no-cancel")
+            with VerticalScroll(id="confirm-details-box", can_focus=False):
+                yield PlanCard(id="confirm-details")
+            yield Static(NO_CANCEL, id="confirm-no-cancel")
             yield Label(self._prompt(), id="confirm-prompt")
             digits_only = self._expected != CONFIRM_WORD
             yield settle_blink(
@@ -73,9 +78,11 @@ class ConfirmCallModal(ModalScreen[bool]):
             with Horizontal(id="confirm-buttons"):
                 yield Button("Place call (ctrl+y)", id="confirm-place", variant="error", disabled=True)
                 yield Button("Cancel (esc)", id="confirm-cancel", variant="primary")
+        yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#confirm-details", Static).update(plan_text(self.plan, tz_of(self.app), requested=self.requested))
+        sheet = plan_sheet(self.plan, tz_of(self.app), requested=self.requested)
+        self.query_one("#confirm-details", PlanCard).show(sheet)
         self.query_one("#confirm-cancel", Button).focus()
         self._check_expiry()
 
