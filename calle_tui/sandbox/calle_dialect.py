@@ -29,6 +29,7 @@ from calle_tui.sandbox.tools import POLL_MAX, POLL_MIN, ToolFailure, Tools
 
 FOREVER = 253402300799  # 9999-12-31T23:59:59Z: production's expires_at for ttl_seconds 0 ("keep permanently")
 PLAN_DEFAULT_TTL = 86400  # production's plans and confirmations last about 24 h
+VOICEMAIL_GREETING = "The person you are calling is not available. Please leave a message after the tone."
 NOW_MODES = {"now", "immediate", "immediately", "asap"}
 
 
@@ -319,8 +320,10 @@ class CalleTools(Tools):
             return [entry(kind, message, i * 0.2) for i, (kind, message) in enumerate(words[event.status])]
         if event.status == "in_progress":
             lines = [entry("progress", "Call connected.")]
-            if "answered" not in event.text.lower():  # e.g. a voicemail greeting
-                lines.append(entry("callee_realtime", f"Callee said: ({event.text.rstrip('.')})", 0.5))
+            if "voicemail" in event.text.lower():  # the greeting is what the "callee" says
+                lines.append(entry("callee_realtime", f"Callee said: {VOICEMAIL_GREETING}", 0.5))
+            elif "answered" not in event.text.lower():
+                lines.append(entry("progress", event.text, 0.5))
             return lines
         if event.status in simulator.TERMINAL:
             word = FINAL_WORDS.get(event.status, event.status.upper()).replace("_", " ")
@@ -336,6 +339,8 @@ class CalleTools(Tools):
         speed = max(float(run.get("speed") or 1.0), 1e-6)
         answered = next((e.offset for e in events if e.status == "in_progress"), None)
         speech = [e for e in events if e.type == "speech"]
+        if status == "voicemail" and answered is not None:
+            speech.insert(0, simulator.Event(answered, "speech", VOICEMAIL_GREETING, None, "callee"))
         start = answered or 0.0
         transcript = "\n".join(
             f"[{_clock(e.offset - start)}] {'BOT' if e.speaker == 'agent' else 'USER'}: {e.text}" for e in speech
