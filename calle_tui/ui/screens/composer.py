@@ -36,6 +36,22 @@ REPLAN_KINDS = frozenset(
 )
 
 
+ZONE_SOURCES = {"config": "from your settings", "system": "system", "default": "no system time zone found"}
+GENERIC_PROMPT = "The plan is not ready. Add more detail."  # only when CALL-E said nothing at all
+
+
+def zone_text(zone: object | None) -> str:
+    """'Times in Europe/Berlin (system)', plus the note when a configured zone could not be used. A worker
+    without a zone (an older one, a fake) shows nothing rather than a guess."""
+    name = getattr(zone, "name", None)
+    if not name:
+        return ""
+    source = getattr(zone, "source", "") or ""
+    line = f"Times in {name} ({ZONE_SOURCES.get(source, source)})" if source else f"Times in {name}"
+    note = getattr(zone, "note", "") or ""
+    return f"{line}. {note}" if note else line
+
+
 class ComposerScreen(WorkerEventsMixin, Screen):
     TITLE = "New call"  # the shared header shows it; sub_title says how far the plan has got
     CSS_PATH = [str(styles_path("runs.tcss"))]
@@ -80,10 +96,9 @@ class ComposerScreen(WorkerEventsMixin, Screen):
                     placeholder="e.g. Call +14155550100 in English and book a table for two at 7 pm today.",
                 )
             )
-            zone = getattr(self.worker, "zone", None)
-            if zone is not None:  # sent with every plan_call, so "tomorrow at 9" is the user's 9
-                note = f" ({zone.note})" if getattr(zone, "note", "") else ""
-                yield Static(f"Times are read in {zone.name} ({zone.source} time zone){note}", id="composer-zone")
+            zone_line = zone_text(getattr(self.worker, "zone", None))
+            if zone_line:  # the zone goes with every plan_call, so "tomorrow at 9" is the user's 9
+                yield Static(zone_line, id="composer-zone")
             with Collapsible(title="Details (optional): only what you fill in is sent", id="composer-details"):
                 for spec in self.specs:
                     with Horizontal(classes="field-row", id=f"row-{spec.name}"):
@@ -281,12 +296,14 @@ class ComposerScreen(WorkerEventsMixin, Screen):
         self.plan = result
         ready = result.ready_to_run and bool(result.plan_id) and bool(result.confirm_token)
         questions = list(result.missing)
+        asked = bool(questions)
+        said = result.message or (result.next_step.message if result.next_step else None) or ""
         if not ready and not questions:
-            # A server that is not ready but names nothing missing: still let the user answer it.
-            question = result.message or (result.next_step.message if result.next_step else None)
-            questions = [MissingField(field="", question=question or "The plan is not ready. Add more detail.")]
+            # Not ready, and no question: CALL-E's own words are the prompt (its message, else its next_step
+            # prose); a generic line only when it said nothing at all. The user can still answer it.
+            questions = [MissingField(field="", question=said or GENERIC_PROMPT)]
         self.questions = [] if ready else questions
-        await self._render_questions()
+        await self._render_questions(asked=asked, notes=() if ready else tuple(result.notes))
         self.sub_title = self._stage()
         card = self.query_one("#composer-plan")
         card.display = ready
@@ -300,20 +317,21 @@ class ComposerScreen(WorkerEventsMixin, Screen):
             # The card is the last thing in the body: show it whole, once the layout has made room for it
             # (and for the message line that has just appeared under the body).
             self.call_after_refresh(self.query_one("#composer-body", VerticalScroll).scroll_end, animate=False)
+        elif asked:
+            self._say(result.message or "Answer CALL-E's questions above (any you can), then press ctrl+s.")
         else:
-            self._say(result.message if result.missing and result.message else
-                      "A few details are missing. Answer below, then press ctrl+s.")
+            self._say("The plan is not ready. Answer above in your own words, then press ctrl+s.")
         self.refresh_bindings()
 
-    async def _render_questions(self) -> None:
+    async def _render_questions(self, *, asked: bool = True, notes: tuple[str, ...] = ()) -> None:
         box = self.query_one("#composer-questions", Vertical)
-        box.border_title = "The plan needs a few details"
+        box.border_title = "CALL-E asks" if asked else "CALL-E needs more"
         await box.remove_children()
         box.display = bool(self.questions)
         if not self.questions:
             return
         self._question_round += 1  # fresh ids: the old inputs may still be leaving the DOM
-        widgets = []
+        widgets: list = [Static("Unread: " + "; ".join(notes), classes="question-notes")] if notes else []
         for index, question in enumerate(self.questions):
             widgets.append(Label(question.question, classes="question"))
             hint = f"your answer ({question.field})" if question.field else "your answer"
@@ -345,6 +363,9 @@ class ComposerScreen(WorkerEventsMixin, Screen):
     def action_new_plan(self) -> None:
         if self.running:
             return
+        if self.planning:  # a plan still on its way would arrive over the new one: stop waiting for it
+            self.workers.cancel_group(self, "plan")
+            self._planning_done()
         self.plan = None
         self.questions = []
         self.query_one("#composer-questions").remove_children()
