@@ -15,6 +15,19 @@ from sandbox_helpers import Tools  # noqa: E402
 
 
 @pytest.fixture
+def sandbox_factory(sandbox_factory):
+    """The sandbox's own tests name their dialect: the reference shapes unless a test asks for another, so
+    they keep passing whichever default SandboxConfig.dialect has."""
+
+    def make(config=None, **overrides):
+        if config is None and "dialect" not in overrides:
+            overrides["dialect"] = "reference"
+        return sandbox_factory(config, **overrides)
+
+    return make
+
+
+@pytest.fixture
 def box(sandbox_factory, fake_clock):
     return sandbox_factory(clock=fake_clock.now)
 
