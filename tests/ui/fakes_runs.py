@@ -84,9 +84,12 @@ def missing_plan(plan_id: str = "plan-1", missing: Iterable[tuple[str, str]] = (
 class FakeRunsWorker:
     """Implements WorkerAPI with canned answers; records every request the screens make."""
 
-    def __init__(self, plans: Iterable[PlanCallResult | WorkerError] = (), *, plan_call_schema: dict | None = None):
+    def __init__(self, plans: Iterable[PlanCallResult | WorkerError] = (), *, plan_call_schema: dict | None = None,
+                 zone=None):
         self.server_url = SERVER_URL
         self.plan_call_schema = plan_call_schema
+        if zone is not None:  # a core.timezone.UserZone; without one the fake is like an older worker
+            self.zone = zone
         self._plans = deque(plans)
         self._subscribers: list[Callable] = []
         self.plan_requests: list[PlanRequest] = []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from datetime import tzinfo
+from typing import NamedTuple
 
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.measure import Measurement
@@ -22,22 +23,36 @@ from calle_tui.core.phones import numbers_in_text
 from calle_tui.ui.runs.format import format_datetime, format_phone, format_when
 
 FROM_REQUEST = "(from your request: the server did not repeat it)"
+FROM_WORDS = "(named in CALL-E's sentence below, not in the plan's fields)"
 
 
-def who_is_called(plan: PlanCallResult, requested: tuple[str, ...] = ()) -> tuple[tuple[str, ...], bool]:
-    """(numbers, from_request): the plan's numbers when the server echoes them, else the ones the user gave
-    (in a field, or written with a + country code in the request). Production may not echo the plan."""
+class Callee(NamedTuple):
+    numbers: tuple[str, ...]
+    source: str  # "plan" (the server echoed them), "request" (the user gave them), "words" (CALL-E's sentence), ""
+
+
+def _servers_words(plan: PlanCallResult) -> str:
+    return " ".join(t for t in (plan.confirm_summary, plan.message) if t)
+
+
+def who_is_called(plan: PlanCallResult, requested: tuple[str, ...] = ()) -> Callee:
+    """The plan's numbers when the server echoes them, else the ones the user gave (in a field, or written
+    with a + country code in the request), else the numbers CALL-E's own sentence names (confirm_summary or
+    message, written with a + country code). Production may not echo the plan. Nothing is ever guessed."""
     echoed = tuple(plan.plan.to_phones) if plan.plan and plan.plan.to_phones else ()
     if echoed:
-        return echoed, False
-    return tuple(requested), bool(requested)
+        return Callee(echoed, "plan")
+    if requested:
+        return Callee(tuple(requested), "request")
+    named = numbers_in_text(_servers_words(plan))
+    return Callee(named, "words" if named else "")
 
 
 def numbers_the_server_named(plan: PlanCallResult, known: tuple[str, ...]) -> tuple[str, ...]:
     """Numbers (written with a + country code) in CALL-E's own sentences that are not among `known`: a
     mismatch the user must see before confirming. Compared in E.164 form, never completed or guessed."""
     mine = set(numbers_in_text(" ".join(known))) | set(known)
-    said = " ".join(t for t in (plan.confirm_summary, plan.message, plan.display_goal) if t)
+    said = " ".join(t for t in (_servers_words(plan), plan.display_goal) if t)
     return tuple(n for n in numbers_in_text(said) if n not in mine)
 
 
@@ -46,17 +61,17 @@ def plan_rows(
 ) -> list[tuple[str, str]]:
     details = plan.plan
     rows: list[tuple[str, str]] = []
-    phones, from_request = who_is_called(plan, requested)
+    phones, source = who_is_called(plan, requested)
     if phones:
         shown = "\n".join(format_phone(p) for p in phones)
-        rows.append(("To", shown + (f"\n{FROM_REQUEST}" if from_request else "")))
+        rows.append(("To", shown + {"request": f"\n{FROM_REQUEST}", "words": f"\n{FROM_WORDS}"}.get(source, "")))
     else:
-        rows.append(("To", "(no number in the plan or in your request: read CALL-E's words below)"))
+        rows.append(("To", "(no number in the plan, in your request or in CALL-E's words)"))
     other = numbers_the_server_named(plan, phones)
     if other:
         names = ", ".join(format_phone(n) for n in other)
         rows.append(("Check", f"⚠ CALL-E's words name {names}, which is not the number above."))
-    unplanned = tuple(n for n in requested if n not in phones) if phones and not from_request else ()
+    unplanned = tuple(n for n in requested if n not in phones) if source == "plan" else ()
     if unplanned:
         names = ", ".join(format_phone(n) for n in unplanned)
         rows.append(("Check", f"⚠ Your request named {names}, which the plan does not call."))

@@ -46,7 +46,7 @@ class ConfirmCallModal(ModalScreen[bool]):
         super().__init__()
         self.plan = plan
         self.requested = requested  # numbers the user gave, for a server that does not echo the plan's
-        phones, self._from_request = who_is_called(plan, requested)
+        phones, self._source = who_is_called(plan, requested)
         self._phones = phones
         self._target = phones[0] if phones else ""
         self._expected = last_digits(self._target) if self._target else ""
@@ -88,8 +88,10 @@ class ConfirmCallModal(ModalScreen[bool]):
 
     def _prompt(self) -> str:
         if self._expected == CONFIRM_WORD:
-            return f"Neither the plan nor your request shows a number. To confirm, type {CONFIRM_WORD}:"
+            return f"No number shows in the plan, your request or CALL-E's words. To confirm, type {CONFIRM_WORD}:"
         which = "the first number" if len(self._phones) > 1 else "the number"
+        if self._source == "words":
+            which += " CALL-E names"
         return f"To confirm, type the last {len(self._expected)} digits of {which}, {format_phone(self._target)}:"
 
     # --- typing the digits ---------------------------------------------------------------------------
