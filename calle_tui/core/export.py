@@ -38,6 +38,30 @@ class TranscriptExport:
     outcome: str = ""  # "Task completed: yes (confidence high 0.82)", when the server judged it
     evidence: Sequence[str] = ()
     activity: Sequence[tuple[str | None, str]] = ()  # (time, line) of the activity timeline
+    message: str | None = None  # the server's own sentence ("run_id not found.")
+    next_step: str | None = None  # the server's instruction, in its words
+    judgement: dict[str, Any] | None = None  # task_completed, confidence_label, confidence_score as sent
+
+
+# The call details a person looks for, by the reader's flat keys (core/dialect/replies.py), in their words.
+DETAIL_LABELS = {"callee": "Callee", "started_at": "Started", "ended_at": "Ended", "duration_seconds": "Duration",
+                 "call_id": "Call id"}  # fmt: skip
+
+
+def split_details(details: dict[str, Any] | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(the labelled details in DETAIL_LABELS order, every other detail as the server named it)."""
+    details = details or {}
+    known = {key: details[key] for key in DETAIL_LABELS if details.get(key) is not None}
+    return known, {key: value for key, value in details.items() if key not in DETAIL_LABELS}
+
+
+def duration_words(seconds: Any) -> str:
+    """42 -> '0:42', 3725 -> '1:02:05'; anything else as sent."""
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+        return _plain(seconds)
+    whole = max(0, int(seconds))
+    hours, rest = divmod(whole, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
 
 
 def default_export_dir() -> Path:
@@ -50,17 +74,25 @@ def to_markdown(export: TranscriptExport) -> str:
         lines.append(f"- To: {', '.join(export.to_phones)}")
     if export.goal:
         lines.append(f"- Goal: {export.goal}")
+    if export.message:
+        lines += ["", f"CALL-E says: {export.message}"]
     if export.summary:
         lines += ["", "## Summary", "", export.summary]
     if export.outcome:
         lines += ["", f"**{export.outcome}**"]
         lines += [f"- {line}" for line in export.evidence]
-    if export.details:
+    known, other = split_details(export.details)
+    if known:
         lines += ["", "## Details", ""]
-        lines += [f"- {key}: {_plain(value)}" for key, value in export.details.items()]
-    if export.extra:
+        for key, value in known.items():
+            shown = duration_words(value) if key == "duration_seconds" else _plain(value)
+            lines.append(f"- {DETAIL_LABELS[key]}: {shown}")
+    if export.next_step:
+        lines += ["", f"Next: {export.next_step}"]
+    other.update(export.extra)
+    if other:
         lines += ["", "## Other fields from the server", ""]
-        lines += [f"- {key}: {_plain(value)}" for key, value in export.extra.items()]
+        lines += [f"- {key}: {_plain(value)}" for key, value in other.items()]
     if export.activity:
         lines += ["", "## Activity", ""]
         lines += [f"- {at + ' ' if at else ''}{text}" for at, text in export.activity]
@@ -83,8 +115,11 @@ def to_json(export: TranscriptExport) -> str:
         "summary": export.summary,
         "details": export.details,
         "extra": export.extra,
+        "message": export.message,
         "outcome": export.outcome or None,
+        "judgement": export.judgement,
         "evidence": list(export.evidence),
+        "next_step": export.next_step,
         "activity": [{"at": at, "text": text} for at, text in export.activity],
         "transcript": [turn.model_dump(mode="json", exclude_none=True) for turn in export.turns],
     }

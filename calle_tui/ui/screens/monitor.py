@@ -33,7 +33,13 @@ from calle_tui.core.runview import (
     set_status,
 )
 from calle_tui.core.events import ErrorEvent, RunFinished, RunUpdate
-from calle_tui.core.export import TranscriptExport, export_transcript, to_markdown
+from calle_tui.core.export import (
+    DETAIL_LABELS,
+    TranscriptExport,
+    export_transcript,
+    split_details,
+    to_markdown,
+)
 from calle_tui.core.worker_api import RunRecord, WorkerAPI, WorkerError
 from calle_tui.ui.bridge import WorkerEventMessage, WorkerEventsMixin
 from calle_tui.ui.runs.app_context import clock_of, tz_of
@@ -123,8 +129,9 @@ class MonitorScreen(WorkerEventsMixin, Screen):
         self._render_outcome()
         self.set_interval(1.0, self._render_status)  # countdown and elapsed time
         # After this mount finishes, so the bridge has subscribed before the worker can report anything.
-        # (The worker does not poll a run the journal knows has finished.)
-        self.call_later(self.worker.follow, self.run_id)
+        # A run the journal knows has finished is drawn from it and never followed (or polled) again.
+        if not self.view.terminal:
+            self.call_later(self.worker.follow, self.run_id)
 
     def _stored_view(self) -> RunView | None:
         """The journal's view of the run: the worker's read model when it has one, else built here from
@@ -329,7 +336,7 @@ class MonitorScreen(WorkerEventsMixin, Screen):
             text.append(f"{label}: ", style="bold")
             text.append(value + "\n")
         step = view.next_step
-        if step and (step.message or step.action):
+        if step and (step.message or step.action) and not _handled_here(step.action):
             asking = asks_user(step)
             text.append("CALL-E asks  " if asking else "Next  ", style="bold")
             text.append((step.message or step.action.replace("_", " ")) + "\n")
@@ -338,7 +345,7 @@ class MonitorScreen(WorkerEventsMixin, Screen):
             text.append("; ".join(view.notes) + "\n", style="dim")
         # Everything else the server sent, under its own names: the details beyond the labelled ones
         # (extracted.*, calling.*), then the page's other fields (confirm tokens were scrubbed by the reader).
-        extras = {k: v for k, v in view.details.items() if k not in _DETAIL_LABELS}
+        _labelled, extras = split_details(view.details)
         extras.update((k, v) for k, v in view.extras.items() if k != "scheduled_at")
         if extras:
             text.append("Also from the server\n", style="bold dim")
@@ -391,6 +398,11 @@ class MonitorScreen(WorkerEventsMixin, Screen):
             outcome=outcome_line(view.outcome),
             evidence=list(view.outcome.evidence) if view.outcome else [],
             activity=[(e.at, e.text) for e in view.entries if e.type != SPEECH],
+            message=view.message,
+            next_step=(view.next_step.message or None)
+            if view.next_step and not _handled_here(view.next_step.action)
+            else None,
+            judgement=_judgement(view),
         )
 
     def action_copy(self) -> None:
@@ -420,19 +432,32 @@ class MonitorScreen(WorkerEventsMixin, Screen):
             self.app.pop_screen()
 
 
+# Instructions calle-tui carries out itself (checking again, waiting for a scheduled start): the status line
+# already says when the next check is, so the server's words for them would only repeat it.
+_HANDLED_HERE = frozenset({"poll_get_call_run", "poll", "wait_for_scheduled_run", "wait_for_scheduled_child_run"})
+
+
+def _handled_here(action: str | None) -> bool:
+    return (action or "").strip().lower() in _HANDLED_HERE
+
+
+def _judgement(view: RunView) -> dict[str, Any] | None:
+    outcome = view.outcome
+    if outcome is None:
+        return None
+    return {"task_completed": outcome.task_completed, "confidence_label": outcome.confidence_label,
+            "confidence_score": outcome.confidence_score}  # fmt: skip
+
+
 def _plain(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-
-
-_DETAIL_LABELS = {"callee": "Callee", "started_at": "Started", "ended_at": "Ended", "duration_seconds": "Duration",
-                  "call_id": "Call id"}  # fmt: skip
 
 
 def _details(details: dict[str, Any], tz: Any) -> list[tuple[str, str]]:
     """Call details as labelled fields: callee, start, end, duration and call id, in words a person uses.
     The other keys are shown with the server's additional fields."""
     shown: list[tuple[str, str]] = []
-    for key, label in _DETAIL_LABELS.items():
+    for key, label in DETAIL_LABELS.items():
         value = details.get(key)
         if value is None:
             continue
