@@ -231,8 +231,6 @@ async def test_exports_of_a_production_call_carry_summary_transcript_details_and
 
 
 async def test_call_finished_once_per_run_with_the_servers_judgement(tmp_path):
-    from textual.widgets import DataTable  # noqa: F401 - the shell app's history is not needed here
-
     from fakes_shell import FakeShellWorker, make_shell_app, sample_records, until
 
     worker = FakeShellWorker(signed_in=True, records=sample_records())

@@ -80,6 +80,7 @@ class HistoryScreen(WorkerEventsMixin, Screen[None]):
         self.records: dict[str, RunRecord] = {}
         self._statuses: dict[str, str] = {}
         self._notes: dict[str, str] = {}  # a row's last check result, kept while the cursor moves
+        self._judged: dict[str, str] = {}  # run_id -> the server's judgement of a finished run (it never changes)
 
     def compose(self) -> ComposeResult:
         yield AppHeader()
@@ -183,8 +184,27 @@ class HistoryScreen(WorkerEventsMixin, Screen[None]):
             self._detail(note)
             return
         summary = (record.summary or "").strip()
+        judged = self._judgement(record)
+        if judged:  # "Completed" says the call ended; the server's judgement says whether its task was done
+            summary = f"{judged}. {summary}".strip()
         hint = "Enter opens it" + ("" if record.terminal else " and keeps following it")
         self._detail(f"{summary}  ({hint}.)" if summary else f"{hint}.")
+
+    def _judgement(self, record: RunRecord) -> str:
+        """The server's judgement of a finished run ("Task completed: no (confidence high 0.9)"), read once
+        per run from the journal's view; empty when the worker cannot say or the server judged nothing."""
+        if not record.terminal or not record.run_id:
+            return ""
+        if record.run_id not in self._judged:
+            from calle_tui.core.runview import outcome_line
+
+            read = getattr(self.worker, "run_view", None)
+            try:
+                view = read(record.run_id) if read is not None else None
+            except Exception:  # noqa: BLE001 - the row's summary is still there
+                view = None
+            self._judged[record.run_id] = outcome_line(getattr(view, "outcome", None))
+        return self._judged[record.run_id]
 
     # --- events -------------------------------------------------------------------------------------
 
