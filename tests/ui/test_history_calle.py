@@ -7,9 +7,8 @@ import reply_fixtures as rf
 from textual.widgets import Static
 
 from calle_tui.core.runview import RunView, apply
-from calle_tui.ui.screens.history import HistoryScreen
-
 from fakes_shell import FakeShellWorker, make_shell_app, sample_records, until
+from test_shell_history_help import open_history
 
 
 class JudgingWorker(FakeShellWorker):
@@ -28,10 +27,7 @@ async def test_a_finished_row_leads_with_the_servers_judgement(tmp_path):
     worker = JudgingWorker(signed_in=True, records=sample_records())
     app = make_shell_app(worker, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
-        await until(pilot, lambda: worker.started.is_set() and app.shell_status.connection == "connected")
-        await app.run_action("history")
-        await until(pilot, lambda: isinstance(app.screen, HistoryScreen) and app.screen.is_mounted)
-        screen = app.screen
+        screen = await open_history(pilot, worker)
         detail = lambda: str(screen.query_one("#history-detail", Static).render())  # noqa: E731
         await pilot.press("down", "down")  # run-0002, completed
         await until(pilot, lambda: "Task completed" in detail())

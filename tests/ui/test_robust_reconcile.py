@@ -12,6 +12,7 @@ from calle_tui.ui.screens.history import HistoryScreen
 from calle_tui.ui.screens.reconcile import ReconcileModal
 
 from fakes_shell import FakeShellWorker, make_shell_app, sample_records, until
+from test_shell_history_help import open_history
 
 
 class ReconcilingWorker(FakeShellWorker):
@@ -130,10 +131,7 @@ async def test_a_worker_that_cannot_say_is_treated_as_not_idempotent(tmp_path):
     worker = OlderWorker(signed_in=True, records=sample_records())
     app = make_shell_app(worker, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
-        await until(pilot, lambda: worker.started.is_set() and app.shell_status.connection == "connected")
-        await app.run_action("history")
-        await until(pilot, lambda: isinstance(app.screen, HistoryScreen) and app.screen.is_mounted)
-        screen = app.screen
+        screen = await open_history(pilot, worker)
         await pilot.press("down", "k")
         await until(pilot, lambda: "cannot check" in detail(screen))
         assert not isinstance(app.screen, ReconcileModal) and worker.reconciled == []
