@@ -176,7 +176,7 @@ async def test_the_number_typed_in_the_field_is_who_the_card_and_the_gate_name()
         card = card_of(app)
         assert "+1 415-555-0142 (United States)" in card and "from your request" in card
         assert "Call +1 415 555 0142 in English to ask whether order 1182 is ready for pickup." in card
-        assert "Script" in card and "Check" not in card
+        assert "Call script" in card and "Check" not in card
         await pilot.press("ctrl+r")
         await pilot.pause()
         modal = app.screen
@@ -334,3 +334,17 @@ async def _confirm_on_calles_words(pilot) -> None:
 def test_snapshot_confirmation_on_the_number_calle_names(snap_compare, size):
     app, _ = host(rf.plan("plan_call-ready-content-only"))
     assert snap_compare(app, terminal_size=size, run_before=_confirm_on_calles_words)
+
+
+async def test_a_confirmation_past_its_own_expiry_cannot_be_reviewed_even_if_the_plan_lives_on():
+    reply = ready(confirm_summary="Call +1 415 555 0142.", expires_at="2026-06-06T09:30:00Z",
+                  confirm_expires_at="2026-06-05T09:40:00Z")  # fmt: skip
+    app, worker = host(read_plan(reply))
+    async with app.run_test(size=(100, 40)) as pilot:
+        await send(pilot, "Call +1 415 555 0142")
+        assert "Fri 05 Jun 2026 09:40 UTC" in card_of(app)  # the earlier of the two
+        app.clock.advance(11 * 60)
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        assert not isinstance(app.screen, ConfirmCallModal) and "expired" in screen_text(app)
+    assert worker.run_calls == []

@@ -8,7 +8,7 @@ sentence verbatim. When the server's own words name a number the user did not gi
 from __future__ import annotations
 
 import json
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 from typing import NamedTuple
 
 from rich.console import Console, ConsoleOptions, RenderResult
@@ -81,7 +81,7 @@ def plan_rows(
     if goal or not plan.display_goal:
         rows.append(("Why", goal or "(no goal in the plan)"))
     if plan.display_goal:
-        rows.append(("Script", plan.display_goal))  # the call script after CALL-E's planner rewrote it
+        rows.append(("Call script", plan.display_goal))  # the call script after CALL-E's planner rewrote it
     if details and details.language:
         rows.append(("Language", details.language))
     if details and details.region:
@@ -102,7 +102,7 @@ def _all_rows(plan: PlanCallResult, tz: tzinfo | None, requested: tuple[str, ...
               ) -> list[tuple[str, Text]]:  # fmt: skip
     rows = [(label, Text(value, style="bold" if label == "Check" else ""))
             for label, value in plan_rows(plan, tz, requested, with_message=with_message)]  # fmt: skip
-    expires = parse_time(plan.expires_at)
+    expires = plan_expiry(plan)
     if expires is not None:
         rows.append(("Expires", Text(format_datetime(expires, tz), style="dim")))
     return rows
@@ -112,7 +112,7 @@ class PlanSheet:
     """The plan as a two-column sheet: labels on the left, values wrapping under themselves (a Rich
     renderable). str() is the same sheet as plain text, for tests and anything that wants the words."""
 
-    def __init__(self, rows: list[tuple[str, Text]], label_width: int = 9) -> None:
+    def __init__(self, rows: list[tuple[str, Text]], label_width: int = 11) -> None:
         self.rows = rows
         self.label_width = label_width
 
@@ -181,6 +181,13 @@ def plan_text(
     return text
 
 
+def plan_expiry(plan: PlanCallResult) -> datetime | None:
+    """When the plan can no longer be confirmed: the earlier of the plan's expiry and its confirmation's
+    (production sends both, about 24 h apart at most); None when the server said neither readably."""
+    times = [t for t in (parse_time(plan.expires_at), parse_time(plan.confirm_expires_at)) if t is not None]
+    return min(times) if times else None
+
+
 def plan_expired(plan: PlanCallResult, now: float) -> bool:
-    expires = parse_time(plan.expires_at)
+    expires = plan_expiry(plan)
     return expires is not None and expires.timestamp() <= now

@@ -59,7 +59,7 @@ class ConfirmCallModal(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-dialog"):
             yield Static("⚠  This places a REAL phone call", id="confirm-title")
-            with VerticalScroll(id="confirm-details-box", can_focus=False):
+            with VerticalScroll(id="confirm-details-box"):  # focusable: a long plan scrolls by keyboard too
                 yield PlanCard(id="confirm-details")
             yield Static(NO_CANCEL, id="confirm-no-cancel")
             yield Label(self._prompt(), id="confirm-prompt")
