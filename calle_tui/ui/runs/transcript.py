@@ -9,9 +9,9 @@ once. Speakers get a name column and a colour (plus the name itself, for termina
 from __future__ import annotations
 
 import re
-import textwrap
 from collections.abc import Iterable
 
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual.geometry import Size
@@ -22,6 +22,7 @@ NAME_WIDTH = 9
 _SEPARATOR = " │ "
 _CONTROL = re.compile("[\x00-\x1f\x7f]")
 _PALETTE = ("bold cyan", "bold magenta", "bold yellow", "bold green", "bold blue")
+_SPEAKER_STYLES = {"agent": _PALETTE[0], "callee": _PALETTE[1]}  # the reader's speaker words
 
 
 class TranscriptLog(ScrollView, can_focus=True):
@@ -128,16 +129,47 @@ class TranscriptLog(ScrollView, can_focus=True):
     def _style_for(self, speaker: str) -> Style:
         key = speaker.casefold()
         if key not in self._styles:
-            self._styles[key] = Style.parse(_PALETTE[len(self._styles) % len(_PALETTE)])
+            # The agent and the person called keep their colours whoever speaks first; others take the next.
+            others = sum(1 for name in self._styles if name not in _SPEAKER_STYLES)
+            self._styles[key] = Style.parse(_SPEAKER_STYLES.get(key) or _PALETTE[2 + others % (len(_PALETTE) - 2)])
         return self._styles[key]
 
     @staticmethod
     def _wrap_into(speaker: str, text: str, width: int, out: list[tuple[str | None, str]]) -> None:
         body = width - NAME_WIDTH - len(_SEPARATOR)
         text = _CONTROL.sub(" ", text)  # a server's control characters must never reach the terminal
-        if len(text) <= body:
+        if cell_len(text) <= body:
             out.append((speaker, text))  # the common case: one short line, no wrapping work
             return
-        pieces = textwrap.wrap(text, body, break_long_words=True, break_on_hyphens=False) or [""]
+        pieces = wrap_cells(text, body) or [""]
         out.append((speaker, pieces[0]))
         out.extend((None, piece) for piece in pieces[1:])
+
+
+def wrap_cells(text: str, width: int) -> list[str]:
+    """Wrap at spaces to lines of at most `width` terminal cells; a word wider than that (a URL, or a
+    sentence in Chinese or Japanese, which has no spaces) is folded by character. Wide characters count two
+    cells, so a CJK line is wrapped, never cut off at the edge."""
+    width = max(2, width)
+    lines: list[str] = []
+    line, used = "", 0
+    for word in text.split():
+        size = cell_len(word)
+        if line and used + 1 + size <= width:
+            line, used = f"{line} {word}", used + 1 + size
+            continue
+        if line:
+            lines.append(line)
+            line, used = "", 0
+        if size <= width:
+            line, used = word, size
+            continue
+        for char in word:  # fold a word wider than the line
+            char_size = cell_len(char)
+            if used + char_size > width:
+                lines.append(line)
+                line, used = "", 0
+            line, used = line + char, used + char_size
+    if line:
+        lines.append(line)
+    return lines
