@@ -274,3 +274,31 @@ def test_calle_monitor_reopened_from_history(snap_compare, size):
         await pilot.pause()
 
     assert snap_compare(host(ViewWorker(), terminal=True), terminal_size=size, run_before=run_before)
+
+
+async def test_a_status_word_we_do_not_know_is_shown_in_the_servers_words_and_followed():
+    worker = FakeRunsWorker()
+    app = host(worker)
+    page = rf.run_page("get_call_run-preparing-live")
+    odd = page.model_copy(update={"status": "on_hold", "status_text": "ON_HOLD"})
+    async with app.run_test(size=(100, 30)) as pilot:
+        worker.emit(page_update(odd))
+        worker.emit(countdown("on_hold", at=app.clock() + 5))
+        await pilot.pause()
+        status = text_of(app.screen, "#monitor-status")
+        assert "? On hold" in status and "Next check in 5 s" in status and "Finished" not in status
+
+
+async def test_a_run_ended_by_report_result_while_still_preparing_says_what_the_activity_showed():
+    worker = FakeRunsWorker()
+    app = host(worker)
+    live = rf.run_page("get_call_run-preparing-live")
+    ended = rf.run_page("get_call_run-completed", asked=RUN)
+    still_preparing = ended.model_copy(update={"status": "preparing", "status_text": "PREPARING"})
+    async with app.run_test(size=(100, 30)) as pilot:
+        worker.emit(page_update(live))
+        worker.emit(RunFinished(run_id=RUN, status="preparing", status_text="PREPARING", result=still_preparing))
+        await pilot.pause()
+        status = text_of(app.screen, "#monitor-status")
+        assert "Preparing" in status and "call ended" in status and "Finished" in status
+        assert "Task completed: yes" in text_of(app.screen, "#monitor-outcome-text")

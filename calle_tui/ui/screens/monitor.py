@@ -22,6 +22,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Label, Log, Static
 
 from calle_tui.core.contract import ActivityEntry, GetCallRunResult, TranscriptTurn, parse_time
+from calle_tui.core.dialect.status import status_kind
 from calle_tui.core.polling import asks_user
 from calle_tui.core.runview import (
     PHASE_LABELS,
@@ -258,8 +259,9 @@ class MonitorScreen(WorkerEventsMixin, Screen):
         self.sub_title = label.lower()
         text = Text()
         text.append(f" {glyph} {label} ", style=f"bold {colour} reverse")
-        if self.view.phase and not self.view.terminal:
-            # Production says PREPARING while people talk: what the activity shows goes beside its word.
+        if self.view.phase and (not self.view.terminal or status_kind(self.view.status) != "terminal"):
+            # Production says PREPARING while people talk (and may end a run with report_result while it
+            # still says so): what the activity shows goes beside its word.
             text.append("  ", style=Style(bold=False))
             text.append(PHASE_LABELS[self.view.phase], style=f"bold {colour}")
         started = self._started_at if self._started_at is not None else now
