@@ -25,7 +25,7 @@ from pydantic_core import ValidationError as CoreValidationError
 
 from calle_tui.core.contract import GetCallRunInput, PlanCallInput, RunCallInput
 from calle_tui.sandbox import simulator
-from calle_tui.sandbox.tools import POLL_MAX, POLL_MIN, ToolFailure, Tools
+from calle_tui.sandbox.tools import MAX_INPUT_CHARS, POLL_MAX, POLL_MIN, ToolFailure, Tools
 
 FOREVER = 253402300799  # 9999-12-31T23:59:59Z: production's expires_at for ttl_seconds 0 ("keep permanently")
 PLAN_DEFAULT_TTL = 86400  # production's plans and confirmations last about 24 h
@@ -149,7 +149,21 @@ class CalleTools(Tools):
             schedule = "now"
         elif (mode == "scheduled" or action == "set_custom_time") and not request.scheduled_at:
             schedule = "ask"
-        ref = super().plan_call(self._ttl(fields), zone=zone_from_meta(meta), schedule=schedule)
+        zone = zone_from_meta(meta)
+        problem = None
+        try:
+            ref = super().plan_call(self._ttl(fields), zone=zone, schedule=schedule)
+        except ToolFailure as exc:
+            # Production answers problems as questions, never as errors: a plan_id that is unknown, expired
+            # or already used, or a message too long, gives a new plan whose first question says so.
+            problem = str(exc)
+            fresh = {k: v for k, v in fields.items() if k != "plan_id"}
+            if len(fresh["user_input"]) > MAX_INPUT_CHARS:
+                fresh["user_input"] = request.goal or "Plan a call."
+            ref = super().plan_call(self._ttl(fresh), zone=zone, schedule=schedule)
+            key = "plan_id" if request.plan_id else "user_input"
+            ref = {**ref, "ready_to_run": False, "confirm_token": None,
+                   "missing": [{"field": key, "question": problem}, *(ref.get("missing") or [])]}  # fmt: skip
         ready = bool(ref["ready_to_run"])
         missing = ref.get("missing") or []
         details = ref.get("plan") or {}
@@ -176,10 +190,20 @@ class CalleTools(Tools):
         else:
             # Production says what it has and what it lacks in confirm_summary, naming the number by its end.
             have = f"I have the recipient number ending in ...{numbers[-4:]}" if numbers else "I have no number yet"
-            lacking = ", ".join(m["field"].replace("to_phones", "the number").replace("_", " ") for m in missing)
+            lacking = ", ".join(
+                m["field"].replace("to_phones", "the number").replace("_", " ")
+                for m in missing
+                if m["field"] not in ("plan_id", "user_input")
+            )
             out["confirm_summary"] = f"{have}, but I need {lacking or 'more details'} before I can place the call."
             out["message"] = "Plan created, but more details are needed. No call was started."
-            if getattr(self.config, "no_questions", False):
+            if problem:
+                out["message"] = f"{problem} A new plan was created. No call was started."
+                out["next_step"] = (
+                    "Tell the user what the first clarifying question says, then continue with "
+                    f'plan_id="{ref["plan_id"]}".'
+                )
+            elif getattr(self.config, "no_questions", False):
                 out["clarifying_questions"], out["questions"] = [], []  # production may ask nothing at all
                 out["next_step"] = (
                     "Ask the user for the missing details, then call plan_call again with "

@@ -85,9 +85,23 @@ async def test_one_call_per_plan_and_a_replay_answers_the_same_run(calle_box, fa
         plan, run = await start(client, "+14155550120")
         _, replay = await call(client, "run_call", plan_id=plan["plan_id"], confirm_token=plan["confirm_token"])
         assert replay["run_id"] == run["run_id"] and replay["next_step"]["run_id"] == run["run_id"]
-        _, again = await call(client, "plan_call", plan_id=plan["plan_id"], user_input="make it in Spanish")
-    assert again is None  # a plan that started a call cannot change (a tool error)
+        result, again = await call(client, "plan_call", plan_id=plan["plan_id"], user_input="make it in Spanish")
+    # A plan that started a call cannot change: production answers problems as questions, never as errors.
+    assert not result.is_error and again["plan_id"] != plan["plan_id"] and again["ready_to_run"] is False
+    assert again["questions"][0]["key"] == "plan_id" and "already started a call" in again["clarifying_questions"][0]
+    assert again["confirm_token"] is None and "already started a call" in again["message"]
     assert calle_box.stats.calls_placed == 1 and calle_box.stats.run_call_sent == 2
+
+
+async def test_problems_come_back_as_questions(calle_box):
+    async with sdk_client(calle_box.mcp_url) as client:
+        unknown, gone = await call(client, "plan_call", plan_id="pln_nope", user_input="Call +14155550120")
+        long, too_long = await call(client, "plan_call", user_input="Call +14155550120 " + "x" * 5000)
+        _, local = await call(client, "plan_call", user_input="Call 555-1234 in English about the order")
+    assert not unknown.is_error and gone["plan_id"] != "pln_nope" and gone["ready_to_run"] is False
+    assert gone["questions"][0]["key"] == "plan_id" and "plan_id" in gone["clarifying_questions"][0]
+    assert not long.is_error and "too long" in too_long["clarifying_questions"][0]
+    assert local["ready_to_run"] is False and "555-1234" in local["clarifying_questions"][0]
 
 
 async def test_a_scheduled_run_waits_with_production_s_step(calle_box, fake_clock):
