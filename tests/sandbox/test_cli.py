@@ -38,11 +38,13 @@ async def test_sandbox_process_serves_and_never_logs_secrets(tmp_path):
         async with sdk_client(base + "/mcp", oauth_provider(base + "/mcp", storage)) as client:
             plan = await client.call_tool("plan_call", {"user_input": "Call +44 20 7946 0000 in English to ask"})
             assert plan.structured_content["ready_to_run"]
+            assert "clarifying_questions" in plan.structured_content  # the CLI's default dialect is calle
     finally:
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=20)
     assert process.returncode == 0
     assert base + "/mcp" in out and "MCP Inspector" in out and "README.md" in out
+    assert "Dialect        calle (production's reply shapes)" in out
     assert "POST /token 200" in err and "GET /authorize 302" in err
     for secret in (storage.tokens.access_token, storage.tokens.refresh_token, storage.client_info.client_secret):
         assert secret not in out and secret not in err
