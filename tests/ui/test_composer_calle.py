@@ -348,3 +348,39 @@ async def test_a_confirmation_past_its_own_expiry_cannot_be_reviewed_even_if_the
         await pilot.pause()
         assert not isinstance(app.screen, ConfirmCallModal) and "expired" in screen_text(app)
     assert worker.run_calls == []
+
+
+async def test_while_calle_plans_the_screen_stays_usable_and_a_second_plan_is_not_sent():
+    import asyncio
+
+    app, worker = host(rf.plan("plan_call-ready"))
+    worker.plan_gate = asyncio.Event()
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.screen.query_one("#composer-request", TextArea).insert("Call +1 415 555 0142")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert app.screen.planning and "Planning…" in screen_text(app)
+        area = app.screen.query_one("#composer-request", TextArea)
+        area.focus()
+        await pilot.press("end", *" today")
+        await pilot.press("ctrl+s")  # still planning: nothing more is sent
+        await pilot.pause()
+        assert len(worker.plan_requests) == 1 and "Still planning" in screen_text(app)
+        assert area.text == "Call +1 415 555 0142 today"
+        worker.plan_gate.set()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.screen.query_one("#composer-plan").display and not app.screen.planning
+
+
+async def test_a_number_given_in_an_answer_is_the_one_the_card_names():
+    asks = {"plan_id": "p7", "ready_to_run": False, "clarifying_questions": ["Which number should the agent call?"]}
+    app, worker = host(read_plan(asks), read_plan(ready(plan_id="p7")))
+    async with app.run_test(size=(100, 40)) as pilot:
+        await send(pilot, "Call the bakery about my cake")
+        app.screen.query_one(".answer", Input).value = "It is +44 20 7946 0958"
+        await pilot.press("ctrl+s")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert worker.plan_requests[1].to_phones is None  # a fieldless question fills no field
+        assert "+44 20 7946 0958 (United Kingdom)" in card_of(app) and "from your request" in card_of(app)
