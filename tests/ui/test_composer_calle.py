@@ -7,6 +7,7 @@ confirm token nowhere on screen or in any snapshot. Snapshots at 80x24 and 120x4
 
 from __future__ import annotations
 
+import asyncio
 import html
 import re
 from pathlib import Path
@@ -279,15 +280,23 @@ def test_no_snapshot_holds_the_canary_token():
 # --- planning takes long --------------------------------------------------------------------------------
 
 
-async def test_ctrl_n_while_planning_stops_waiting_and_a_late_plan_is_ignored():
-    import asyncio
-
+def slow_host() -> tuple[RunsHostApp, FakeRunsWorker]:
+    """CALL-E is still planning until the test sets worker.plan_gate."""
     app, worker = host(rf.plan("plan_call-ready"))
     worker.plan_gate = asyncio.Event()
+    return app, worker
+
+
+async def start_planning(pilot) -> None:
+    pilot.app.screen.query_one("#composer-request", TextArea).insert("Call +1 415 555 0142")
+    await pilot.press("ctrl+s")
+    await pilot.pause()
+
+
+async def test_ctrl_n_while_planning_stops_waiting_and_a_late_plan_is_ignored():
+    app, worker = slow_host()
     async with app.run_test(size=(100, 30)) as pilot:
-        app.screen.query_one("#composer-request", TextArea).insert("Call +1 415 555 0142")
-        await pilot.press("ctrl+s")
-        await pilot.pause()
+        await start_planning(pilot)
         assert app.screen.planning
         await pilot.press("ctrl+n")
         await pilot.pause()
@@ -351,14 +360,9 @@ async def test_a_confirmation_past_its_own_expiry_cannot_be_reviewed_even_if_the
 
 
 async def test_while_calle_plans_the_screen_stays_usable_and_a_second_plan_is_not_sent():
-    import asyncio
-
-    app, worker = host(rf.plan("plan_call-ready"))
-    worker.plan_gate = asyncio.Event()
+    app, worker = slow_host()
     async with app.run_test(size=(100, 30)) as pilot:
-        app.screen.query_one("#composer-request", TextArea).insert("Call +1 415 555 0142")
-        await pilot.press("ctrl+s")
-        await pilot.pause()
+        await start_planning(pilot)
         assert app.screen.planning and "Planning…" in screen_text(app)
         area = app.screen.query_one("#composer-request", TextArea)
         area.focus()
