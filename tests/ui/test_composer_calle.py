@@ -388,3 +388,14 @@ async def test_a_number_given_in_an_answer_is_the_one_the_card_names():
         await pilot.pause()
         assert worker.plan_requests[1].to_phones is None  # a fieldless question fills no field
         assert "+44 20 7946 0958 (United Kingdom)" in card_of(app) and "from your request" in card_of(app)
+
+
+async def test_the_card_shows_what_the_reader_could_not_use_and_the_servers_extra_fields():
+    reply = ready(confirm_summary="Call +1 415 555 0142.", scheduled_at="tomorrow at nine", schedule_mode="now")
+    app, _ = host(read_plan(reply))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await send(pilot, "Call +1 415 555 0142 tomorrow at nine")
+        card = card_of(app)
+        assert "Unread" in card and "tomorrow at nine" in card  # shown as sent, never turned into a time
+        assert "As soon as you confirm" not in card and "cannot read" in card
+        assert "schedule_mode" in card and "now" in card

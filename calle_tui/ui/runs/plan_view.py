@@ -23,7 +23,7 @@ from calle_tui.core.phones import numbers_in_text
 from calle_tui.ui.runs.format import format_datetime, format_phone, format_when
 
 FROM_REQUEST = "(from your request: the server did not repeat it)"
-FROM_WORDS = "(named in CALL-E's sentence below, not in the plan's fields)"
+FROM_WORDS = "(named in CALL-E's sentence below; not in the plan)"
 
 
 class Callee(NamedTuple):
@@ -86,7 +86,7 @@ def plan_rows(
         rows.append(("Language", details.language))
     if details and details.region:
         rows.append(("Region", details.region))
-    rows.append(("When", format_when(details.scheduled_at if details else None, tz)))
+    rows.append(("When", _when(plan, tz)))
     if with_message and plan.message and plan.message != plan.confirm_summary:
         rows.append(("Message", plan.message))
     if plan.notes:
@@ -96,6 +96,16 @@ def plan_rows(
     for key, value in extras.items():  # what a real server adds is shown, not hidden (secrets never reach here)
         rows.append((key, value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)))
     return rows
+
+
+def _when(plan: PlanCallResult, tz: tzinfo | None) -> str:
+    """The plan's time. Absent from an echoed plan it means as soon as confirmed; but a server that echoes no
+    fields at all (production may not) or sent a time we cannot read has not said that, so neither do we."""
+    if any(note.startswith("scheduled_at:") for note in plan.notes):
+        return "(CALL-E sent a time calle-tui cannot read: see Unread below)"
+    if plan.plan is None:
+        return "(not in the plan's fields: see CALL-E's words)"
+    return format_when(plan.plan.scheduled_at, tz)
 
 
 def _all_rows(plan: PlanCallResult, tz: tzinfo | None, requested: tuple[str, ...], with_message: bool
@@ -164,7 +174,7 @@ def plan_text(
     *,
     requested: tuple[str, ...] = (),
     with_message: bool = True,
-    label_width: int = 9,
+    label_width: int = 11,
 ) -> Text:
     """The same rows as one Text (for screens that append it to other text)."""
     text = Text()
