@@ -399,3 +399,16 @@ async def test_the_card_shows_what_the_reader_could_not_use_and_the_servers_extr
         assert "Unread" in card and "tomorrow at nine" in card  # shown as sent, never turned into a time
         assert "As soon as you confirm" not in card and "cannot read" in card
         assert "schedule_mode" in card and "now" in card
+
+
+async def test_a_prose_only_answer_without_a_plan_id_is_answered_by_planning_again_with_everything_typed():
+    app, worker = host(read_plan("Who should I call, and what should I say?"), read_plan(ready(plan_id="p8")))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await send(pilot, "Call the bakery", numbers="+14155550142")
+        assert questions_shown(app) == ["Who should I call, and what should I say?"]
+        app.screen.query_one(".answer", Input).value = "Ask if the cake is ready"
+        await pilot.press("ctrl+s")
+        await app.workers.wait_for_complete()
+    again = worker.plan_requests[1]
+    assert again.plan_id is None and again.user_input == "Call the bakery\nAsk if the cake is ready"
+    assert again.to_phones == ("+14155550142",)  # the field the user filled, still theirs

@@ -8,6 +8,8 @@ run has started, so a failed submit, a re-login or a restart never loses what wa
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -272,10 +274,19 @@ class ComposerScreen(WorkerEventsMixin, Screen):
                 except FieldValueError:
                     pass
         user_input = "\n".join(value for _, value in answers)
+        plan_id = self.plan.plan_id if self.plan else None
+        base = None
+        if plan_id is None:
+            # Nothing to refine (the server's answer carried no plan id, e.g. prose only): plan afresh with
+            # the request and then the answers, both as typed, so nothing the user said is lost.
+            base = self._new_request()
+            if base is None:
+                return None
         named = tuple(values.get("to_phones") or ()) or numbers_in_text(user_input)
         if named:
             self._requested = named  # an answer that names the number is the latest word on it
-        plan_id = self.plan.plan_id if self.plan else None
+        if base is not None:
+            return replace(base, user_input=f"{base.user_input}\n{user_input}", **values)
         return PlanRequest(user_input=user_input, plan_id=plan_id, **values)
 
     async def _send_plan(self, request: PlanRequest) -> None:
