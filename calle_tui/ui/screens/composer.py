@@ -227,7 +227,8 @@ class ComposerScreen(WorkerEventsMixin, Screen):
             return
         self.workers.cancel_group(self, "plan")
         self._planning_done()
-        self._say("Stopped waiting for the plan. Your request is still here: press ctrl+s to plan again.")
+        self._say("Stopped waiting for the plan. CALL-E may still finish it; that plan is ignored and never "
+                  "called. Your request is still here: press ctrl+s to plan again.")
 
     def _new_request(self) -> PlanRequest | None:
         text = self.query_one("#composer-request", TextArea).text
