@@ -29,14 +29,18 @@ from calle_tui.core.contract import (
     TranscriptTurn,
     is_terminal_status,
 )
+from calle_tui.core.owners import OwnerLock
 from calle_tui.core.phones import numbers_in_text
 from calle_tui.core.private import private_file
 from calle_tui.core.worker_api import PlanRequest, RunRecord
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
-# MIGRATIONS[n]: the statements that take a version-n file to version n + 1 (none yet: version 1 is the first).
-MIGRATIONS: dict[int, tuple[str, ...]] = {}
+# MIGRATIONS[n]: the statements that take a version-n file to version n + 1.
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    # 2: who sent a pending attempt (core/owners.py), so a second window never settles a live send.
+    1: ("ALTER TABLE attempts ADD COLUMN owner TEXT",),
+}
 
 
 class JournalError(Exception):
@@ -125,6 +129,14 @@ class RunState:
     transcript: tuple[TranscriptTurn, ...]
 
 
+def _unwritable(path: Path, exc: OSError) -> str:
+    reason = exc.strerror or "it cannot be written"
+    return (
+        f"calle-tui cannot keep its call history in {path.parent} ({reason.lower()}). Make that folder writable, "
+        "or point XDG_STATE_HOME at a folder you own."
+    )
+
+
 def _dump(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
@@ -143,10 +155,17 @@ class Journal:
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
+        self._owner: OwnerLock | None = None
         if str(path) != ":memory:":
-            # It holds numbers, goals, transcripts and pending confirm tokens: 0600 in a 0700 folder. SQLite
-            # gives its -wal and -shm files the database file's mode.
-            private_file(self.path)
+            try:
+                # It holds numbers, goals, transcripts and pending confirm tokens: 0600 in a 0700 folder.
+                # SQLite gives its -wal and -shm files the database file's mode.
+                private_file(self.path)
+                # Held while this journal is open: a pending attempt it writes is "in flight", not
+                # "crashed", to every other window until it closes or its process dies.
+                self._owner = OwnerLock(self.path.parent / "journal-owners")
+            except OSError as exc:
+                raise JournalError(_unwritable(self.path, exc)) from None
         self._lock = threading.RLock()
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=10.0)
         self._db.row_factory = sqlite3.Row
@@ -187,6 +206,8 @@ class Journal:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+            if self._owner is not None:
+                self._owner.release()
 
     def _tx(self):
         return _Transaction(self._db, self._lock)
@@ -259,9 +280,10 @@ class Journal:
             if row is not None and row["state"] != "rejected":
                 return False
             db.execute(
-                """INSERT OR REPLACE INTO attempts (plan_id, server_url, confirm_token, sent_at, state, run_id, message)
-                   VALUES (?, ?, ?, ?, 'pending', NULL, '')""",
-                (plan_id, server_url, confirm_token, now),
+                """INSERT OR REPLACE INTO attempts (plan_id, server_url, confirm_token, sent_at, state, run_id, message,
+                                                    owner)
+                   VALUES (?, ?, ?, ?, 'pending', NULL, '', ?)""",
+                (plan_id, server_url, confirm_token, now, self._owner.token if self._owner else None),
             )
             return True
 
@@ -327,15 +349,27 @@ class Journal:
         return [_attempt(r) for r in rows]
 
     def settle_crashed_attempts(self, server_url: str | None = None) -> list[Attempt]:
-        """On startup, a 'pending' attempt means a previous process died between send and reply."""
-        with self._tx() as db:
-            query = "UPDATE attempts SET state='unknown', message=? WHERE state='pending'"
-            args: tuple = ("The app stopped before the call request was answered.",)
-            if server_url is not None:
-                query += " AND server_url = ?"
-                args += (server_url,)
-            db.execute(query, args)
-        return self.unresolved_attempts(server_url)
+        """On startup, a 'pending' attempt whose sender is gone means that process died between send and
+        reply: it becomes 'unknown'. One whose sender is still open (another window waiting for run_call's
+        answer right now) is left alone and not returned: that window will learn the outcome."""
+        query = "SELECT plan_id, owner FROM attempts WHERE state='pending'"
+        args: tuple = ()
+        if server_url is not None:
+            query += " AND server_url = ?"
+            args = (server_url,)
+        with self._lock:
+            pending = self._db.execute(query, args).fetchall()
+        live = {r["plan_id"] for r in pending if self._owner is not None and self._owner.is_alive(r["owner"])}
+        crashed = [(r["plan_id"],) for r in pending if r["plan_id"] not in live]
+        if crashed:
+            with self._tx() as db:
+                db.executemany(
+                    "UPDATE attempts SET state='unknown', message=? WHERE plan_id=? AND state='pending'",
+                    [("The app stopped before the call request was answered.", plan_id) for (plan_id,) in crashed],
+                )
+        if self._owner is not None:
+            self._owner.sweep()
+        return [a for a in self.unresolved_attempts(server_url) if a.plan_id not in live]
 
     # --- runs ----------------------------------------------------------------------------------------
 

@@ -129,25 +129,25 @@ def test_the_journal_format_is_versioned_and_migrated_in_order(tmp_path, monkeyp
     from calle_tui.core import journal as journal_module
     from calle_tui.core.journal import Journal, JournalError
 
+    current = journal_module.SCHEMA_VERSION
     path = tmp_path / "j.sqlite3"
-    Journal(path).close()
+    # A file from before user_version was kept: the version-1 tables and user_version 0.
     db = sqlite3.connect(path)
-    assert db.execute("PRAGMA user_version").fetchone()[0] == 1
-    db.execute("PRAGMA user_version = 0")  # a file from before user_version was kept
+    db.executescript(journal_module._SCHEMA)
     db.commit()
     db.close()
     Journal(path).close()
-    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 1
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == current
     # A later version adds a column: the step runs once, in order, and the data stays.
-    monkeypatch.setattr(journal_module, "SCHEMA_VERSION", 2)
-    monkeypatch.setattr(journal_module, "MIGRATIONS", {1: ("ALTER TABLE runs ADD COLUMN note TEXT",)})
+    monkeypatch.setattr(journal_module, "SCHEMA_VERSION", current + 1)
+    monkeypatch.setitem(journal_module.MIGRATIONS, current, ("ALTER TABLE runs ADD COLUMN note TEXT",))
     Journal(path).close()
     db = sqlite3.connect(path)
-    assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert db.execute("PRAGMA user_version").fetchone()[0] == current + 1
     assert "note" in [row[1] for row in db.execute("PRAGMA table_info(runs)")]
     db.close()
     # A file from a newer calle-tui is refused with a sentence that names it.
-    monkeypatch.setattr(journal_module, "SCHEMA_VERSION", 1)
+    monkeypatch.setattr(journal_module, "SCHEMA_VERSION", current)
     with pytest.raises(JournalError, match="newer calle-tui"):
         Journal(path)
 
