@@ -228,6 +228,46 @@ async def test_a_second_window_announces_entries_the_first_one_stored(make_worke
     assert [e.id for e in second.run_entries(started.run_id)] == first_saw  # stored once
 
 
+async def test_a_second_process_announces_every_entry_the_first_process_stored(make_worker, manual_clock, tmp_path):
+    # The same, with two real processes on one journal: the first window (its own process) stores the
+    # history; this one, already following, stores nothing new and must still show every entry, once.
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    fake = ScriptedCalle(
+        manual_clock,
+        plan_answers=[structured("plan_call-ready")],
+        run_answers=[structured("run_call-started")],
+        poll_answers=[structured("get_call_run-preparing-live")],
+    )
+    here = Path(__file__).parent
+    with fake.server() as server:
+        env = os.environ | {"PYTHONPATH": os.pathsep.join([str(here), os.environ.get("PYTHONPATH", "")])}
+        first = subprocess.Popen(
+            [sys.executable, str(here / "first_window.py"), server.url, str(tmp_path / "shared")],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env,
+        )  # fmt: skip
+        try:
+            run_id = first.stdout.readline().strip()
+            second, log = make_worker(server.url, state=tmp_path / "shared")
+            await second.start()
+            await log.wait_kind(ToolsListed)
+            second.follow(run_id)  # this window follows the call before anything is stored
+            first.stdin.write("go\n")
+            first.stdin.flush()
+            assert await asyncio.to_thread(first.stdout.readline) == "6\n"  # the first process stored them
+            await drive(manual_clock, log, lambda: sum(len(u.new_activity) for u in log.of(RunUpdate)) >= 6)
+        finally:
+            first.stdin.close()
+            first.wait(timeout=30)
+    seen = [e.id for u in log.of(RunUpdate) for e in u.new_activity]
+    assert len(seen) == 6 and len(set(seen)) == 6  # every entry, once
+    assert [e.id for e in second.run_entries(run_id)] == seen  # stored once, by the first process
+    assert first.returncode == 0
+
+
 async def test_the_worker_signs_in_to_a_production_like_sandbox(sandbox_factory, make_worker, manual_clock):
     # Authorization server under /mcp-auth and no refresh grant, as production advertises; calle dialect.
     from calle_tui.core.events import SignInNeeded
