@@ -11,11 +11,11 @@ from calle_tui.core.worker_api import WorkerError
 from calle_tui.ui.screens.history import HistoryScreen
 from calle_tui.ui.screens.reconcile import ReconcileModal
 
-from fakes_shell import FakeShellWorker, make_shell_app, sample_records, until
+from fakes_shell import FakeWorker, make_shell_app, sample_records, until
 from test_shell_history_help import open_history
 
 
-class ReconcilingWorker(FakeShellWorker):
+class ReconcilingWorker(FakeWorker):
     def __init__(self, idempotent: bool = True, **kw) -> None:
         super().__init__(**kw)
         self.reconciled: list[str] = []

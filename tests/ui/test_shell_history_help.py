@@ -9,7 +9,7 @@ from calle_tui.ui.screens.history import HistoryScreen
 from calle_tui.ui.screens.login import LoginScreen
 from calle_tui.ui.widgets.commands import ScreenActionsProvider
 
-from fakes_shell import FakeShellWorker, make_shell_app, sample_records, until
+from fakes_shell import FakeWorker, make_shell_app, sample_records, until
 
 
 def mounted(app, kind) -> bool:
@@ -30,7 +30,7 @@ def rows(screen: HistoryScreen) -> list[str]:
 
 
 async def test_history_lists_runs_with_outcome_glyphs(tmp_path):
-    worker = FakeShellWorker(signed_in=True, records=sample_records())
+    worker = FakeWorker(signed_in=True, records=sample_records())
     app = make_shell_app(worker, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_history(pilot, worker)
@@ -44,7 +44,7 @@ async def test_history_lists_runs_with_outcome_glyphs(tmp_path):
 
 
 async def test_history_search_filters_and_open_pushes_monitor(tmp_path):
-    worker = FakeShellWorker(signed_in=True, records=sample_records())
+    worker = FakeWorker(signed_in=True, records=sample_records())
     app = make_shell_app(worker, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_history(pilot, worker)
@@ -69,7 +69,7 @@ async def test_history_search_filters_and_open_pushes_monitor(tmp_path):
 
 
 async def test_opening_an_unfinished_run_follows_it(tmp_path):
-    worker = FakeShellWorker(signed_in=True, records=sample_records())
+    worker = FakeWorker(signed_in=True, records=sample_records())
     app = make_shell_app(worker, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await open_history(pilot, worker)
@@ -80,7 +80,7 @@ async def test_opening_an_unfinished_run_follows_it(tmp_path):
 
 
 async def test_unknown_outcome_is_explained_not_opened(tmp_path):
-    worker = FakeShellWorker(signed_in=True, records=sample_records())
+    worker = FakeWorker(signed_in=True, records=sample_records())
     app = make_shell_app(worker, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_history(pilot, worker)
@@ -95,7 +95,7 @@ async def test_unknown_outcome_is_explained_not_opened(tmp_path):
 
 
 async def test_history_updates_when_a_run_finishes_and_the_bell_rings(tmp_path):
-    worker = FakeShellWorker(signed_in=True, records=sample_records())
+    worker = FakeWorker(signed_in=True, records=sample_records())
     app = make_shell_app(worker, tmp_path)
     bells: list[int] = []
     app.bell = lambda: bells.append(1)  # type: ignore[method-assign]
@@ -110,7 +110,7 @@ async def test_history_updates_when_a_run_finishes_and_the_bell_rings(tmp_path):
 
 
 async def test_empty_history_says_so(tmp_path):
-    worker = FakeShellWorker(signed_in=True)
+    worker = FakeWorker(signed_in=True)
     app = make_shell_app(worker, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_history(pilot, worker)
@@ -119,7 +119,7 @@ async def test_empty_history_says_so(tmp_path):
 
 
 async def test_help_lists_the_keys_of_the_screen_underneath(tmp_path):
-    worker = FakeShellWorker(signed_in=True, records=sample_records())
+    worker = FakeWorker(signed_in=True, records=sample_records())
     app = make_shell_app(worker, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await open_history(pilot, worker)
@@ -136,7 +136,7 @@ async def test_help_lists_the_keys_of_the_screen_underneath(tmp_path):
 
 
 async def test_help_follows_the_login_screens_bindings(tmp_path):
-    worker = FakeShellWorker()
+    worker = FakeWorker()
     app = make_shell_app(worker, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: mounted(app, LoginScreen) and worker.started.is_set())
@@ -149,7 +149,7 @@ async def test_help_follows_the_login_screens_bindings(tmp_path):
 
 
 async def test_palette_offers_every_screen_action(tmp_path):
-    worker = FakeShellWorker(signed_in=True, records=sample_records())
+    worker = FakeWorker(signed_in=True, records=sample_records())
     app = make_shell_app(worker, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_history(pilot, worker)
