@@ -123,6 +123,12 @@ class CalleWorker:
         )
         self.tools: Any = None  # connection.ToolInfo of the current session
 
+    @property
+    def plan_call_schema(self) -> dict | None:
+        """plan_call's inputSchema from the current session's tools/list (None before one): a composer
+        opened after ToolsListed was announced builds its fields from it."""
+        return self.tools.schemas.get("plan_call", {}) if self.tools is not None else None
+
     # --- subscription ------------------------------------------------------------------------------
 
     def subscribe(self, callback: Callable[[WorkerEvent], None]) -> Callable[[], None]:

@@ -41,6 +41,7 @@ from calle_tui.core.events import (
 )
 from calle_tui.core.journal import _haystack
 from calle_tui.core.runview import RunView, from_journal
+from calle_tui.core.worker import NO_REPLAY, NO_REPLAY_ACTION
 from calle_tui.core.worker_api import AuthStatus, PlanRequest, RunRecord, WorkerError
 
 FIXED_NOW = datetime(2026, 6, 5, 9, 30, tzinfo=UTC).timestamp()
@@ -59,7 +60,7 @@ FIRST_CHECK_AFTER = 60.0  # the seed's first get_call_run, about a minute after 
 REAL_ERROR_KINDS = frozenset({
     "input", "tool", "malformed", "network", "timeout", "rate_limited", "server", "auth", "not_calle", "not_mcp",
     "already_started", "safety", "outcome_unknown", "closed", "journal", "busy", "cannot_check", "unknown_run",
-    "no_login", "state_mismatch", "denied", "no_code", "canceled", "registration_failed", "token_refused",
+    "unknown_plan", "rejected", "no_login", "state_mismatch", "denied", "no_code", "canceled", "registration_failed", "token_refused",
     "login_failed",
 })  # fmt: skip
 
@@ -121,6 +122,9 @@ class FakeWorker:
         self.closed = False
         # Scripted behaviour.
         self.refresh_result = True
+        self.idempotent = True  # tools/list marks run_call idempotentHint (production and the sandbox do)
+        self.reconcile_answers: dict[str, RunCallResult | WorkerError] = {}  # plan_id -> what the check learns
+        self.reconciled: list[str] = []
         self.run_error: WorkerError | None = None  # run_call's failure, of a kind the real worker raises
         self.run_gate: asyncio.Event | None = None  # hold run_call "in flight" until set
         self.plan_gate: asyncio.Event | None = None
@@ -204,7 +208,7 @@ class FakeWorker:
         self.emit(SignInProgress("exchanging", used))
         self.signed_in = True
         self.expires_at = self.clock() + 3600
-        self.emit(SignInProgress("done", used))
+        self.emit(SignInProgress("done", used, message="Signed in."))
         self._connected()
 
     async def submit_redirect(self, pasted: str) -> None:
@@ -284,6 +288,25 @@ class FakeWorker:
         asyncio.get_running_loop().call_soon(self.emit, first)
         self.follow(result.run_id)
         return result
+
+    def can_replay_run_call(self) -> bool:
+        return self.idempotent
+
+    async def reconcile(self, plan_id: str) -> RunCallResult:
+        """As the real worker: only for a server that declares run_call idempotent; the check's answer (a run
+        or an error) is scripted per plan in `reconcile_answers`."""
+        self.reconciled.append(plan_id)
+        if not self.idempotent:
+            raise WorkerError(NO_REPLAY, action=NO_REPLAY_ACTION, kind="cannot_check")
+        assert plan_id in self.reconcile_answers, "the test checked a plan it scripted no answer for"
+        answer = self.reconcile_answers[plan_id]
+        if isinstance(answer, WorkerError):
+            raise _checked(answer)
+        self.records = [replace(r, run_id=answer.run_id, status=answer.status or r.status)
+                        if r.plan_id == plan_id and r.run_id is None else r for r in self.records]  # fmt: skip
+        self.emit(RunStarted(plan_id=plan_id, result=answer))
+        self.follow(answer.run_id)
+        return answer
 
     # --- following -------------------------------------------------------------------------------------
 
