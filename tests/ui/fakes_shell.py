@@ -49,8 +49,8 @@ def make_app(worker: FakeWorker, tmp_path, **kwargs):
 
 
 def shell_app_class():
-    """CalleApp with stand-ins for the composer and monitor (engineer UI-RUNS's screens), so the shell's
-    tests do not depend on their layout; the journey test uses the real ones."""
+    """CalleApp with a stand-in for the composer (whose layout its own tests cover), so the shell's tests do
+    not depend on it; History opens the real monitor."""
     from textual.app import ComposeResult
     from textual.screen import Screen
     from textual.widgets import Footer, Static
@@ -66,31 +66,15 @@ def shell_app_class():
             yield Static("composer placeholder", id="stub-composer")
             yield Footer()
 
-    class StubMonitor(Screen):
-        BINDINGS = [("escape", "app.pop_screen", "Back")]
-
-        def __init__(self, run_id: str, record) -> None:
-            super().__init__()
-            self.run_id = run_id
-            self.record = record
-            self.title = "Call"
-
-        def compose(self) -> ComposeResult:
-            yield Static(f"monitor placeholder {self.run_id}", id="stub-monitor")
-            yield Footer()
-
     class ShellTestApp(CalleApp):
         def new_composer(self):
             return StubComposer()
 
-        def new_monitor(self, run_id, record=None):
-            return StubMonitor(run_id, record)
-
-    return ShellTestApp, StubComposer, StubMonitor
+    return ShellTestApp, StubComposer
 
 
 def make_shell_app(worker: FakeWorker, tmp_path, **kwargs):
-    app_class, _composer, _monitor = shell_app_class()
+    app_class, _composer = shell_app_class()
     app = app_class(make_settings(tmp_path), worker, clock=fixed_clock, display_tz=UTC, **kwargs)
     app.cursor_blink = False
     return app

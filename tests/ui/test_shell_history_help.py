@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from textual.widgets import DataTable, Input, Static
 
+from calle_tui.core.events import RunUpdate
 from calle_tui.ui.screens.help import HelpScreen, collect_keys
 from calle_tui.ui.screens.history import HistoryScreen
 from calle_tui.ui.screens.login import LoginScreen
+from calle_tui.ui.screens.monitor import MonitorScreen
 from calle_tui.ui.widgets.commands import ScreenActionsProvider
 
-from fakes_shell import FakeWorker, make_shell_app, sample_records, until
+from fakes_shell import FIXED_NOW, FakeWorker, make_shell_app, sample_records, until
 
 
 def mounted(app, kind) -> bool:
@@ -74,8 +76,13 @@ async def test_opening_an_unfinished_run_follows_it(tmp_path):
     async with app.run_test(size=(80, 24)) as pilot:
         await open_history(pilot, worker)
         await pilot.press("enter")
-        await until(pilot, lambda: getattr(app.screen, "run_id", None) == "run-0004")
-        assert worker.followed == ["run-0004"]
+        await until(pilot, lambda: mounted(app, MonitorScreen) and app.screen.run_id == "run-0004")
+        assert set(worker.followed) == {"run-0004"}  # following is idempotent: history and monitor both ask
+        # The real monitor: what the follower says next is on it.
+        worker.emit(RunUpdate(run_id="run-0004", status="in_progress", poll_state="waiting", next_poll_at=FIXED_NOW + 7))
+        await until(pilot, lambda: "Next check in 7 s" in str(app.screen.query_one("#monitor-status").render()))
+        await pilot.press("escape")
+        await until(pilot, lambda: mounted(app, HistoryScreen))
         await app.close_worker()
 
 
