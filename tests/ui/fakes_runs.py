@@ -21,7 +21,7 @@ from calle_tui.core.contract import (
 )
 from calle_tui.core.events import RunFinished, RunUpdate
 from calle_tui.core.worker_api import RunRecord
-from fake_worker import SERVER_URL, FakeWorker  # noqa: F401 - re-exported for the run screens' tests
+from fake_worker import SERVER_URL
 
 FIXED_START = datetime(2026, 6, 5, 9, 30, tzinfo=UTC)
 

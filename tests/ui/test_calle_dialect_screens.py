@@ -19,10 +19,8 @@ from calle_tui.ui.screens.composer import ComposerScreen
 from calle_tui.ui.screens.confirm import ConfirmCallModal
 from calle_tui.ui.screens.monitor import MonitorScreen
 
-try:
-    from .fakes_runs import FakeClock, FakeWorker, RunsHostApp, record
-except ImportError:
-    from fakes_runs import FakeClock, FakeWorker, RunsHostApp, record
+from fake_worker import FakeWorker
+from fakes_runs import FakeClock, RunsHostApp, record
 
 SIZES = [(80, 24), (120, 40)]
 REQUEST = "Call +1 415 555 0142 and ask if order 1182 is ready for pickup today"

@@ -12,10 +12,8 @@ from calle_tui.ui.screens.composer import ComposerScreen
 from calle_tui.ui.screens.confirm import ConfirmCallModal
 from calle_tui.ui.screens.monitor import MonitorScreen
 
-try:
-    from .fakes_runs import FakeWorker, RunsHostApp, missing_plan, ready_plan
-except ImportError:
-    from fakes_runs import FakeWorker, RunsHostApp, missing_plan, ready_plan
+from fake_worker import FakeWorker
+from fakes_runs import RunsHostApp, missing_plan, ready_plan
 
 SIZE = (80, 24)
 

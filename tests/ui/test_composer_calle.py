@@ -21,10 +21,8 @@ from calle_tui.core.timezone import UserZone
 from calle_tui.ui.screens.composer import GENERIC_PROMPT, ComposerScreen
 from calle_tui.ui.screens.confirm import CONFIRM_WORD, ConfirmCallModal
 
-try:
-    from .fakes_runs import FakeWorker, RunsHostApp
-except ImportError:
-    from fakes_runs import FakeWorker, RunsHostApp
+from fake_worker import FakeWorker
+from fakes_runs import RunsHostApp
 
 SIZES = [(80, 24), (120, 40)]
 BERLIN = UserZone("Europe/Berlin", "system")

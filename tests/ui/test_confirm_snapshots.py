@@ -7,10 +7,8 @@ from textual.widgets import TextArea
 
 from calle_tui.ui.screens.composer import ComposerScreen
 
-try:
-    from .fakes_runs import FakeWorker, RunsHostApp, ready_plan
-except ImportError:
-    from fakes_runs import FakeWorker, RunsHostApp, ready_plan
+from fake_worker import FakeWorker
+from fakes_runs import RunsHostApp, ready_plan
 
 SIZES = [(80, 24), (120, 40)]
 

@@ -16,7 +16,8 @@ from calle_tui.core.events import SignInNeeded
 from calle_tui.ui.deferred import Booted, DeferredWorker
 from calle_tui.ui.launch import LaunchError, build_settings, peek_url
 
-from fakes_shell import SERVER_URL, FakeWorker, fixed_clock, make_settings, until
+from fake_worker import FakeWorker
+from fakes_shell import SERVER_URL, fixed_clock, make_settings, until
 
 
 def args(*argv: str) -> argparse.Namespace:

@@ -7,7 +7,8 @@ import reply_fixtures as rf
 from textual.widgets import Static
 
 from calle_tui.core.runview import RunView, apply
-from fakes_shell import FakeWorker, make_shell_app, sample_records, until
+from fake_worker import FakeWorker
+from fakes_shell import make_shell_app, sample_records, until
 from test_shell_history_help import open_history
 
 

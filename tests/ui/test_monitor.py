@@ -11,10 +11,8 @@ from calle_tui.core.events import ErrorEvent
 from calle_tui.ui.runs.transcript import TranscriptLog
 from calle_tui.ui.screens.monitor import MonitorScreen
 
-try:
-    from .fakes_runs import RUN_ID, FakeWorker, RunsHostApp, activity, finished, record, speech, update
-except ImportError:
-    from fakes_runs import RUN_ID, FakeWorker, RunsHostApp, activity, finished, record, speech, update
+from fake_worker import FakeWorker
+from fakes_runs import RUN_ID, RunsHostApp, activity, finished, record, speech, update
 
 SIZE = (80, 24)
 

@@ -20,10 +20,8 @@ from calle_tui.core.runview import from_journal
 from calle_tui.ui.runs.transcript import TranscriptLog
 from calle_tui.ui.screens.monitor import MonitorScreen
 
-try:
-    from .fakes_runs import FIXED_START, FakeClock, FakeWorker, RunsHostApp, record
-except ImportError:
-    from fakes_runs import FIXED_START, FakeClock, FakeWorker, RunsHostApp, record
+from fake_worker import FakeWorker
+from fakes_runs import FIXED_START, FakeClock, RunsHostApp, record
 
 RUN = "run_51a0c2d4e6"
 SIZES = [(80, 24), (120, 40)]
@@ -222,7 +220,8 @@ async def test_exports_of_a_production_call_carry_summary_transcript_details_and
 
 
 async def test_call_finished_once_per_run_with_the_servers_judgement(tmp_path):
-    from fakes_shell import FakeWorker, make_shell_app, sample_records, until
+    from fake_worker import FakeWorker
+    from fakes_shell import make_shell_app, sample_records, until
 
     worker = FakeWorker(signed_in=True, records=sample_records())
     app = make_shell_app(worker, tmp_path)

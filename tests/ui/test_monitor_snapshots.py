@@ -6,10 +6,8 @@ import pytest
 
 from calle_tui.ui.screens.monitor import MonitorScreen
 
-try:
-    from .fakes_runs import RUN_ID, FakeWorker, RunsHostApp, activity, finished, record, speech, update
-except ImportError:
-    from fakes_runs import RUN_ID, FakeWorker, RunsHostApp, activity, finished, record, speech, update
+from fake_worker import FakeWorker
+from fakes_runs import RUN_ID, RunsHostApp, activity, finished, record, speech, update
 
 SIZES = [(80, 24), (120, 40)]
 OUTCOMES = ["completed", "no_answer", "busy", "voicemail", "failed", "canceled"]

@@ -7,7 +7,8 @@ from textual.widgets import Static
 from calle_tui.core.events import ConnectionChanged
 from calle_tui.ui.screens.login import LoginScreen
 
-from fakes_shell import FakeWorker, make_shell_app, until
+from fake_worker import FakeWorker
+from fakes_shell import make_shell_app, until
 
 NOT_MCP = "The server at this address answered, but it is not an MCP endpoint (HTTP 404)."
 

@@ -9,7 +9,8 @@ from calle_tui.core.worker_api import WorkerError
 from calle_tui.ui.screens.history import HistoryScreen
 from calle_tui.ui.screens.reconcile import ReconcileModal
 
-from fakes_shell import FakeWorker, make_shell_app, sample_records, until
+from fake_worker import FakeWorker
+from fakes_shell import make_shell_app, sample_records, until
 from test_shell_history_help import open_history
 
 

@@ -11,7 +11,8 @@ from calle_tui.ui.screens.login import LoginScreen
 from calle_tui.ui.screens.monitor import MonitorScreen
 from calle_tui.ui.widgets.commands import ScreenActionsProvider
 
-from fakes_shell import FIXED_NOW, FakeWorker, make_shell_app, sample_records, until
+from fake_worker import FakeWorker
+from fakes_shell import FIXED_NOW, make_shell_app, sample_records, until
 
 
 def mounted(app, kind) -> bool:

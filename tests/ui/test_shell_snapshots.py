@@ -12,7 +12,8 @@ from calle_tui.ui.screens.help import HelpScreen
 from calle_tui.ui.screens.history import HistoryScreen
 from calle_tui.ui.screens.login import LoginScreen
 
-from fakes_shell import FakeWorker, make_shell_app, sample_records, until
+from fake_worker import FakeWorker
+from fakes_shell import make_shell_app, sample_records, until
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
 WRONG = "http://127.0.0.1:53121/callback?code=secret-code-123&state=someone-else"
