@@ -5,7 +5,8 @@ order; tests/ui/test_worker_contract.py runs the same assertions against it and 
 sandbox. What a test scripts: the answers of plan() (a PlanCallResult or a WorkerError each), the runs'
 updates (`emit`), finished runs (`finish`), the history (`records`), and gates that hold plan() or run()
 "in flight". What it mirrors from the real worker:
-- plan(): a blank request is refused (kind "input"); a ready plan is the only one run() accepts;
+- plan() and run() need a sign-in (kind "auth"); a blank request is refused (kind "input"); a ready plan is
+  the only one run() accepts;
 - run(): at most once per plan (kind "already_started"), only with the latest ready plan's confirm token
   (kind "safety"); RunStarted, then the run is followed, whose first word is "waiting_first";
 - follow(): for a run already followed, replays its last update (without entries); a finished run is not
@@ -79,7 +80,7 @@ class FakeWorker:
         self,
         plans: Iterable[PlanCallResult | WorkerError] = (),
         *,
-        signed_in: bool = False,
+        signed_in: bool = True,
         storage: str = "keyring",
         storage_notice: str = "",
         records: Iterable[RunRecord] = (),
@@ -241,6 +242,7 @@ class FakeWorker:
         self.plan_requests.append(request)
         if not request.user_input or not request.user_input.strip():
             raise WorkerError("Say what the call is for first.", action="Type your request.", kind="input")
+        self._require_session()
         if self.plan_gate is not None:
             await self.plan_gate.wait()
         assert self._plans, "the test planned more often than it scripted answers for"
@@ -256,6 +258,12 @@ class FakeWorker:
         self.emit(PlanResult(result=answer, request_text=request.user_input))
         return answer
 
+    def _require_session(self) -> None:
+        if self.closed:
+            raise WorkerError("The worker is closed.", kind="closed")
+        if not self.signed_in:
+            raise WorkerError("You need to sign in first.", action="Sign in, then try again.", kind="auth")
+
     async def run(self, plan_id: str, confirm_token: str) -> RunCallResult:
         self.run_calls.append((plan_id, confirm_token))
         self.run_entered.set()
@@ -267,6 +275,7 @@ class FakeWorker:
         if not confirm_token or self._ready.get(plan_id) != confirm_token:
             raise WorkerError("This confirmation does not match the latest ready plan.",
                               action="Plan the call again, then confirm.", kind="safety")  # fmt: skip
+        self._require_session()
         self._in_flight.add(plan_id)
         try:
             if self.run_gate is not None:

@@ -144,7 +144,7 @@ async def test_help_lists_the_keys_of_the_screen_underneath(tmp_path):
 
 
 async def test_help_follows_the_login_screens_bindings(tmp_path):
-    worker = FakeWorker()
+    worker = FakeWorker(signed_in=False)
     app = make_shell_app(worker, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: mounted(app, LoginScreen) and worker.started.is_set())

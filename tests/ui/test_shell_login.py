@@ -27,7 +27,7 @@ async def start_sign_in(pilot, worker: FakeWorker) -> None:
 
 
 async def test_signed_out_start_shows_login_then_composer_after_paste(tmp_path):
-    worker = FakeWorker()
+    worker = FakeWorker(signed_in=False)
     app = make_shell_app(worker, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         assert isinstance(app.screen, LoginScreen)
@@ -45,7 +45,7 @@ async def test_signed_out_start_shows_login_then_composer_after_paste(tmp_path):
 
 
 async def test_wrong_state_shows_error_and_keeps_the_field(tmp_path):
-    worker = FakeWorker()
+    worker = FakeWorker(signed_in=False)
     app = make_shell_app(worker, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await start_sign_in(pilot, worker)
@@ -66,7 +66,7 @@ async def test_wrong_state_shows_error_and_keeps_the_field(tmp_path):
 
 
 async def test_address_without_code_and_denied_are_explained(tmp_path):
-    worker = FakeWorker()
+    worker = FakeWorker(signed_in=False)
     app = make_shell_app(worker, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await start_sign_in(pilot, worker)
@@ -84,7 +84,7 @@ async def test_address_without_code_and_denied_are_explained(tmp_path):
 
 
 async def test_empty_paste_is_a_sentence_not_a_request(tmp_path):
-    worker = FakeWorker()
+    worker = FakeWorker(signed_in=False)
     app = make_shell_app(worker, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await start_sign_in(pilot, worker)
@@ -96,7 +96,7 @@ async def test_empty_paste_is_a_sentence_not_a_request(tmp_path):
 
 
 async def test_escape_cancels_sign_in(tmp_path):
-    worker = FakeWorker()
+    worker = FakeWorker(signed_in=False)
     app = make_shell_app(worker, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await start_sign_in(pilot, worker)
@@ -113,7 +113,7 @@ async def test_escape_cancels_sign_in(tmp_path):
 
 
 async def test_paste_anywhere_lands_in_the_field(tmp_path):
-    worker = FakeWorker()
+    worker = FakeWorker(signed_in=False)
     app = make_shell_app(worker, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await start_sign_in(pilot, worker)
@@ -124,7 +124,7 @@ async def test_paste_anywhere_lands_in_the_field(tmp_path):
 
 
 async def test_copy_link_uses_the_clipboard(tmp_path):
-    worker = FakeWorker()
+    worker = FakeWorker(signed_in=False)
     app = make_shell_app(worker, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await start_sign_in(pilot, worker)
@@ -135,7 +135,7 @@ async def test_copy_link_uses_the_clipboard(tmp_path):
 
 async def test_ssh_session_shows_the_port_forward_line(tmp_path, monkeypatch):
     monkeypatch.setenv("SSH_CONNECTION", "10.0.0.2 50000 10.0.0.1 22")
-    worker = FakeWorker()
+    worker = FakeWorker(signed_in=False)
     app = make_shell_app(worker, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await start_sign_in(pilot, worker)
@@ -189,7 +189,7 @@ async def test_a_server_that_needs_no_sign_in_goes_straight_to_the_composer(tmp_
     # sit on "Checking for a saved session..." for ever.
     from calle_tui.core.events import ConnectionChanged, ToolsListed
 
-    worker = FakeWorker()
+    worker = FakeWorker(signed_in=False)
     app = make_shell_app(worker, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         assert isinstance(app.screen, LoginScreen)

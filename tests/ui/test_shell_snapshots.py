@@ -62,19 +62,19 @@ def open_screen(worker, action: str, kind):
 
 @pytest.mark.parametrize("size", SIZES)
 def test_login_signed_out(snap_compare, tmp_path, size):
-    worker = FakeWorker()
+    worker = FakeWorker(signed_in=False)
     assert snap_compare(make_shell_app(worker, tmp_path), terminal_size=size, run_before=settled(worker))
 
 
 @pytest.mark.parametrize("size", SIZES)
 def test_login_in_progress(snap_compare, tmp_path, size):
-    worker = FakeWorker(storage="memory", storage_notice="No secure keyring was found.")
+    worker = FakeWorker(signed_in=False, storage="memory", storage_notice="No secure keyring was found.")
     assert snap_compare(make_shell_app(worker, tmp_path), terminal_size=size, run_before=sign_in_started(worker))
 
 
 @pytest.mark.parametrize("size", SIZES)
 def test_login_pasted_url_wrong(snap_compare, tmp_path, size):
-    worker = FakeWorker()
+    worker = FakeWorker(signed_in=False)
     app = make_shell_app(worker, tmp_path)
     assert snap_compare(app, terminal_size=size, run_before=sign_in_started(worker, paste_wrong))
 

@@ -74,7 +74,7 @@ class Harness:
 async def harness(request, sandbox_factory, tmp_path):
     if request.param == "fake":
         plan = ready_plan("plan-1", phones=(PHONE,), goal=GOAL)
-        worker: Any = FakeWorker([plan])
+        worker: Any = FakeWorker([plan], signed_in=False)
     else:
         clock = ManualClock()
         sim = sandbox_factory(clock=clock.now, auto_approve=True)
@@ -128,6 +128,9 @@ async def test_start_signed_out_says_sign_in_is_needed_after_saying_it_connects(
     assert isinstance(before, ConnectionChanged) and before.state == "disconnected" and before.message == needed.reason
     assert not harness.log.of(ToolsListed) and not harness.log.of(SignedIn)
     _check_auth_status(harness.worker, signed_in=False)
+    with pytest.raises(WorkerError) as refused:
+        await harness.worker.plan(READY)
+    assert refused.value.kind == "auth" and not harness.log.of(PlanResult)
     with pytest.raises(WorkerError) as exc:
         await harness.worker.submit_redirect("http://127.0.0.1/callback?code=x&state=y")
     assert exc.value.kind == "no_login"
