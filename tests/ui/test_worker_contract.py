@@ -8,15 +8,18 @@ from __future__ import annotations
 import asyncio
 import inspect
 import random
+import re
 import typing
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import pytest
 from calle_fakes import Recorder
-from fake_worker import STATE, FakeWorker
+from fake_worker import REAL_ERROR_KINDS, STATE, FakeWorker
 from fakes_runs import ready_plan
 
+import calle_tui.core
 from calle_tui.core.auth.secret_store import MemoryStore
 from calle_tui.core.clock import ManualClock
 from calle_tui.core.contract import TOOL_NAMES, PlanCallResult
@@ -211,3 +214,22 @@ async def test_history_and_run_view_know_the_started_run(harness):
     assert isinstance(view, RunView) and view.run_id == result.run_id and not view.terminal
     assert harness.worker.run_view("run-that-never-was") is None
     assert harness.worker.run_entries("run-that-never-was") == []
+
+
+async def test_a_closed_worker_plans_nothing(harness):
+    await harness.signed_in()
+    await harness.worker.close()
+    await harness.worker.close()  # idempotent
+    with pytest.raises(WorkerError) as exc:
+        await harness.worker.plan(READY)
+    assert exc.value.kind == "closed"
+
+
+def test_the_fake_knows_only_error_kinds_the_real_worker_raises():
+    """fake_worker.REAL_ERROR_KINDS is what a scripted error may use: each one is written in the core."""
+    core = Path(calle_tui.core.__file__).parent
+    source = "\n".join(p.read_text(encoding="utf-8") for p in core.rglob("*.py"))
+    written = set(re.findall(r'kind="(\w+)"', source)) | set(re.findall(r'CallError\(\s*"(\w+)"', source))
+    written |= set(re.findall(r'\.detail = "(\w+)"', source))  # sign-in failures carry their detail as kind
+    written |= set(re.findall(r'^    kind = "(\w+)"', source, flags=re.M))  # auth/errors.py's classes
+    assert REAL_ERROR_KINDS <= written, REAL_ERROR_KINDS - written
