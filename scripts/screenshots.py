@@ -3,7 +3,7 @@
     .venv/bin/python scripts/screenshots.py [--size 80x24] [--out screenshots]
 
 Every screen runs inside the real CalleApp against one scripted session (a fake worker built on the tests'
-fakes, tests/ui/fakes_shell.py): a local sandbox address, a signed-in user, one request (move a dentist
+fake, tests/ui/fake_worker.py): a local sandbox address, a signed-in user, one request (move a dentist
 appointment to Friday, +44 20 7946 0000) planned, confirmed, followed live and finished, and a history of a few
 outcomes. The clock is scripted too (UTC, fixed start, moved by hand), so the images are the same on every run
 and nothing is contacted. Convert for viewing with `rsvg-convert x.svg -o x.png`.
@@ -76,15 +76,15 @@ def history_records(clock: Clock):
 
 def session_worker(clock: Clock, *, signed_in: bool = True):
     """One consistent session: the shell's fake (sign-in, history) plus this script's plan and run."""
-    import fakes_shell
-    from fakes_shell import FakeShellWorker
+    import fake_worker
+    from fake_worker import FakeWorker
 
     from calle_tui.core.contract import NextStep, PlanCallResult, PlanDetails, RunCallResult
 
     # The fake's sign-in link names its server: make it the same sandbox.
-    fakes_shell.AUTHORIZE_URL = fakes_shell.AUTHORIZE_URL.replace("https://calle.invalid", "http://127.0.0.1:8765")
+    fake_worker.AUTHORIZE_URL = fake_worker.AUTHORIZE_URL.replace("https://calle.invalid", "http://127.0.0.1:8765")
 
-    class SessionWorker(FakeShellWorker):
+    class SessionWorker(FakeWorker):
         async def plan(self, request):
             return PlanCallResult(
                 plan_id="plan-0005",

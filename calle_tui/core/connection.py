@@ -228,7 +228,7 @@ def _is_oauth_error(exc: BaseException) -> bool:
 
 
 def _short(text: str, limit: int = 200) -> str:
-    from calle_tui.core.logs import redact as safe_text
+    from calle_tui.core.logs import mask_known_secrets as safe_text
 
     text = safe_text(" ".join(text.split()))
     return text if len(text) <= limit else text[: limit - 1] + "..."

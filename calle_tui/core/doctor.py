@@ -20,7 +20,7 @@ from typing import Any, TextIO
 from calle_tui.core.contract import TOOL_NAMES
 from calle_tui.core.events import ConnectionChanged, ErrorEvent, SignInNeeded, SignInProgress, ToolsListed
 from calle_tui.core.journal import Journal
-from calle_tui.core.logs import redact as safe_text
+from calle_tui.core.logs import mask_known_secrets as safe_text
 from calle_tui.core.settings import Settings, SettingsError, load_settings
 from calle_tui.core.worker_api import PlanRequest, WorkerError
 

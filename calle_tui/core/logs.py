@@ -8,6 +8,9 @@ and token responses, and a full-screen TUI must never have log lines scribbled o
 - stream handlers that write to the terminal are removed from those loggers, and `logging.lastResort`
   (which prints to stderr when a record finds no handler) points at the file instead.
 
+Words shown to people never go through `redact()` (its field patterns would hide a server's ordinary
+`code` or `state` words); they get `mask_known_secrets()`, which replaces only the registered values.
+
 `redact()` scrubs well-known secret shapes (query/form fields, JSON fields, reprs, Bearer/Basic headers) and
 every value passed to `register_secret()`, in raw, URL-encoded and base64 forms (base64 also when the secret
 sits inside a longer encoded string, as in a Basic auth header).
@@ -107,15 +110,23 @@ def register_secret(value: str | None) -> None:
         _secret_re = re.compile("|".join(re.escape(f) for f in ordered))
 
 
-def redact(text: str) -> str:
-    """`text` with every known secret shape and every registered secret replaced by [redacted]."""
+def mask_known_secrets(text: str) -> str:
+    """`text` with every registered secret (our tokens, codes, client secret, confirm tokens) replaced, and
+    nothing else: for words people read, where a server's `code: "..."` or `state=CA` must stay as written.
+    Only the log file also gets the field-name patterns of `redact`."""
     if not text:
         return text
     if not isinstance(text, str):
         text = str(text)
     pattern = _secret_re
-    if pattern is not None:
-        text = pattern.sub(MASK, text)
+    return pattern.sub(MASK, text) if pattern is not None else text
+
+
+def redact(text: str) -> str:
+    """For the log: `text` with every registered secret and every known secret shape replaced by [redacted]."""
+    if not text:
+        return text
+    text = mask_known_secrets(text)
     for regex, repl in _PATTERNS:
         text = regex.sub(repl, text)
     return text

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from calle_tui.core.dialect.replies import extract, read_tool_error
-from calle_tui.core.logs import redact as safe_text
+from calle_tui.core.logs import mask_known_secrets as safe_text
 
 
 def result_text(result: Any) -> str:
@@ -30,7 +30,7 @@ def tool_error_message(result: Any, limit: int = 300) -> str:
 
 
 def server_text(text: str, limit: int = 500) -> str:
-    """A server's prose answer made fit to show: secrets redacted, whitespace collapsed, length capped."""
+    """A server's prose answer made fit to show: our secrets masked, whitespace collapsed, length capped."""
     text = safe_text(" ".join((text or "").split()))
     if not text:
         return "The server sent an empty answer."

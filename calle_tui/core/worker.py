@@ -123,6 +123,12 @@ class CalleWorker:
         )
         self.tools: Any = None  # connection.ToolInfo of the current session
 
+    @property
+    def plan_call_schema(self) -> dict | None:
+        """plan_call's inputSchema from the current session's tools/list (None before one): a composer
+        opened after ToolsListed was announced builds its fields from it."""
+        return self.tools.schemas.get("plan_call", {}) if self.tools is not None else None
+
     # --- subscription ------------------------------------------------------------------------------
 
     def subscribe(self, callback: Callable[[WorkerEvent], None]) -> Callable[[], None]:
@@ -562,6 +568,11 @@ class CalleWorker:
             result = read_plan(result_data(raw))
         except Unreadable as exc:
             raise WorkerError(str(exc).capitalize() + ".", action="Try again later.", kind="malformed") from None
+        if result.confirm_token:
+            from calle_tui.core.logs import register_secret
+
+            # A server that repeats the token later (in run_call's words, say) is masked on screen and in logs.
+            register_secret(result.confirm_token)
         await asyncio.to_thread(self.journal.record_plan, self.server_url, request, result, self._clock.now())
         self._emit(PlanResult(result=result, request_text=request.user_input))
         return result
@@ -621,7 +632,7 @@ class CalleWorker:
 
     async def _send_run_call(self, conn: Any, plan_id: str, confirm_token: str) -> RunCallResult:
         from calle_tui.core.dialect.replies import Unreadable, read_run_start, read_tool_error
-        from calle_tui.core.logs import redact as safe_text
+        from calle_tui.core.logs import mask_known_secrets as safe_text
         from calle_tui.core.results import result_data, server_text
 
         args = RunCallInput(plan_id=plan_id, confirm_token=confirm_token).to_arguments()

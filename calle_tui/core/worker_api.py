@@ -1,7 +1,8 @@
 """What the screens may ask of the background worker: the one seam between UI and core.
 
-`calle_tui.core.worker.CalleWorker` implements it against a real endpoint; UI tests may pass a fake. All
-methods run in the caller's event loop (the Textual app's loop): the worker starts its own asyncio tasks for
+`calle_tui.core.worker.CalleWorker` implements it against a real endpoint; UI tests pass the one fake
+(tests/ui/fake_worker.py), which tests/ui/test_worker_contract.py holds to the behaviour of CalleWorker on
+the sandbox. All methods run in the caller's event loop (the Textual app's loop): the worker starts its own asyncio tasks for
 connections and polling and reports through subscribers (see `events.py`). Methods that fail raise
 `WorkerError` whose text is a plain sentence safe to show (never a secret, never a traceback).
 """
@@ -70,6 +71,10 @@ class RunRecord:
 class WorkerAPI(Protocol):
     server_url: str
 
+    @property
+    def plan_call_schema(self) -> dict | None:
+        """plan_call's inputSchema from the last tools/list (as in ToolsListed), None before the first."""
+
     def subscribe(self, callback: Callable[[WorkerEvent], None]) -> Callable[[], None]:
         """Register a callback for every event; returns an unsubscribe function."""
 
@@ -111,12 +116,15 @@ class WorkerAPI(Protocol):
 
     def history(self, search: str = "") -> list[RunRecord]: ...
 
-    # --- added by the worker (optional for fakes: check with hasattr) ---------------------------------
+    # --- also read by the screens (through getattr, so an older worker without them still works) ---------
 
     async def reconcile(self, plan_id: str) -> RunCallResult:
         """Only when the user explicitly asks: learn what happened to a run_call whose answer was lost
         ("outcome unknown") by replaying the SAME plan_id + confirm_token (the contract answers a replay
         with the same run_id and never places a second call). Then follows the run. Raises WorkerError."""
+
+    def can_replay_run_call(self) -> bool:
+        """Whether the server declares run_call idempotent (tools/list), the only ground for reconcile()."""
 
     def run_view(self, run_id: str) -> RunView | None:
         """The journal's record of a run folded into a RunView (whole activity, status, summary, transcript)."""

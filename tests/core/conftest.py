@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,10 +11,7 @@ from calle_tui.core.auth.secret_store import MemoryStore
 from calle_tui.core.clock import ManualClock
 from calle_tui.core.settings import Settings
 from calle_tui.core.worker import CalleWorker
-
-sys.path.insert(0, str(Path(__file__).parent))  # the tiny test servers in calle_fakes.py
-
-from calle_fakes import FakeCalle, Recorder, serve  # noqa: E402
+from calle_fakes import FakeCalle, Recorder, serve
 
 
 @pytest.fixture

@@ -6,12 +6,13 @@ from tolerant_servers import ScriptedCalle
 
 from calle_tui.core.events import ErrorEvent, RunFinished, RunOutcomeUnknown, RunStarted, RunUpdate, ToolsListed
 from calle_tui.core.journal import Journal
+from calle_tui.core.logs import register_secret
 from calle_tui.core.worker_api import PlanRequest, WorkerError
 
 READY = PlanRequest(user_input="Call +1 555 0100 to book a table", to_phones=("+15550100",), goal="Book a table")
 STARTED = {"run_id": "run-9", "status": "queued", "next_step": {"action": "poll", "after_seconds": 60}}
 HOLD = "Your call is being connected.   Please check back shortly."
-SECRET = "sk_live_4f9a8b7c6d5e"
+SECRET = "sk_live_4f9a8b7c6d5e"  # one of our own secrets (registered as stored tokens are) that a server repeats
 
 
 async def _ready(fake, make_worker, **settings):
@@ -22,6 +23,7 @@ async def _ready(fake, make_worker, **settings):
 
 
 async def test_prose_status_is_shown_and_polled_at_the_normal_cadence(make_worker, manual_clock):
+    register_secret(SECRET)
     prose = [HOLD, f"Still ringing (debug access_token={SECRET})", HOLD, HOLD, HOLD]
     done = {"run_id": "run-9", "status": "completed", "terminal": True, "summary": "Booked."}
     fake = ScriptedCalle(manual_clock, run_answers=[STARTED], poll_answers=[*prose, done])
@@ -55,6 +57,7 @@ async def test_prose_status_keeps_polling_until_a_readable_answer_says_stop(make
 
 
 async def test_prose_run_call_without_a_run_id_is_unknown_and_shows_the_text(make_worker, manual_clock):
+    register_secret(SECRET)
     said = f"Thanks! We received your request.\nAuthorization: Bearer {SECRET}"
     fake = ScriptedCalle(manual_clock, run_answers=[said], poll_answers=[HOLD])
     with fake.server() as server:

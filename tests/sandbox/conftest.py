@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import sys
-from pathlib import Path
 
 import pytest
 
 from calle_tui.sandbox.harness import sdk_client
-
-sys.path.insert(0, str(Path(__file__).parent))
-from sandbox_helpers import Tools  # noqa: E402
+from sandbox_helpers import Tools
 
 
 @pytest.fixture

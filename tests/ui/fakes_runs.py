@@ -1,9 +1,8 @@
-"""A scripted fake worker and a tiny host app for the run screens' tests (no network, fixed clock and ids)."""
+"""Canned plans, runs and events, and a tiny host app, for the run screens' tests (no network, fixed clock and
+ids). The worker they talk to is the one fake, fake_worker.FakeWorker."""
 
 from __future__ import annotations
 
-import asyncio
-from collections import deque
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 
@@ -20,11 +19,11 @@ from calle_tui.core.contract import (
     RunCallResult,
     TranscriptTurn,
 )
-from calle_tui.core.events import PlanResult, RunFinished, RunUpdate
-from calle_tui.core.worker_api import AuthStatus, PlanRequest, RunRecord, WorkerError
+from calle_tui.core.events import RunFinished, RunUpdate
+from calle_tui.core.worker_api import RunRecord
+from fake_worker import SERVER_URL
 
 FIXED_START = datetime(2026, 6, 5, 9, 30, tzinfo=UTC)
-SERVER_URL = "https://calle.invalid/mcp/openagent_oauth"  # never contacted: the fake answers everything
 
 
 class FakeClock:
@@ -79,94 +78,6 @@ def missing_plan(plan_id: str = "plan-1", missing: Iterable[tuple[str, str]] = (
         expires_at=iso(900),
         next_step=NextStep(action="ask_user"),
     )
-
-
-class FakeRunsWorker:
-    """Implements WorkerAPI with canned answers; records every request the screens make."""
-
-    def __init__(self, plans: Iterable[PlanCallResult | WorkerError] = (), *, plan_call_schema: dict | None = None,
-                 zone=None):
-        self.server_url = SERVER_URL
-        self.plan_call_schema = plan_call_schema
-        if zone is not None:  # a core.timezone.UserZone; without one the fake is like an older worker
-            self.zone = zone
-        self._plans = deque(plans)
-        self._subscribers: list[Callable] = []
-        self.plan_requests: list[PlanRequest] = []
-        self.run_calls: list[tuple[str, str]] = []
-        self.followed: list[str] = []
-        self.refresh_calls: list[str] = []
-        self.refresh_result = True
-        self.run_error: WorkerError | None = None
-        self.run_gate: asyncio.Event | None = None  # hold run_call "in flight" until set
-        self.plan_gate: asyncio.Event | None = None
-        self.run_entered = asyncio.Event()
-        self._started_plans: set[str] = set()
-
-    # --- events ---
-    def subscribe(self, callback: Callable) -> Callable[[], None]:
-        self._subscribers.append(callback)
-        return lambda: self._subscribers.remove(callback) if callback in self._subscribers else None
-
-    def emit(self, event) -> None:
-        for callback in list(self._subscribers):
-            callback(event)
-
-    # --- WorkerAPI ---
-    async def start(self) -> None:
-        return None
-
-    async def close(self) -> None:
-        return None
-
-    def auth_status(self) -> AuthStatus:
-        return AuthStatus(server_url=self.server_url, signed_in=True, expires_at=None, storage="memory")
-
-    async def sign_in(self, flow=None) -> None:
-        raise WorkerError("Sign-in is not part of this fake.")
-
-    async def submit_redirect(self, pasted: str) -> None:
-        raise WorkerError("Sign-in is not part of this fake.")
-
-    async def cancel_sign_in(self) -> None:
-        return None
-
-    async def sign_out(self) -> None:
-        return None
-
-    async def plan(self, request: PlanRequest) -> PlanCallResult:
-        self.plan_requests.append(request)
-        if self.plan_gate is not None:
-            await self.plan_gate.wait()
-        if not self._plans:
-            raise WorkerError("The fake has no more plans scripted.", kind="test")
-        answer = self._plans.popleft()
-        if isinstance(answer, WorkerError):
-            raise answer
-        self.emit(PlanResult(result=answer, request_text=request.user_input))
-        return answer
-
-    async def run(self, plan_id: str, confirm_token: str) -> RunCallResult:
-        self.run_calls.append((plan_id, confirm_token))
-        self.run_entered.set()
-        if plan_id in self._started_plans:
-            raise WorkerError("This plan has already started a call.", kind="already_started")
-        if self.run_gate is not None:
-            await self.run_gate.wait()
-        if self.run_error is not None:
-            raise self.run_error
-        self._started_plans.add(plan_id)
-        return RunCallResult(run_id=f"run-{len(self._started_plans)}", status="queued")
-
-    def follow(self, run_id: str) -> None:
-        self.followed.append(run_id)
-
-    async def refresh_now(self, run_id: str) -> bool:
-        self.refresh_calls.append(run_id)
-        return self.refresh_result
-
-    def history(self, search: str = "") -> list[RunRecord]:
-        return []
 
 
 class RunsHostApp(App):
@@ -260,6 +171,8 @@ def update(status: str, poll_state: str, *, entries=(), next_poll_in: float | No
         poll_state=poll_state,  # type: ignore[arg-type]
         new_activity=tuple(entries),
         next_poll_at=None if next_poll_in is None else base + next_poll_in,
-        result=GetCallRunResult(run_id=RUN_ID, status=status, terminal=False),
+        # As the real follower: only an update that comes from a poll carries the page it read.
+        result=GetCallRunResult(run_id=RUN_ID, status=status, terminal=False) if poll_state in {"polling", "finished"}
+        else None,
         message=message,
     )

@@ -19,10 +19,8 @@ from calle_tui.ui.screens.composer import ComposerScreen
 from calle_tui.ui.screens.confirm import ConfirmCallModal
 from calle_tui.ui.screens.monitor import MonitorScreen
 
-try:
-    from .fakes_runs import FakeClock, FakeRunsWorker, RunsHostApp, record
-except ImportError:
-    from fakes_runs import FakeClock, FakeRunsWorker, RunsHostApp, record
+from fake_worker import FakeWorker
+from fakes_runs import FakeClock, RunsHostApp, record
 
 SIZES = [(80, 24), (120, 40)]
 REQUEST = "Call +1 415 555 0142 and ask if order 1182 is ready for pickup today"
@@ -38,7 +36,7 @@ def _xdg_in_tmp(tmp_path, monkeypatch):
 
 
 def composer(*plans) -> RunsHostApp:
-    return RunsHostApp(lambda: ComposerScreen(FakeRunsWorker(plans)))
+    return RunsHostApp(lambda: ComposerScreen(FakeWorker(plans)))
 
 
 def screen_text(app) -> str:
@@ -63,7 +61,7 @@ async def answer(pilot) -> None:
 
 @pytest.mark.parametrize("ready", ["plan_call-ready", "plan_call-ready-content-only"])
 async def test_questions_then_a_plan_that_echoes_nothing_then_the_users_number_confirms(ready):
-    worker = FakeRunsWorker([rf.plan("plan_call-questions"), rf.plan(ready)])
+    worker = FakeWorker([rf.plan("plan_call-questions"), rf.plan(ready)])
     app = RunsHostApp(lambda: ComposerScreen(worker))
     seen: list[str] = []
     async with app.run_test(size=(100, 40)) as pilot:
@@ -110,7 +108,7 @@ async def test_a_plan_that_is_not_ready_and_asks_nothing_shows_the_servers_words
         assert "Ask the user for the missing details." in screen_text(app)
 
 
-def monitor_app(worker: FakeRunsWorker) -> RunsHostApp:
+def monitor_app(worker: FakeWorker) -> RunsHostApp:
     rec = dataclasses.replace(record(), run_id=RUN, to_phones=("+14155550142",), goal="Order 1182: ready?")
     return RunsHostApp(lambda: MonitorScreen(worker, RUN, rec), clock=FakeClock())
 
@@ -128,7 +126,7 @@ def finished_event(name: str = "get_call_run-completed") -> RunFinished:
 
 
 async def test_preparing_while_people_talk_shows_the_phase_and_the_live_transcript():
-    worker = FakeRunsWorker()
+    worker = FakeWorker()
     app = monitor_app(worker)
     async with app.run_test(size=(100, 30)) as pilot:
         worker.emit(page_update("get_call_run-preparing-live"))
@@ -141,7 +139,7 @@ async def test_preparing_while_people_talk_shows_the_phase_and_the_live_transcri
 
 
 async def test_a_finished_call_in_productions_shapes_reads_like_one_from_the_sandbox():
-    worker = FakeRunsWorker()
+    worker = FakeWorker()
     app = monitor_app(worker)
     async with app.run_test(size=(100, 40)) as pilot:
         worker.emit(page_update("get_call_run-preparing-live"))
@@ -164,7 +162,7 @@ async def test_a_finished_call_in_productions_shapes_reads_like_one_from_the_san
 
 
 async def test_an_unknown_run_is_said_as_such():
-    worker = FakeRunsWorker()
+    worker = FakeWorker()
     app = monitor_app(worker)
     async with app.run_test(size=(100, 30)) as pilot:
         worker.emit(finished_event("get_call_run-unknown-run"))
@@ -209,7 +207,7 @@ def test_calle_finished_monitor(snap_compare, size):
         worker.emit(finished_event())
         await pilot.pause()
 
-    assert snap_compare(monitor_app(FakeRunsWorker()), terminal_size=size, run_before=run_before)
+    assert snap_compare(monitor_app(FakeWorker()), terminal_size=size, run_before=run_before)
 
 
 async def test_a_confirm_token_a_server_echoes_never_reaches_an_export_or_the_clipboard():
@@ -220,7 +218,7 @@ async def test_a_confirm_token_a_server_echoes_never_reaches_an_export_or_the_cl
     raw = {**raw, "echo": {"plan_id": "plan_9f2c7d1e", "confirm_token": f"{CANARY}-echoed"},
            "result": {**raw["result"], "debug": {"confirm_token": f"{CANARY}-nested"}}}  # fmt: skip
     page = replies.read_run_page(raw)
-    worker = FakeRunsWorker()
+    worker = FakeWorker()
     app = monitor_app(worker)
     async with app.run_test(size=(100, 40)) as pilot:
         worker.emit(RunFinished(run_id=RUN, status=page.status, result=page, status_text=page.status_text))

@@ -12,10 +12,8 @@ from calle_tui.ui.screens.composer import ComposerScreen
 from calle_tui.ui.screens.confirm import ConfirmCallModal
 from calle_tui.ui.screens.monitor import MonitorScreen
 
-try:
-    from .fakes_runs import FakeRunsWorker, RunsHostApp, missing_plan, ready_plan
-except ImportError:
-    from fakes_runs import FakeRunsWorker, RunsHostApp, missing_plan, ready_plan
+from fake_worker import FakeWorker
+from fakes_runs import RunsHostApp, missing_plan, ready_plan
 
 SIZE = (80, 24)
 
@@ -45,7 +43,7 @@ def message_of(screen) -> str:
 
 
 async def test_request_is_sent_verbatim_and_only_typed_fields_go():
-    worker = FakeRunsWorker([ready_plan()])
+    worker = FakeWorker([ready_plan()])
     app = host(worker)
     async with app.run_test(size=SIZE) as pilot:
         text = "Call +14155550123  and ask if they're open tomorrow.\nThanks!"
@@ -65,7 +63,7 @@ async def test_request_is_sent_verbatim_and_only_typed_fields_go():
 
 
 async def test_empty_request_and_bad_field_are_explained_in_place():
-    worker = FakeRunsWorker([ready_plan()])
+    worker = FakeWorker([ready_plan()])
     app = host(worker)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("ctrl+s")
@@ -82,7 +80,7 @@ async def test_empty_request_and_bad_field_are_explained_in_place():
 
 
 async def test_missing_detail_answers_refine_the_same_plan():
-    worker = FakeRunsWorker([missing_plan("plan-42"), ready_plan("plan-42")])
+    worker = FakeWorker([missing_plan("plan-42"), ready_plan("plan-42")])
     app = host(worker)
     async with app.run_test(size=SIZE) as pilot:
         await type_request(pilot, "Book a table for two")
@@ -111,7 +109,7 @@ async def test_missing_detail_answers_refine_the_same_plan():
 
 
 async def test_refine_with_a_free_form_answer_keeps_it_only_in_user_input():
-    worker = FakeRunsWorker(
+    worker = FakeWorker(
         [missing_plan("p9", [("scheduled_at", "When should we call?")]), ready_plan("p9")]
     )
     app = host(worker)
@@ -128,7 +126,7 @@ async def test_refine_with_a_free_form_answer_keeps_it_only_in_user_input():
 
 
 async def test_worker_error_is_a_sentence_and_the_request_stays():
-    worker = FakeRunsWorker([WorkerError("The server is not answering.", "Press ctrl+s to retry.", "network"),
+    worker = FakeWorker([WorkerError("The server is not answering.", "Press ctrl+s to retry.", "network"),
                              ready_plan()])
     app = host(worker)
     async with app.run_test(size=SIZE) as pilot:
@@ -145,7 +143,7 @@ async def test_worker_error_is_a_sentence_and_the_request_stays():
 
 async def test_digits_and_confirm_place_exactly_one_call_then_monitor(tmp_path):
     drafts = DraftStore(tmp_path / "draft.json")
-    worker = FakeRunsWorker([ready_plan()])
+    worker = FakeWorker([ready_plan()])
     app = host(worker, drafts)
     async with app.run_test(size=SIZE) as pilot:
         await plan_ready(pilot, worker)
@@ -174,7 +172,7 @@ async def test_digits_and_confirm_place_exactly_one_call_then_monitor(tmp_path):
 
 
 async def test_double_confirm_while_run_is_in_flight_places_one_call():
-    worker = FakeRunsWorker([ready_plan()])
+    worker = FakeWorker([ready_plan()])
     worker.run_gate = asyncio.Event()
     app = host(worker)
     async with app.run_test(size=SIZE) as pilot:
@@ -190,8 +188,10 @@ async def test_double_confirm_while_run_is_in_flight_places_one_call():
 
 
 async def test_run_error_for_an_expired_plan_sends_the_user_back_to_replan():
-    worker = FakeRunsWorker([ready_plan(), ready_plan("plan-2")])
-    worker.run_error = WorkerError("The plan expired before the call started.", kind="expired")
+    worker = FakeWorker([ready_plan(), ready_plan("plan-2")])
+    # As the real worker reports a server's refusal of run_call (worker._send_run_call): kind "tool".
+    worker.run_error = WorkerError("The server did not start the call: The plan expired before the call started.",
+                                   action="Plan again.", kind="tool")
     app = host(worker)
     async with app.run_test(size=SIZE) as pilot:
         await plan_ready(pilot, worker)
@@ -208,7 +208,7 @@ async def test_run_error_for_an_expired_plan_sends_the_user_back_to_replan():
 
 
 async def test_plan_expired_by_the_clock_cannot_be_reviewed():
-    worker = FakeRunsWorker([ready_plan(expires_in=60)])
+    worker = FakeWorker([ready_plan(expires_in=60)])
     app = host(worker)
     async with app.run_test(size=SIZE) as pilot:
         await plan_ready(pilot, worker)
@@ -222,7 +222,7 @@ async def test_plan_expired_by_the_clock_cannot_be_reviewed():
 
 async def test_draft_survives_a_restart_and_a_failed_submit(tmp_path):
     path = tmp_path / "state" / "draft.json"
-    worker = FakeRunsWorker([WorkerError("Sign in again to continue.", kind="auth")])
+    worker = FakeWorker([WorkerError("Sign in again to continue.", kind="auth")])
     app = host(worker, DraftStore(path))
     async with app.run_test(size=SIZE) as pilot:
         await type_request(pilot, "Call +14155550123 about my order")
@@ -233,7 +233,7 @@ async def test_draft_survives_a_restart_and_a_failed_submit(tmp_path):
     saved = DraftStore(path).load()
     assert saved == {"request": "Call +14155550123 about my order", "fields": {"goal": "Ask where order 1234 is"}}
 
-    app2 = host(FakeRunsWorker(), DraftStore(path))
+    app2 = host(FakeWorker(), DraftStore(path))
     async with app2.run_test(size=SIZE) as pilot:
         await pilot.pause()
         screen = app2.screen
@@ -256,7 +256,7 @@ class SignallingDrafts(DraftStore):
 
 async def test_draft_is_saved_while_typing_without_leaving(tmp_path):
     drafts = SignallingDrafts(tmp_path / "draft.json")
-    app = host(FakeRunsWorker(), drafts)
+    app = host(FakeWorker(), drafts)
     async with app.run_test(size=SIZE) as pilot:
         await type_request(pilot, "Call")
         await pilot.press(*" the bakery")
@@ -268,7 +268,7 @@ async def test_draft_is_saved_while_typing_without_leaving(tmp_path):
 async def test_field_hints_follow_the_servers_schema():
     from calle_tui.core.events import ToolsListed
 
-    worker = FakeRunsWorker()
+    worker = FakeWorker()
     app = host(worker)
     async with app.run_test(size=SIZE) as pilot:
         schema = {"properties": {"user_input": {}, "to_phones": {"description": "E.164 numbers, please."},
@@ -282,7 +282,7 @@ async def test_field_hints_follow_the_servers_schema():
 
 
 async def test_unknown_outcome_is_a_sentence_and_the_plan_is_not_offered_again():
-    worker = FakeRunsWorker([ready_plan()])
+    worker = FakeWorker([ready_plan()])
     worker.run_error = WorkerError(
         "We sent the call request but got no answer.", "Check the call history before trying again.",
         "outcome_unknown",
@@ -308,7 +308,7 @@ def focused_id(app) -> str:
 
 async def test_tab_and_shift_tab_follow_the_screen_order_through_the_answers():
     questions = [("to_phones", "Which number should be called?"), ("language", "Which language?")]
-    worker = FakeRunsWorker([missing_plan(missing=questions), ready_plan()])
+    worker = FakeWorker([missing_plan(missing=questions), ready_plan()])
     app = host(worker)
     async with app.run_test(size=(120, 40)) as pilot:
         await type_request(pilot, "Call my dentist")
@@ -348,7 +348,7 @@ async def test_tab_and_shift_tab_follow_the_screen_order_through_the_answers():
 async def test_the_screen_title_follows_the_plan():
     from calle_tui.ui.widgets.header import AppHeader
 
-    worker = FakeRunsWorker([missing_plan(), ready_plan()])
+    worker = FakeWorker([missing_plan(), ready_plan()])
     app = host(worker)
     async with app.run_test(size=(120, 30)) as pilot:
         await app.screen.mount(AppHeader(), before=0)
@@ -378,7 +378,7 @@ async def test_the_screen_title_follows_the_plan():
 
 
 async def test_a_slow_plan_shows_the_time_waited_and_esc_stops_waiting_keeping_the_draft():
-    worker = FakeRunsWorker([ready_plan()])
+    worker = FakeWorker([ready_plan()])
     worker.plan_gate = asyncio.Event()  # CALL-E is still planning
     app = RunsHostApp(lambda: ComposerScreen(worker))
     async with app.run_test(size=(80, 24)) as pilot:

@@ -21,10 +21,8 @@ from calle_tui.core.timezone import UserZone
 from calle_tui.ui.screens.composer import GENERIC_PROMPT, ComposerScreen
 from calle_tui.ui.screens.confirm import CONFIRM_WORD, ConfirmCallModal
 
-try:
-    from .fakes_runs import FakeRunsWorker, RunsHostApp
-except ImportError:
-    from fakes_runs import FakeRunsWorker, RunsHostApp
+from fake_worker import FakeWorker
+from fakes_runs import RunsHostApp
 
 SIZES = [(80, 24), (120, 40)]
 BERLIN = UserZone("Europe/Berlin", "system")
@@ -44,8 +42,8 @@ def ready(**fields) -> dict:
     return {"plan_id": "plan_2q", "ready_to_run": True, "confirm_token": f"{CANARY}-77", "questions": [], **fields}
 
 
-def host(*plans, zone=BERLIN) -> tuple[RunsHostApp, FakeRunsWorker]:
-    worker = FakeRunsWorker(plans, zone=zone)
+def host(*plans, zone=BERLIN) -> tuple[RunsHostApp, FakeWorker]:
+    worker = FakeWorker(plans, zone=zone)
     return RunsHostApp(lambda: ComposerScreen(worker)), worker
 
 
@@ -280,7 +278,7 @@ def test_no_snapshot_holds_the_canary_token():
 # --- planning takes long --------------------------------------------------------------------------------
 
 
-def slow_host() -> tuple[RunsHostApp, FakeRunsWorker]:
+def slow_host() -> tuple[RunsHostApp, FakeWorker]:
     """CALL-E is still planning until the test sets worker.plan_gate."""
     app, worker = host(rf.plan("plan_call-ready"))
     worker.plan_gate = asyncio.Event()

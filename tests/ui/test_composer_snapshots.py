@@ -7,10 +7,8 @@ from textual.widgets import TextArea
 
 from calle_tui.ui.screens.composer import ComposerScreen
 
-try:
-    from .fakes_runs import FakeRunsWorker, RunsHostApp, missing_plan, ready_plan
-except ImportError:
-    from fakes_runs import FakeRunsWorker, RunsHostApp, missing_plan, ready_plan
+from fake_worker import FakeWorker
+from fakes_runs import RunsHostApp, missing_plan, ready_plan
 
 SIZES = [(80, 24), (120, 40)]
 REQUEST = "Call +14155550123 in English and book a table for two at 7 pm today."
@@ -23,7 +21,7 @@ def _xdg_in_tmp(tmp_path, monkeypatch):
 
 
 def composer(*plans) -> RunsHostApp:
-    return RunsHostApp(lambda: ComposerScreen(FakeRunsWorker(plans)))
+    return RunsHostApp(lambda: ComposerScreen(FakeWorker(plans)))
 
 
 def submit(text: str):

@@ -8,10 +8,7 @@ from textual.widgets import Button, Input, Static
 
 from calle_tui.ui.screens.confirm import ConfirmCallModal
 
-try:
-    from .fakes_runs import FakeClock, ready_plan
-except ImportError:
-    from fakes_runs import FakeClock, ready_plan
+from fakes_runs import FakeClock, ready_plan
 
 SIZE = (80, 24)
 

@@ -7,10 +7,8 @@ from textual.widgets import TextArea
 
 from calle_tui.ui.screens.composer import ComposerScreen
 
-try:
-    from .fakes_runs import FakeRunsWorker, RunsHostApp, ready_plan
-except ImportError:
-    from fakes_runs import FakeRunsWorker, RunsHostApp, ready_plan
+from fake_worker import FakeWorker
+from fakes_runs import RunsHostApp, ready_plan
 
 SIZES = [(80, 24), (120, 40)]
 
@@ -34,7 +32,7 @@ def open_modal(*keys: str):
 
 
 def app_with(plan) -> RunsHostApp:
-    return RunsHostApp(lambda: ComposerScreen(FakeRunsWorker([plan])))
+    return RunsHostApp(lambda: ComposerScreen(FakeWorker([plan])))
 
 
 @pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])

@@ -16,7 +16,8 @@ from calle_tui.core.events import SignInNeeded
 from calle_tui.ui.deferred import Booted, DeferredWorker
 from calle_tui.ui.launch import LaunchError, build_settings, peek_url
 
-from fakes_shell import SERVER_URL, FakeShellWorker, fixed_clock, make_settings, until
+from fake_worker import FakeWorker
+from fakes_shell import SERVER_URL, fixed_clock, make_settings, until
 
 
 def args(*argv: str) -> argparse.Namespace:
@@ -53,7 +54,7 @@ async def test_the_login_screen_paints_before_settings_and_worker_are_built(tmp_
     from calle_tui.ui.screens.login import LoginScreen
 
     seen_at_build: list[tuple[bool, int]] = []
-    fake = FakeShellWorker(signed_in=False)
+    fake = FakeWorker(signed_in=False)
     settings = make_settings(tmp_path)
 
     def build() -> Booted:
@@ -95,7 +96,7 @@ async def test_settings_that_are_not_valid_end_the_app_with_a_sentence(tmp_path,
 
 
 async def test_the_stand_in_before_and_after_building(tmp_path):
-    fake = FakeShellWorker(signed_in=True)
+    fake = FakeWorker(signed_in=True)
     builds: list[int] = []
 
     def build() -> Booted:
@@ -118,10 +119,11 @@ async def test_the_stand_in_before_and_after_building(tmp_path):
     assert deferred.auth_status().signed_in and deferred.server_url == SERVER_URL
     await deferred.start()
     assert builds == [1]
-    assert [type(e).__name__ for e in events] == ["ConnectionChanged", "ConnectionChanged", "SignedIn"]
+    # What the real worker says on a start with saved tokens: connecting, connected, its tools, signed in.
+    assert [type(e).__name__ for e in events] == ["ConnectionChanged", "ConnectionChanged", "ToolsListed", "SignedIn"]
     unsubscribe()
     fake.emit(SignInNeeded(SERVER_URL))
-    assert len(events) == 3  # unsubscribed: no more
+    assert len(events) == 4  # unsubscribed: no more
     await deferred.close()
     assert fake.closed
     with pytest.raises(AttributeError):

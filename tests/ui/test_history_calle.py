@@ -7,11 +7,12 @@ import reply_fixtures as rf
 from textual.widgets import Static
 
 from calle_tui.core.runview import RunView, apply
-from fakes_shell import FakeShellWorker, make_shell_app, sample_records, until
+from fake_worker import FakeWorker
+from fakes_shell import make_shell_app, sample_records, until
 from test_shell_history_help import open_history
 
 
-class JudgingWorker(FakeShellWorker):
+class JudgingWorker(FakeWorker):
     def __init__(self, **kw) -> None:
         super().__init__(**kw)
         self.views_read: list[str] = []

@@ -11,10 +11,8 @@ from calle_tui.core.events import ErrorEvent
 from calle_tui.ui.runs.transcript import TranscriptLog
 from calle_tui.ui.screens.monitor import MonitorScreen
 
-try:
-    from .fakes_runs import RUN_ID, FakeRunsWorker, RunsHostApp, activity, finished, record, speech, update
-except ImportError:
-    from fakes_runs import RUN_ID, FakeRunsWorker, RunsHostApp, activity, finished, record, speech, update
+from fake_worker import FakeWorker
+from fakes_runs import RUN_ID, RunsHostApp, activity, finished, record, speech, update
 
 SIZE = (80, 24)
 
@@ -37,7 +35,7 @@ def text_of(screen, selector: str) -> str:
 
 
 async def test_follows_the_run_and_shows_live_status_activity_and_transcript():
-    worker = FakeRunsWorker()
+    worker = FakeWorker()
     app = host(worker, record())
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
@@ -65,7 +63,7 @@ async def test_follows_the_run_and_shows_live_status_activity_and_transcript():
 
 
 async def test_countdown_follows_the_clock():
-    worker = FakeRunsWorker()
+    worker = FakeWorker()
     app = host(worker, record())
     async with app.run_test(size=SIZE) as pilot:
         worker.emit(update("queued", "waiting_first", next_poll_in=60, clock=app.clock))
@@ -78,7 +76,7 @@ async def test_countdown_follows_the_clock():
 
 
 async def test_finished_run_shows_outcome_final_transcript_and_unknown_fields():
-    worker = FakeRunsWorker()
+    worker = FakeWorker()
     app = host(worker, record())
     async with app.run_test(size=SIZE) as pilot:
         worker.emit(update("in_progress", "waiting", entries=speech(1), next_poll_in=5, clock=app.clock))
@@ -99,7 +97,7 @@ async def test_finished_run_shows_outcome_final_transcript_and_unknown_fields():
 
 
 async def test_refresh_now_and_the_floor():
-    worker = FakeRunsWorker()
+    worker = FakeWorker()
     app = host(worker, record())
     async with app.run_test(size=SIZE) as pilot:
         worker.emit(update("ringing", "waiting", next_poll_in=6, clock=app.clock))
@@ -116,7 +114,7 @@ async def test_refresh_now_and_the_floor():
 
 
 async def test_errors_for_this_run_are_shown_as_sentences():
-    worker = FakeRunsWorker()
+    worker = FakeWorker()
     app = host(worker, record())
     async with app.run_test(size=SIZE) as pilot:
         worker.emit(ErrorEvent("Connection lost.", "We keep retrying.", "network", run_id="other-run"))
@@ -126,7 +124,7 @@ async def test_errors_for_this_run_are_shown_as_sentences():
 
 
 async def test_copy_puts_the_transcript_on_the_clipboard():
-    worker = FakeRunsWorker()
+    worker = FakeWorker()
     app = host(worker, record())
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("c")
@@ -141,7 +139,7 @@ async def test_copy_puts_the_transcript_on_the_clipboard():
 
 async def test_export_writes_markdown_and_json_with_the_transcript(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    worker = FakeRunsWorker()
+    worker = FakeWorker()
     app = host(worker, record())
     async with app.run_test(size=SIZE) as pilot:
         worker.emit(finished("completed"))
@@ -165,7 +163,7 @@ async def test_export_failure_is_a_sentence(tmp_path, monkeypatch):
     blocker = tmp_path / "data"
     blocker.write_text("not a folder")
     monkeypatch.setenv("XDG_DATA_HOME", str(blocker))
-    worker = FakeRunsWorker()
+    worker = FakeWorker()
     app = host(worker, record())
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("e")
@@ -175,7 +173,7 @@ async def test_export_failure_is_a_sentence(tmp_path, monkeypatch):
 
 
 async def test_a_ten_thousand_line_transcript_appends_in_batches():
-    worker = FakeRunsWorker()
+    worker = FakeWorker()
     app = host(worker, record())
     async with app.run_test(size=SIZE) as pilot:
         batch = tuple(
@@ -191,7 +189,7 @@ async def test_a_ten_thousand_line_transcript_appends_in_batches():
 
 
 async def test_back_leaves_the_monitor():
-    worker = FakeRunsWorker()
+    worker = FakeWorker()
     app = host(worker, record())
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("escape")
@@ -200,7 +198,7 @@ async def test_back_leaves_the_monitor():
 
 
 async def test_a_status_only_update_never_swallows_the_activity_queued_before_it():
-    worker = FakeRunsWorker()
+    worker = FakeWorker()
     app = host(worker, record())
     async with app.run_test(size=SIZE) as pilot:
         # Both are queued before the screen handles either: they may merge, but no entry may be lost.
@@ -214,7 +212,7 @@ async def test_a_status_only_update_never_swallows_the_activity_queued_before_it
 
 
 async def test_long_turns_wrap_under_the_speaker_and_control_characters_are_neutralised():
-    worker = FakeRunsWorker()
+    worker = FakeWorker()
     app = host(worker, record())
     async with app.run_test(size=SIZE) as pilot:
         long_text = " ".join(f"word{i}" for i in range(60))
@@ -238,7 +236,7 @@ async def test_long_turns_wrap_under_the_speaker_and_control_characters_are_neut
 async def test_the_header_says_which_call_and_how_it_stands():
     from calle_tui.ui.widgets.header import AppHeader
 
-    worker = FakeRunsWorker()
+    worker = FakeWorker()
     app = host(worker, record())
     async with app.run_test(size=(120, 24)) as pilot:
         await app.screen.mount(AppHeader(), before=0)
@@ -256,7 +254,7 @@ async def test_the_header_says_which_call_and_how_it_stands():
 
 
 async def test_a_server_that_answers_in_words_is_shown_what_it_said():
-    worker = FakeRunsWorker()
+    worker = FakeWorker()
     app = host(worker, record())
     async with app.run_test(size=SIZE) as pilot:
         said = "Your call is being connected, please check back shortly."

@@ -20,10 +20,8 @@ from calle_tui.core.runview import from_journal
 from calle_tui.ui.runs.transcript import TranscriptLog
 from calle_tui.ui.screens.monitor import MonitorScreen
 
-try:
-    from .fakes_runs import FIXED_START, FakeClock, FakeRunsWorker, RunsHostApp, record
-except ImportError:
-    from fakes_runs import FIXED_START, FakeClock, FakeRunsWorker, RunsHostApp, record
+from fake_worker import FakeWorker
+from fakes_runs import FIXED_START, FakeClock, RunsHostApp, record
 
 RUN = "run_51a0c2d4e6"
 SIZES = [(80, 24), (120, 40)]
@@ -67,7 +65,7 @@ def activity_lines(screen) -> list[str]:
 async def test_a_countdown_right_after_a_page_never_loses_the_page():
     # The page brings no new entries, only a summary and a detail; the countdown that the follower sends at
     # once after it must not merge it away (ui/messages.py superseded()).
-    worker = FakeRunsWorker()
+    worker = FakeWorker()
     app = host(worker)
     live = rf.run_page("get_call_run-preparing-live")
     later = live.model_copy(update={
@@ -97,7 +95,7 @@ async def test_a_countdown_right_after_a_page_never_loses_the_page():
 
 
 async def test_production_resends_the_whole_history_and_each_line_is_drawn_once():
-    worker = FakeRunsWorker()
+    worker = FakeWorker()
     app = host(worker)
     live = rf.run_page("get_call_run-preparing-live")
     async with app.run_test(size=(100, 30)) as pilot:
@@ -113,7 +111,7 @@ async def test_production_resends_the_whole_history_and_each_line_is_drawn_once(
 
 
 async def test_a_question_from_the_server_is_shown_as_a_question_and_never_acted_on():
-    worker = FakeRunsWorker()
+    worker = FakeWorker()
     app = host(worker)
     page = rf.run_page("get_call_run-preparing-live").model_copy(update={
         "next_step": NextStep(action="ask_user_for_retry_confirmation",
@@ -128,7 +126,7 @@ async def test_a_question_from_the_server_is_shown_as_a_question_and_never_acted
 
 
 async def test_an_unknown_run_says_so_in_the_servers_words_and_ends():
-    worker = FakeRunsWorker()
+    worker = FakeWorker()
     app = host(worker)
     async with app.run_test(size=(100, 30)) as pilot:
         worker.emit(finished("get_call_run-unknown-run"))
@@ -145,36 +143,27 @@ async def test_an_unknown_run_says_so_in_the_servers_words_and_ends():
 # --- reopening a past run -------------------------------------------------------------------------
 
 
-class JournalWorker(FakeRunsWorker):
-    """A worker that keeps a journal but offers no run_view: the monitor builds the view from its stored
-    entries and its RunState (last page, transcript, times), as the real journal keeps them."""
+class ViewWorker(FakeWorker):
+    """A worker whose journal already holds a run (as the real one after a restart): `run_view` is core's
+    reducer over the stored entries and the run's state (last page, transcript, times)."""
 
     def __init__(self, *, terminal: bool = True) -> None:
         super().__init__()
         live, final = rf.run_page("get_call_run-preparing-live"), rf.run_page("get_call_run-completed", asked=RUN)
         self.entries = [*live.activity, *final.activity]
-        self.journal = SimpleNamespace(run=lambda run_id: SimpleNamespace(
+        self.state = SimpleNamespace(
             status="completed" if terminal else "preparing", terminal=terminal, last=final if terminal else live,
-            transcript=tuple(final.transcript or ()) if terminal else (),
-            created_at=FIXED_START.timestamp(), last_poll_at=FIXED_START.timestamp() + 99,
-        ))  # fmt: skip
-
-    def run_entries(self, run_id: str) -> list:
-        return list(self.entries)
-
-
-class ViewWorker(JournalWorker):
-    """As the real worker: a read model `run_view` built by core's reducer from the journal."""
+            transcript=tuple(final.transcript or ()) if terminal else (), last_poll_at=FIXED_START.timestamp() + 99,
+        )  # fmt: skip
 
     def run_view(self, run_id: str):
-        state = self.journal.run(run_id)
+        state = self.state
         return from_journal(run_id, status=state.status, terminal=state.terminal, entries=self.entries,
                             last=state.last, transcript=state.transcript, last_checked_at=state.last_poll_at)  # fmt: skip
 
 
-@pytest.mark.parametrize("worker_class", [JournalWorker, ViewWorker])
-async def test_a_finished_run_reopened_is_whole_at_once_and_not_followed_again(worker_class):
-    worker = worker_class()
+async def test_a_finished_run_reopened_is_whole_at_once_and_not_followed_again():
+    worker = ViewWorker()
     app = host(worker, terminal=True)
     async with app.run_test(size=(100, 40)) as pilot:
         app.clock.advance(3 * 3600)  # reopened hours later
@@ -194,7 +183,7 @@ async def test_a_finished_run_reopened_is_whole_at_once_and_not_followed_again(w
 
 
 async def test_an_unfinished_run_reopened_shows_what_is_stored_and_keeps_following():
-    worker = JournalWorker(terminal=False)
+    worker = ViewWorker(terminal=False)
     app = host(worker)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
@@ -209,7 +198,7 @@ async def test_an_unfinished_run_reopened_shows_what_is_stored_and_keeps_followi
 
 
 async def test_exports_of_a_production_call_carry_summary_transcript_details_and_outcome():
-    worker = FakeRunsWorker()
+    worker = FakeWorker()
     app = host(worker)
     async with app.run_test(size=(100, 30)) as pilot:
         worker.emit(page_update(rf.run_page("get_call_run-preparing-live")))
@@ -231,9 +220,10 @@ async def test_exports_of_a_production_call_carry_summary_transcript_details_and
 
 
 async def test_call_finished_once_per_run_with_the_servers_judgement(tmp_path):
-    from fakes_shell import FakeShellWorker, make_shell_app, sample_records, until
+    from fake_worker import FakeWorker
+    from fakes_shell import make_shell_app, sample_records, until
 
-    worker = FakeShellWorker(signed_in=True, records=sample_records())
+    worker = FakeWorker(signed_in=True, records=sample_records())
     app = make_shell_app(worker, tmp_path)
     bells: list[int] = []
     app.bell = lambda: bells.append(1)  # type: ignore[method-assign]
@@ -264,7 +254,7 @@ def test_calle_live_monitor_while_people_talk(snap_compare, size):
         pilot.app.screen.worker.emit(countdown(at=pilot.app.clock() + 6))
         await pilot.pause()
 
-    assert snap_compare(host(FakeRunsWorker()), terminal_size=size, run_before=run_before)
+    assert snap_compare(host(FakeWorker()), terminal_size=size, run_before=run_before)
 
 
 @pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
@@ -277,7 +267,7 @@ def test_calle_monitor_reopened_from_history(snap_compare, size):
 
 
 async def test_a_status_word_we_do_not_know_is_shown_in_the_servers_words_and_followed():
-    worker = FakeRunsWorker()
+    worker = FakeWorker()
     app = host(worker)
     page = rf.run_page("get_call_run-preparing-live")
     odd = page.model_copy(update={"status": "on_hold", "status_text": "ON_HOLD"})
@@ -290,7 +280,7 @@ async def test_a_status_word_we_do_not_know_is_shown_in_the_servers_words_and_fo
 
 
 async def test_a_run_ended_by_report_result_while_still_preparing_says_what_the_activity_showed():
-    worker = FakeRunsWorker()
+    worker = FakeWorker()
     app = host(worker)
     live = rf.run_page("get_call_run-preparing-live")
     ended = rf.run_page("get_call_run-completed", asked=RUN)

@@ -6,10 +6,8 @@ import pytest
 
 from calle_tui.ui.screens.monitor import MonitorScreen
 
-try:
-    from .fakes_runs import RUN_ID, FakeRunsWorker, RunsHostApp, activity, finished, record, speech, update
-except ImportError:
-    from fakes_runs import RUN_ID, FakeRunsWorker, RunsHostApp, activity, finished, record, speech, update
+from fake_worker import FakeWorker
+from fakes_runs import RUN_ID, RunsHostApp, activity, finished, record, speech, update
 
 SIZES = [(80, 24), (120, 40)]
 OUTCOMES = ["completed", "no_answer", "busy", "voicemail", "failed", "canceled"]
@@ -22,7 +20,7 @@ def _xdg_in_tmp(tmp_path, monkeypatch):
 
 
 def monitor() -> RunsHostApp:
-    return RunsHostApp(lambda: MonitorScreen(FakeRunsWorker(), RUN_ID, record()))
+    return RunsHostApp(lambda: MonitorScreen(FakeWorker(), RUN_ID, record()))
 
 
 def emitting(*make_events, advance: float = 0):

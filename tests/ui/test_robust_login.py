@@ -7,12 +7,13 @@ from textual.widgets import Static
 from calle_tui.core.events import ConnectionChanged
 from calle_tui.ui.screens.login import LoginScreen
 
-from fakes_shell import FakeShellWorker, make_shell_app, until
+from fake_worker import FakeWorker
+from fakes_shell import make_shell_app, until
 
 NOT_MCP = "The server at this address answered, but it is not an MCP endpoint (HTTP 404)."
 
 
-class WrongUrlWorker(FakeShellWorker):
+class WrongUrlWorker(FakeWorker):
     def __init__(self, state: str, message: str) -> None:
         super().__init__(signed_in=False)
         self._failure = (state, message)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 from textual.widgets import DataTable, Static
 
 from calle_tui.core.contract import RunCallResult
@@ -11,29 +9,17 @@ from calle_tui.core.worker_api import WorkerError
 from calle_tui.ui.screens.history import HistoryScreen
 from calle_tui.ui.screens.reconcile import ReconcileModal
 
-from fakes_shell import FakeShellWorker, make_shell_app, sample_records, until
+from fake_worker import FakeWorker
+from fakes_shell import make_shell_app, sample_records, until
 from test_shell_history_help import open_history
 
 
-class ReconcilingWorker(FakeShellWorker):
-    def __init__(self, idempotent: bool = True, **kw) -> None:
-        super().__init__(**kw)
-        self.reconciled: list[str] = []
-        self.fail_with: WorkerError | None = None
-        self.idempotent = idempotent
-
-    def can_replay_run_call(self) -> bool:  # as the real worker: from tools/list's idempotentHint
-        return self.idempotent
-
-    async def reconcile(self, plan_id: str) -> RunCallResult:
-        self.reconciled.append(plan_id)
-        if self.fail_with is not None:
-            raise self.fail_with
-        self.records = [
-            dataclasses.replace(r, run_id="run-0003", status="in_progress") if r.plan_id == plan_id else r
-            for r in self.records
-        ]
-        return RunCallResult(run_id="run-0003", status="in_progress")
+def reconciling_worker(idempotent: bool = True) -> FakeWorker:
+    """The history's four runs; checking the unknown attempt (plan-0003) finds its run in progress."""
+    worker = FakeWorker(signed_in=True, records=sample_records())
+    worker.idempotent = idempotent
+    worker.reconcile_answers["plan-0003"] = RunCallResult(run_id="run-0003", status="in_progress")
+    return worker
 
 
 async def open_unknown(pilot, worker) -> HistoryScreen:
@@ -52,7 +38,7 @@ def detail(screen) -> str:
 
 
 async def test_check_needs_the_digits_then_reconciles_once(tmp_path):
-    worker = ReconcilingWorker(signed_in=True, records=sample_records())
+    worker = reconciling_worker()
     app = make_shell_app(worker, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_unknown(pilot, worker)
@@ -80,8 +66,9 @@ async def test_check_needs_the_digits_then_reconciles_once(tmp_path):
 
 
 async def test_a_failed_check_is_a_sentence(tmp_path):
-    worker = ReconcilingWorker(signed_in=True, records=sample_records())
-    worker.fail_with = WorkerError("Could not check the request: Cannot reach the server.", action="Try again.")
+    worker = reconciling_worker()
+    worker.reconcile_answers["plan-0003"] = WorkerError("Could not check the request: Cannot reach the server.",
+                                                        action="Try again.", kind="network")
     app = make_shell_app(worker, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await open_unknown(pilot, worker)
@@ -95,7 +82,7 @@ async def test_a_failed_check_is_a_sentence(tmp_path):
 
 
 async def test_only_unknown_rows_offer_a_check(tmp_path):
-    worker = ReconcilingWorker(signed_in=True, records=sample_records())
+    worker = reconciling_worker()
     app = make_shell_app(worker, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_unknown(pilot, worker)
@@ -107,7 +94,7 @@ async def test_only_unknown_rows_offer_a_check(tmp_path):
 
 
 async def test_without_an_idempotent_run_call_the_check_explains_and_sends_nothing(tmp_path):
-    worker = ReconcilingWorker(idempotent=False, signed_in=True, records=sample_records())
+    worker = reconciling_worker(idempotent=False)
     app = make_shell_app(worker, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_unknown(pilot, worker)
@@ -118,21 +105,4 @@ async def test_without_an_idempotent_run_call_the_check_explains_and_sends_nothi
         await until(pilot, lambda: "cannot check" in detail(screen))
         assert not isinstance(app.screen, ReconcileModal) and worker.reconciled == []
         assert "Check in CALL-E" in detail(screen) and "no second call is made" not in detail(screen)
-        await app.close_worker()
-
-
-class OlderWorker(ReconcilingWorker):
-    """A worker that cannot say whether run_call is idempotent (no can_replay_run_call at all)."""
-
-    can_replay_run_call = None  # type: ignore[assignment]
-
-
-async def test_a_worker_that_cannot_say_is_treated_as_not_idempotent(tmp_path):
-    worker = OlderWorker(signed_in=True, records=sample_records())
-    app = make_shell_app(worker, tmp_path)
-    async with app.run_test(size=(80, 24)) as pilot:
-        screen = await open_history(pilot, worker)
-        await pilot.press("down", "k")
-        await until(pilot, lambda: "cannot check" in detail(screen))
-        assert not isinstance(app.screen, ReconcileModal) and worker.reconciled == []
         await app.close_worker()

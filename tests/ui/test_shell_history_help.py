@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from textual.widgets import DataTable, Input, Static
 
+from calle_tui.core.events import RunUpdate
 from calle_tui.ui.screens.help import HelpScreen, collect_keys
 from calle_tui.ui.screens.history import HistoryScreen
 from calle_tui.ui.screens.login import LoginScreen
+from calle_tui.ui.screens.monitor import MonitorScreen
 from calle_tui.ui.widgets.commands import ScreenActionsProvider
 
-from fakes_shell import FakeShellWorker, make_shell_app, sample_records, until
+from fake_worker import FakeWorker
+from fakes_shell import FIXED_NOW, make_shell_app, sample_records, until
 
 
 def mounted(app, kind) -> bool:
@@ -30,7 +33,7 @@ def rows(screen: HistoryScreen) -> list[str]:
 
 
 async def test_history_lists_runs_with_outcome_glyphs(tmp_path):
-    worker = FakeShellWorker(signed_in=True, records=sample_records())
+    worker = FakeWorker(signed_in=True, records=sample_records())
     app = make_shell_app(worker, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_history(pilot, worker)
@@ -44,7 +47,7 @@ async def test_history_lists_runs_with_outcome_glyphs(tmp_path):
 
 
 async def test_history_search_filters_and_open_pushes_monitor(tmp_path):
-    worker = FakeShellWorker(signed_in=True, records=sample_records())
+    worker = FakeWorker(signed_in=True, records=sample_records())
     app = make_shell_app(worker, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_history(pilot, worker)
@@ -69,18 +72,23 @@ async def test_history_search_filters_and_open_pushes_monitor(tmp_path):
 
 
 async def test_opening_an_unfinished_run_follows_it(tmp_path):
-    worker = FakeShellWorker(signed_in=True, records=sample_records())
+    worker = FakeWorker(signed_in=True, records=sample_records())
     app = make_shell_app(worker, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await open_history(pilot, worker)
         await pilot.press("enter")
-        await until(pilot, lambda: getattr(app.screen, "run_id", None) == "run-0004")
-        assert worker.followed == ["run-0004"]
+        await until(pilot, lambda: mounted(app, MonitorScreen) and app.screen.run_id == "run-0004")
+        assert set(worker.followed) == {"run-0004"}  # following is idempotent: history and monitor both ask
+        # The real monitor: what the follower says next is on it.
+        worker.emit(RunUpdate(run_id="run-0004", status="in_progress", poll_state="waiting", next_poll_at=FIXED_NOW + 7))
+        await until(pilot, lambda: "Next check in 7 s" in str(app.screen.query_one("#monitor-status").render()))
+        await pilot.press("escape")
+        await until(pilot, lambda: mounted(app, HistoryScreen))
         await app.close_worker()
 
 
 async def test_unknown_outcome_is_explained_not_opened(tmp_path):
-    worker = FakeShellWorker(signed_in=True, records=sample_records())
+    worker = FakeWorker(signed_in=True, records=sample_records())
     app = make_shell_app(worker, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_history(pilot, worker)
@@ -95,7 +103,7 @@ async def test_unknown_outcome_is_explained_not_opened(tmp_path):
 
 
 async def test_history_updates_when_a_run_finishes_and_the_bell_rings(tmp_path):
-    worker = FakeShellWorker(signed_in=True, records=sample_records())
+    worker = FakeWorker(signed_in=True, records=sample_records())
     app = make_shell_app(worker, tmp_path)
     bells: list[int] = []
     app.bell = lambda: bells.append(1)  # type: ignore[method-assign]
@@ -110,7 +118,7 @@ async def test_history_updates_when_a_run_finishes_and_the_bell_rings(tmp_path):
 
 
 async def test_empty_history_says_so(tmp_path):
-    worker = FakeShellWorker(signed_in=True)
+    worker = FakeWorker(signed_in=True)
     app = make_shell_app(worker, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_history(pilot, worker)
@@ -119,7 +127,7 @@ async def test_empty_history_says_so(tmp_path):
 
 
 async def test_help_lists_the_keys_of_the_screen_underneath(tmp_path):
-    worker = FakeShellWorker(signed_in=True, records=sample_records())
+    worker = FakeWorker(signed_in=True, records=sample_records())
     app = make_shell_app(worker, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await open_history(pilot, worker)
@@ -136,7 +144,7 @@ async def test_help_lists_the_keys_of_the_screen_underneath(tmp_path):
 
 
 async def test_help_follows_the_login_screens_bindings(tmp_path):
-    worker = FakeShellWorker()
+    worker = FakeWorker(signed_in=False)
     app = make_shell_app(worker, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: mounted(app, LoginScreen) and worker.started.is_set())
@@ -149,7 +157,7 @@ async def test_help_follows_the_login_screens_bindings(tmp_path):
 
 
 async def test_palette_offers_every_screen_action(tmp_path):
-    worker = FakeShellWorker(signed_in=True, records=sample_records())
+    worker = FakeWorker(signed_in=True, records=sample_records())
     app = make_shell_app(worker, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_history(pilot, worker)

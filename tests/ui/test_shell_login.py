@@ -8,7 +8,8 @@ from textual.widgets import Button, Input, Static
 from calle_tui.ui.screens.login import LoginScreen
 from calle_tui.ui.widgets.question import YesNoModal
 
-from fakes_shell import AUTHORIZE_URL, STATE, FakeShellWorker, make_shell_app, until
+from fake_worker import FakeWorker
+from fakes_shell import AUTHORIZE_URL, STATE, make_shell_app, until
 
 GOOD = f"http://127.0.0.1:53121/callback?code=secret-code-123&state={STATE}"
 WRONG_STATE = "http://127.0.0.1:53121/callback?code=secret-code-123&state=someone-else"
@@ -18,7 +19,7 @@ def error_text(app) -> str:
     return str(app.screen.query_one("#login-error", Static).render())
 
 
-async def start_sign_in(pilot, worker: FakeShellWorker) -> None:
+async def start_sign_in(pilot, worker: FakeWorker) -> None:
     await until(pilot, lambda: worker.started.is_set() and pilot.app.screen.heard_back)
     await pilot.press("s")
     await worker.waiting_for_browser.wait()
@@ -26,7 +27,7 @@ async def start_sign_in(pilot, worker: FakeShellWorker) -> None:
 
 
 async def test_signed_out_start_shows_login_then_composer_after_paste(tmp_path):
-    worker = FakeShellWorker()
+    worker = FakeWorker(signed_in=False)
     app = make_shell_app(worker, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         assert isinstance(app.screen, LoginScreen)
@@ -44,7 +45,7 @@ async def test_signed_out_start_shows_login_then_composer_after_paste(tmp_path):
 
 
 async def test_wrong_state_shows_error_and_keeps_the_field(tmp_path):
-    worker = FakeShellWorker()
+    worker = FakeWorker(signed_in=False)
     app = make_shell_app(worker, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await start_sign_in(pilot, worker)
@@ -65,7 +66,7 @@ async def test_wrong_state_shows_error_and_keeps_the_field(tmp_path):
 
 
 async def test_address_without_code_and_denied_are_explained(tmp_path):
-    worker = FakeShellWorker()
+    worker = FakeWorker(signed_in=False)
     app = make_shell_app(worker, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await start_sign_in(pilot, worker)
@@ -83,7 +84,7 @@ async def test_address_without_code_and_denied_are_explained(tmp_path):
 
 
 async def test_empty_paste_is_a_sentence_not_a_request(tmp_path):
-    worker = FakeShellWorker()
+    worker = FakeWorker(signed_in=False)
     app = make_shell_app(worker, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await start_sign_in(pilot, worker)
@@ -95,7 +96,7 @@ async def test_empty_paste_is_a_sentence_not_a_request(tmp_path):
 
 
 async def test_escape_cancels_sign_in(tmp_path):
-    worker = FakeShellWorker()
+    worker = FakeWorker(signed_in=False)
     app = make_shell_app(worker, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await start_sign_in(pilot, worker)
@@ -112,7 +113,7 @@ async def test_escape_cancels_sign_in(tmp_path):
 
 
 async def test_paste_anywhere_lands_in_the_field(tmp_path):
-    worker = FakeShellWorker()
+    worker = FakeWorker(signed_in=False)
     app = make_shell_app(worker, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await start_sign_in(pilot, worker)
@@ -123,7 +124,7 @@ async def test_paste_anywhere_lands_in_the_field(tmp_path):
 
 
 async def test_copy_link_uses_the_clipboard(tmp_path):
-    worker = FakeShellWorker()
+    worker = FakeWorker(signed_in=False)
     app = make_shell_app(worker, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await start_sign_in(pilot, worker)
@@ -134,7 +135,7 @@ async def test_copy_link_uses_the_clipboard(tmp_path):
 
 async def test_ssh_session_shows_the_port_forward_line(tmp_path, monkeypatch):
     monkeypatch.setenv("SSH_CONNECTION", "10.0.0.2 50000 10.0.0.1 22")
-    worker = FakeShellWorker()
+    worker = FakeWorker(signed_in=False)
     app = make_shell_app(worker, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await start_sign_in(pilot, worker)
@@ -145,7 +146,7 @@ async def test_ssh_session_shows_the_port_forward_line(tmp_path, monkeypatch):
 
 
 async def test_sign_out_asks_first(tmp_path):
-    worker = FakeShellWorker(signed_in=True)
+    worker = FakeWorker(signed_in=True)
     app = make_shell_app(worker, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: app.shell_status.signed_in)
@@ -168,7 +169,7 @@ async def test_sign_out_asks_first(tmp_path):
 async def test_expired_session_brings_login_back_over_the_composer(tmp_path):
     from calle_tui.core.events import SignInNeeded
 
-    worker = FakeShellWorker(signed_in=True)
+    worker = FakeWorker(signed_in=True)
     app = make_shell_app(worker, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: worker.started.is_set() and app.shell_status.connection == "connected")
@@ -188,7 +189,7 @@ async def test_a_server_that_needs_no_sign_in_goes_straight_to_the_composer(tmp_
     # sit on "Checking for a saved session..." for ever.
     from calle_tui.core.events import ConnectionChanged, ToolsListed
 
-    worker = FakeShellWorker()
+    worker = FakeWorker(signed_in=False)
     app = make_shell_app(worker, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         assert isinstance(app.screen, LoginScreen)

@@ -12,7 +12,8 @@ from calle_tui.ui.screens.help import HelpScreen
 from calle_tui.ui.screens.history import HistoryScreen
 from calle_tui.ui.screens.login import LoginScreen
 
-from fakes_shell import FakeShellWorker, make_shell_app, sample_records, until
+from fake_worker import FakeWorker
+from fakes_shell import make_shell_app, sample_records, until
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
 WRONG = "http://127.0.0.1:53121/callback?code=secret-code-123&state=someone-else"
@@ -61,40 +62,40 @@ def open_screen(worker, action: str, kind):
 
 @pytest.mark.parametrize("size", SIZES)
 def test_login_signed_out(snap_compare, tmp_path, size):
-    worker = FakeShellWorker()
+    worker = FakeWorker(signed_in=False)
     assert snap_compare(make_shell_app(worker, tmp_path), terminal_size=size, run_before=settled(worker))
 
 
 @pytest.mark.parametrize("size", SIZES)
 def test_login_in_progress(snap_compare, tmp_path, size):
-    worker = FakeShellWorker(storage="memory", storage_notice="No secure keyring was found.")
+    worker = FakeWorker(signed_in=False, storage="memory", storage_notice="No secure keyring was found.")
     assert snap_compare(make_shell_app(worker, tmp_path), terminal_size=size, run_before=sign_in_started(worker))
 
 
 @pytest.mark.parametrize("size", SIZES)
 def test_login_pasted_url_wrong(snap_compare, tmp_path, size):
-    worker = FakeShellWorker()
+    worker = FakeWorker(signed_in=False)
     app = make_shell_app(worker, tmp_path)
     assert snap_compare(app, terminal_size=size, run_before=sign_in_started(worker, paste_wrong))
 
 
 @pytest.mark.parametrize("size", SIZES)
 def test_login_signed_in(snap_compare, tmp_path, size):
-    worker = FakeShellWorker(signed_in=True)
+    worker = FakeWorker(signed_in=True)
     app = make_shell_app(worker, tmp_path)
     assert snap_compare(app, terminal_size=size, run_before=open_screen(worker, "account", LoginScreen))
 
 
 @pytest.mark.parametrize("size", SIZES)
 def test_history(snap_compare, tmp_path, size):
-    worker = FakeShellWorker(signed_in=True, records=sample_records())
+    worker = FakeWorker(signed_in=True, records=sample_records())
     app = make_shell_app(worker, tmp_path)
     assert snap_compare(app, terminal_size=size, run_before=open_screen(worker, "history", HistoryScreen))
 
 
 @pytest.mark.parametrize("size", SIZES)
 def test_help_on_history(snap_compare, tmp_path, size):
-    worker = FakeShellWorker(signed_in=True, records=sample_records())
+    worker = FakeWorker(signed_in=True, records=sample_records())
     app = make_shell_app(worker, tmp_path)
     to_history = open_screen(worker, "history", HistoryScreen)
 

@@ -43,6 +43,7 @@ from calle_tui.core.dialect.values import (
     pick,
     scrub,
     shown,
+    unsaid,
 )
 
 __all__ = [
@@ -241,6 +242,8 @@ def read_plan(data: dict[str, Any] | str) -> PlanCallResult:
         said = as_text(data.get("message"))
         raise Unreadable("the server's plan has no plan id" + (f"; it said: {_sentence(said, 200)}" if said else ""))
     token = as_identifier(data.get("confirm_token"))
+    # Everything but the token itself is read from a copy without it: its words may be shown or stored.
+    data = {**unsaid(data, token), "confirm_token": token} if token else data
     said_ready = as_bool(pick(data, "ready_to_run", "ready")) is True
     ready = said_ready and plan_id is not None and token is not None
     if said_ready and not ready:

@@ -123,6 +123,20 @@ def scrub(value: Any, depth: int = 0) -> Any:
     return value
 
 
+def unsaid(value: Any, secret: str | None, depth: int = 0) -> Any:
+    """A copy with `secret` cut out of every string, at any depth: a reply that repeats its own confirm
+    token in its words (a message, a summary) shows those words without it."""
+    if not secret or depth > 20:
+        return value
+    if isinstance(value, str):
+        return value.replace(secret, "[confirm token]") if secret in value else value
+    if isinstance(value, dict):
+        return {k: unsaid(v, secret, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [unsaid(v, secret, depth + 1) for v in value]
+    return value
+
+
 def shown(value: Any, limit: int = 300) -> str:
     """A value as the server sent it, made safe to show: secrets scrubbed, one line, length capped."""
     if isinstance(value, str):

@@ -1,6 +1,7 @@
 """CANARY: the sandbox issues recognisable secrets; after sign-in (three flows), refresh, failures and a
 forced exception, none of them may appear - raw, URL-encoded or base64 - in the log file, on
-stdout/stderr, or in the text of any exception our code raised."""
+stdout/stderr, in the events the screens draw, or in the text of any exception our code raised. (The screens
+themselves: tests/ui/test_screen_words.py.)"""
 
 from __future__ import annotations
 
@@ -78,6 +79,7 @@ async def test_canary_secrets_never_leak(sandbox_factory, tmp_path, capfd, debug
             await http.get(location)
 
     player = BrowserPlayer(to_listener)
+    players = [player]
     loop_login = BrowserLogin(player, open_browser=False, listen=True, environ={})
     await loop_login.start()
     alias_storage = ServerTokenStorage(store, alias)
@@ -96,6 +98,7 @@ async def test_canary_secrets_never_leak(sandbox_factory, tmp_path, capfd, debug
         paste_login.submit(location.replace(code, code + "tampered"))
 
     player = BrowserPlayer(paste)
+    players.append(player)
     paste_login = BrowserLogin(player, open_browser=False, listen=False, environ={})
     await paste_login.start()
     try:
@@ -141,6 +144,8 @@ async def test_canary_secrets_never_leak(sandbox_factory, tmp_path, capfd, debug
     assert all(s.startswith("CANARY") for s in seen_secrets)
     places = {"log file": log_text, "stdout": out, "stderr": err}
     places.update({f"exception {i}": text for i, text in enumerate(exception_texts)})
+    # What the screens draw comes from the events (sign-in progress, its messages and authorize URL).
+    places["events shown on screen"] = repr(events.events) + "".join(repr(p.events.events) for p in players)
     assert len(exception_texts) >= 3
     for where, text in places.items():
         assert "CANARY" not in text, f"CANARY found in {where}"
