@@ -119,9 +119,8 @@ def classify(exc: BaseException, outcome: HttpOutcome | None = None, *, now: flo
     import httpx2
     from mcp import MCPError
 
-    from calle_tui.core.polling import parse_retry_after
-
     from calle_tui.core.auth.errors import AuthError, LoginRequired
+    from calle_tui.core.polling import parse_retry_after
 
     if isinstance(exc, CallError):
         return exc
@@ -331,11 +330,9 @@ class Connection:
                         ready.set_result(tools)
                     await self._closing.wait()
         except BaseException as exc:  # noqa: BLE001 - the one place a torn-down session is caught
-            if isinstance(exc, asyncio.CancelledError) and self._closing.is_set():
-                pass
-            elif self._closing.is_set() and not _leaves_other_than_cancel(exc):
-                pass
-            else:
+            # Our own close() ends the session with cancellations only (a bare one or a group of them): that is
+            # no failure. Anything else, while closing or not, is one.
+            if not (self._closing.is_set() and not _leaves_other_than_cancel(exc)):
                 failure = None if ready.done() else not_mcp(exc, outcome)
                 failure = failure or classify(exc, outcome, now=self._now())
                 log.info("MCP session ended: %s (%s)", failure.message, type(root_cause(exc)).__name__)
