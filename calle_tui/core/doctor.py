@@ -78,13 +78,14 @@ async def diagnose(
     def on_event(event: Any) -> None:
         events.append(event)
         changed.set()
-        if notify is not None and isinstance(event, SignInProgress) and event.authorize_url:
-            if event.step == "waiting_for_browser" and login != "auto-follow":
-                print(f"Open this address to sign in: {event.authorize_url}", file=notify, flush=True)
-                if event.message:
-                    print(event.message, file=notify, flush=True)
-                if paste_lines:
-                    print("Or paste the address your browser ends on, then press Enter:", file=notify, flush=True)
+        if notify is None or not isinstance(event, SignInProgress) or not event.authorize_url:
+            return
+        if event.step == "waiting_for_browser" and login != "auto-follow":
+            print(f"Open this address to sign in: {event.authorize_url}", file=notify, flush=True)
+            if event.message:
+                print(event.message, file=notify, flush=True)
+            if paste_lines:
+                print("Or paste the address your browser ends on, then press Enter:", file=notify, flush=True)
 
     worker.subscribe(on_event)
 

@@ -150,7 +150,7 @@ class Subscribers:
         for callback in list(self._callbacks):
             try:
                 callback(event)
-            except Exception:  # noqa: BLE001 - a broken subscriber must not starve the others
+            except Exception:  # a broken subscriber must not starve the others
                 logging.getLogger("calle_tui").exception("event subscriber failed on %s", type(event).__name__)
 
 

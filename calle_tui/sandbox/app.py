@@ -51,11 +51,11 @@ from calle_tui.core.contract import (
     RunCallInput,
     RunCallResult,
 )
+from calle_tui.sandbox.calle_dialect import CALLE_INPUTS, CalleTools, prose_for
 from calle_tui.sandbox.config import MCP_ALIAS_PATHS, MCP_PATH, SCOPE, SandboxConfig, SandboxStats
 from calle_tui.sandbox.oauth import CONSENT_PATH, SandboxOAuthProvider
 from calle_tui.sandbox.origins import Origins
 from calle_tui.sandbox.store import Store
-from calle_tui.sandbox.calle_dialect import CALLE_INPUTS, CalleTools, prose_for
 from calle_tui.sandbox.tools import ToolFailure, Tools
 
 log = logging.getLogger("calle_tui.sandbox.http")

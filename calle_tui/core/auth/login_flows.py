@@ -212,7 +212,7 @@ class _PendingLogin:
     def _emit_waiting(self, **fields: Any) -> None:
         try:
             self._emit(SignInProgress(step="waiting_for_browser", flow=self.flow_name, authorize_url=self.authorize_url, **fields))
-        except Exception:  # noqa: BLE001 - a broken subscriber must not break sign-in
+        except Exception:  # a broken subscriber must not break sign-in
             log.exception("sign-in progress subscriber failed")
 
 
@@ -312,7 +312,7 @@ class BrowserLogin(_PendingLogin):
             status, body = self._respond_to(head)
         except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError, ConnectionError):
             status, body = 400, "Bad request."
-        except Exception:  # noqa: BLE001 - the listener must answer, never crash
+        except Exception:  # the listener must answer, never crash
             log.exception("callback listener failed")
             status, body = 500, "Something went wrong."
         page = (

@@ -46,14 +46,14 @@ from calle_tui.core.dialect.values import (
 )
 
 __all__ = [
-    "Unreadable",
     "ToolError",
+    "Unreadable",
+    "canonical_status",
     "extract",
     "read_plan",
-    "read_run_start",
     "read_run_page",
+    "read_run_start",
     "read_tool_error",
-    "canonical_status",
     "status_kind",
     "status_label",
 ]
@@ -493,8 +493,7 @@ def _details(data: dict[str, Any], nested: dict[str, Any]) -> dict[str, Any]:
         ("callee", (calling.get("callee"), calling.get("to"))),
         ("started_at", (calling.get("started_at"), calling.get("start_time"))),
         ("ended_at", (calling.get("ended_at"), calling.get("end_time"))),
-        ("duration_seconds", (calling.get("duration_seconds"), nested.get("duration_seconds"),
-                              data.get("duration_seconds"))),  # fmt: skip
+        ("duration_seconds", (calling.get("duration_seconds"), nested.get("duration_seconds"), data.get("duration_seconds"))),
         ("call_id", (nested.get("call_id"), data.get("call_id"), calling.get("call_id"))),
     ):
         value = next((v for v in sources if v is not None), None)
