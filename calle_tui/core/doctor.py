@@ -14,6 +14,7 @@ import json
 import re
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, TextIO
 
@@ -89,7 +90,7 @@ async def diagnose(
 
     worker.subscribe(on_event)
 
-    async def first(predicate) -> Any:
+    async def first(predicate: Callable[[Any], object]) -> Any:  # a truthy answer picks the event
         while True:
             for event in events:
                 if predicate(event):
@@ -177,7 +178,7 @@ async def diagnose(
         await worker.close()
 
 
-def _start_paste_reader(worker: Any, notify: TextIO | None) -> asyncio.Task:
+def _start_paste_reader(worker: Any, notify: TextIO | None) -> asyncio.Task[None]:
     """Feed lines typed on stdin to the pending sign-in (paste flow). A daemon thread reads, so an unused
     reader never keeps the process alive."""
     import threading

@@ -19,6 +19,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 from calle_tui.core.contract import (
@@ -188,7 +189,7 @@ class Journal:
         with self._lock:
             self._db.close()
 
-    def _tx(self):
+    def _tx(self) -> _Transaction:
         return _Transaction(self._db, self._lock)
 
     # --- plans -------------------------------------------------------------------------------------
@@ -318,7 +319,7 @@ class Journal:
     def unresolved_attempts(self, server_url: str | None = None) -> list[Attempt]:
         """Attempts sent without a known answer: 'pending' rows left by a crash are unknown too."""
         query = "SELECT * FROM attempts WHERE state IN ('pending','unknown')"
-        args: tuple = ()
+        args: tuple[str, ...] = ()
         if server_url is not None:
             query += " AND server_url = ?"
             args = (server_url,)
@@ -330,7 +331,7 @@ class Journal:
         """On startup, a 'pending' attempt means a previous process died between send and reply."""
         with self._tx() as db:
             query = "UPDATE attempts SET state='unknown', message=? WHERE state='pending'"
-            args: tuple = ("The app stopped before the call request was answered.",)
+            args: tuple[str, ...] = ("The app stopped before the call request was answered.",)
             if server_url is not None:
                 query += " AND server_url = ?"
                 args += (server_url,)
@@ -532,7 +533,9 @@ class _Transaction:
             raise
         return self._db
 
-    def __exit__(self, exc_type, exc, tb) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         try:
             self._db.execute("ROLLBACK" if exc_type else "COMMIT")
         finally:
