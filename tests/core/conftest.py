@@ -15,7 +15,7 @@ from calle_tui.core.worker import CalleWorker
 
 sys.path.insert(0, str(Path(__file__).parent))  # the tiny test servers in calle_fakes.py
 
-from calle_fakes import FakeCalle, Recorder, serve  # noqa: E402
+from calle_fakes import FakeCalle, Recorder, serve
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import pytest
 from calle_tui.sandbox.harness import sdk_client
 
 sys.path.insert(0, str(Path(__file__).parent))
-from sandbox_helpers import Tools  # noqa: E402
+from sandbox_helpers import Tools
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from typing import ClassVar
 from urllib.parse import parse_qs, urlsplit
 
 from calle_tui.core.contract import GetCallRunResult, PlanCallResult, RunCallResult
@@ -201,6 +202,7 @@ def shell_app_class():
     """CalleApp with stand-ins for the composer and monitor (engineer UI-RUNS's screens), so the shell's
     tests do not depend on their layout; the journey test uses the real ones."""
     from textual.app import ComposeResult
+    from textual.binding import BindingType
     from textual.screen import Screen
     from textual.widgets import Footer, Static
 
@@ -216,7 +218,7 @@ def shell_app_class():
             yield Footer()
 
     class StubMonitor(Screen):
-        BINDINGS = [("escape", "app.pop_screen", "Back")]
+        BINDINGS: ClassVar[list[BindingType]] = [("escape", "app.pop_screen", "Back")]
 
         def __init__(self, run_id: str, record) -> None:
             super().__init__()

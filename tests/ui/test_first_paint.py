@@ -9,14 +9,13 @@ import sys
 from datetime import UTC
 
 import pytest
+from fakes_shell import SERVER_URL, FakeShellWorker, fixed_clock, make_settings, until
 
 from calle_tui import PRODUCTION_URL
 from calle_tui.cli import build_parser
 from calle_tui.core.events import SignInNeeded
 from calle_tui.ui.deferred import Booted, DeferredWorker
 from calle_tui.ui.launch import LaunchError, build_settings, peek_url
-
-from fakes_shell import SERVER_URL, FakeShellWorker, fixed_clock, make_settings, until
 
 
 def args(*argv: str) -> argparse.Namespace:

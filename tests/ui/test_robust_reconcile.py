@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 
+from fakes_shell import FakeShellWorker, make_shell_app, sample_records, until
+from test_shell_history_help import open_history
 from textual.widgets import DataTable, Static
 
 from calle_tui.core.contract import RunCallResult
 from calle_tui.core.worker_api import WorkerError
 from calle_tui.ui.screens.history import HistoryScreen
 from calle_tui.ui.screens.reconcile import ReconcileModal
-
-from fakes_shell import FakeShellWorker, make_shell_app, sample_records, until
-from test_shell_history_help import open_history
 
 
 class ReconcilingWorker(FakeShellWorker):

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+from fakes_shell import FakeShellWorker, make_shell_app, sample_records, until
 from textual.widgets import DataTable, Input, Static
 
 from calle_tui.ui.screens.help import HelpScreen, collect_keys
 from calle_tui.ui.screens.history import HistoryScreen
 from calle_tui.ui.screens.login import LoginScreen
 from calle_tui.ui.widgets.commands import ScreenActionsProvider
-
-from fakes_shell import FakeShellWorker, make_shell_app, sample_records, until
 
 
 def mounted(app, kind) -> bool:
