@@ -43,7 +43,7 @@ async def bench(rounds: int, warmup: int) -> dict[str, float]:
         worker.subscribe(lambda e: ready.set() if isinstance(e, ToolsListed) else None)
         worker.subscribe(lambda e: needs_sign_in.set() if isinstance(e, SignInNeeded) else None)
         await worker.start()
-        done, _ = await asyncio.wait(
+        _done, _ = await asyncio.wait(
             [asyncio.ensure_future(ready.wait()), asyncio.ensure_future(needs_sign_in.wait())],
             return_when=asyncio.FIRST_COMPLETED,
             timeout=30,

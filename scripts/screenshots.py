@@ -147,12 +147,13 @@ def progress_entries(clock: Clock):
 
 
 async def main(size: tuple[int, int], out: Path) -> None:
+    from fakes_shell import until  # fails with "condition not reached" when a screen never gets there
+
     from calle_tui.core.contract import GetCallRunResult, NextStep, TranscriptTurn
     from calle_tui.core.events import RunFinished, RunUpdate
     from calle_tui.ui.screens.help import HelpScreen
     from calle_tui.ui.screens.history import HistoryScreen
     from calle_tui.ui.screens.monitor import MonitorScreen
-    from fakes_shell import until  # fails with "condition not reached" when a screen never gets there
 
     out.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="calle-shots-"))

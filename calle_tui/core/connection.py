@@ -19,7 +19,7 @@ import asyncio
 import contextvars
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -119,9 +119,8 @@ def classify(exc: BaseException, outcome: HttpOutcome | None = None, *, now: flo
     import httpx2
     from mcp import MCPError
 
-    from calle_tui.core.polling import parse_retry_after
-
     from calle_tui.core.auth.errors import AuthError, LoginRequired
+    from calle_tui.core.polling import parse_retry_after
 
     if isinstance(exc, CallError):
         return exc
@@ -248,11 +247,6 @@ class ToolInfo:
     idempotent: frozenset[str] = frozenset()
 
 
-@dataclass
-class _Waiters:
-    scopes: set[asyncio.Task] = field(default_factory=set)
-
-
 class Connection:
     """One live MCP session. `open()` connects, initializes and lists tools; `call()` calls a tool;
     `lost` fires once when the session ends for any reason other than `close()`."""
@@ -272,11 +266,11 @@ class Connection:
         self._on_lost = on_lost
         self._now = now or (lambda: 0.0)
         self._client: Any = None
-        self._holder: asyncio.Task | None = None
+        self._holder: asyncio.Task[None] | None = None
         self._closing = asyncio.Event()
         self._dead = asyncio.Event()
         self._failure: CallError | None = None
-        self._calls: set[asyncio.Task] = set()
+        self._calls: set[asyncio.Future[Any]] = set()
         self._broken = False
         self._user_closed = False
         self.tools: ToolInfo | None = None
@@ -316,7 +310,7 @@ class Connection:
                 auth=self._auth,
                 timeout=timeout,
                 event_hooks={"response": [_record_response]},
-                transport=_marking_transport(httpx2),
+                transport=_marking_transport(),
             ) as http:
                 client = Client(
                     streamable_http_client(self.url, http_client=http),
@@ -331,11 +325,9 @@ class Connection:
                         ready.set_result(tools)
                     await self._closing.wait()
         except BaseException as exc:  # noqa: BLE001 - the one place a torn-down session is caught
-            if isinstance(exc, asyncio.CancelledError) and self._closing.is_set():
-                pass
-            elif self._closing.is_set() and not _leaves_other_than_cancel(exc):
-                pass
-            else:
+            # Our own close() ends the session with cancellations only (a bare one or a group of them): that is
+            # no failure. Anything else, while closing or not, is one.
+            if not (self._closing.is_set() and not _leaves_other_than_cancel(exc)):
                 failure = None if ready.done() else not_mcp(exc, outcome)
                 failure = failure or classify(exc, outcome, now=self._now())
                 log.info("MCP session ended: %s (%s)", failure.message, type(root_cause(exc)).__name__)
@@ -471,12 +463,13 @@ class Connection:
                 pass
 
 
-def _marking_transport(httpx2: Any) -> Any:
+def _marking_transport() -> httpx2.AsyncHTTPTransport:
     """The default transport, noting on the current request's outcome when its own connection could not be
     opened: the one proof that a request (a run_call above all) never reached the server."""
+    import httpx2
 
     class MarkingTransport(httpx2.AsyncHTTPTransport):
-        async def handle_async_request(self, request: Any) -> Any:
+        async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
             try:
                 return await super().handle_async_request(request)
             except (httpx2.ConnectError, httpx2.ConnectTimeout):

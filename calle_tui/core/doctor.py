@@ -14,6 +14,7 @@ import json
 import re
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, TextIO
 
@@ -78,17 +79,18 @@ async def diagnose(
     def on_event(event: Any) -> None:
         events.append(event)
         changed.set()
-        if notify is not None and isinstance(event, SignInProgress) and event.authorize_url:
-            if event.step == "waiting_for_browser" and login != "auto-follow":
-                print(f"Open this address to sign in: {event.authorize_url}", file=notify, flush=True)
-                if event.message:
-                    print(event.message, file=notify, flush=True)
-                if paste_lines:
-                    print("Or paste the address your browser ends on, then press Enter:", file=notify, flush=True)
+        if notify is None or not isinstance(event, SignInProgress) or not event.authorize_url:
+            return
+        if event.step == "waiting_for_browser" and login != "auto-follow":
+            print(f"Open this address to sign in: {event.authorize_url}", file=notify, flush=True)
+            if event.message:
+                print(event.message, file=notify, flush=True)
+            if paste_lines:
+                print("Or paste the address your browser ends on, then press Enter:", file=notify, flush=True)
 
     worker.subscribe(on_event)
 
-    async def first(predicate) -> Any:
+    async def first(predicate: Callable[[Any], object]) -> Any:  # a truthy answer picks the event
         while True:
             for event in events:
                 if predicate(event):
@@ -176,7 +178,7 @@ async def diagnose(
         await worker.close()
 
 
-def _start_paste_reader(worker: Any, notify: TextIO | None) -> asyncio.Task:
+def _start_paste_reader(worker: Any, notify: TextIO | None) -> asyncio.Task[None]:
     """Feed lines typed on stdin to the pending sign-in (paste flow). A daemon thread reads, so an unused
     reader never keeps the process alive."""
     import threading

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 if TYPE_CHECKING:  # annotations only: screens import these events, and pydantic must not delay the first paint
     from calle_tui.core.contract import ActivityEntry, GetCallRunResult, PlanCallResult, RunCallResult, TranscriptTurn
@@ -33,7 +33,7 @@ class ConnectionChanged:
 @dataclass(frozen=True)
 class ToolsListed:
     tool_names: tuple[str, ...]
-    plan_call_schema: dict  # plan_call's inputSchema from tools/list: the composer builds its fields from it
+    plan_call_schema: dict[str, Any]  # plan_call's inputSchema from tools/list: the composer builds its fields from it
     server_name: str = ""
 
 
@@ -150,18 +150,21 @@ class Subscribers:
         for callback in list(self._callbacks):
             try:
                 callback(event)
-            except Exception:  # noqa: BLE001 - a broken subscriber must not starve the others
+            except Exception:  # a broken subscriber must not starve the others
                 logging.getLogger("calle_tui").exception("event subscriber failed on %s", type(event).__name__)
+
+
+E = TypeVar("E")
 
 
 @dataclass
 class EventLog:
     """A subscriber that just records events: handy for tests and for the doctor command."""
 
-    events: list = field(default_factory=list)
+    events: list[WorkerEvent] = field(default_factory=list)
 
     def __call__(self, event: WorkerEvent) -> None:
         self.events.append(event)
 
-    def of(self, kind: type) -> list:
+    def of(self, kind: type[E]) -> list[E]:
         return [e for e in self.events if isinstance(e, kind)]

@@ -20,9 +20,9 @@ from typing import Any
 
 import platformdirs
 
+from calle_tui.core.config_peek import APP_NAME
 from calle_tui.core.contract import TranscriptTurn
 from calle_tui.core.private import private_dir
-from calle_tui.core.settings import APP_NAME
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 from calle_tui.core.contract import (
@@ -209,7 +210,7 @@ class Journal:
             if self._owner is not None:
                 self._owner.release()
 
-    def _tx(self):
+    def _tx(self) -> _Transaction:
         return _Transaction(self._db, self._lock)
 
     # --- plans -------------------------------------------------------------------------------------
@@ -340,7 +341,7 @@ class Journal:
     def unresolved_attempts(self, server_url: str | None = None) -> list[Attempt]:
         """Attempts sent without a known answer: 'pending' rows left by a crash are unknown too."""
         query = "SELECT * FROM attempts WHERE state IN ('pending','unknown')"
-        args: tuple = ()
+        args: tuple[str, ...] = ()
         if server_url is not None:
             query += " AND server_url = ?"
             args = (server_url,)
@@ -353,7 +354,7 @@ class Journal:
         reply: it becomes 'unknown'. One whose sender is still open (another window waiting for run_call's
         answer right now) is left alone and not returned: that window will learn the outcome."""
         query = "SELECT plan_id, owner FROM attempts WHERE state='pending'"
-        args: tuple = ()
+        args: tuple[str, ...] = ()
         if server_url is not None:
             query += " AND server_url = ?"
             args = (server_url,)
@@ -566,7 +567,9 @@ class _Transaction:
             raise
         return self._db
 
-    def __exit__(self, exc_type, exc, tb) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         try:
             self._db.execute("ROLLBACK" if exc_type else "COMMIT")
         finally:

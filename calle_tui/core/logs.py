@@ -19,6 +19,7 @@ sits inside a longer encoded string, as in a Basic auth header).
 from __future__ import annotations
 
 import base64
+import io
 import logging
 import logging.handlers
 import os
@@ -26,6 +27,7 @@ import re
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, quote_plus
 
 from calle_tui.core.private import private_dir
@@ -154,7 +156,7 @@ def _redact_record(record: logging.LogRecord) -> None:
         record.exc_text = redact(record.exc_text)
     if record.stack_info:
         record.stack_info = redact(record.stack_info)
-    record._calle_redacted = True  # type: ignore[attr-defined]
+    record._calle_redacted = True
 
 
 class RedactingFilter(logging.Filter):
@@ -168,7 +170,7 @@ class RedactingFilter(logging.Filter):
 class _PrivateFileHandler(logging.handlers.RotatingFileHandler):
     """A rotating file handler whose files are created 0600 (plain `open` would follow the umask)."""
 
-    def _open(self):  # type: ignore[override]
+    def _open(self) -> io.TextIOWrapper:
         fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         try:
             os.chmod(self.baseFilename, 0o600)
@@ -183,6 +185,8 @@ def _is_terminal_handler(handler: logging.Handler) -> bool:
     stream = getattr(handler, "stream", None)
     if stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
         return True
+    if stream is None:
+        return False
     try:
         return bool(stream.isatty())
     except Exception:  # noqa: BLE001 - closed or odd streams are not terminals we can see
@@ -196,7 +200,7 @@ def _install_record_factory() -> None:
     previous = logging.getLogRecordFactory()
     _previous_factory = previous
 
-    def factory(*args, **kwargs):
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record = previous(*args, **kwargs)
         try:
             _redact_record(record)

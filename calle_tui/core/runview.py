@@ -164,10 +164,6 @@ def outcome_line(outcome: CallOutcome | None) -> str:
                            and not outcome.confidence_label):  # fmt: skip
         return ""
     done = {True: "yes", False: "no", None: "not said"}[outcome.task_completed]
-    confidence = " ".join(
-        part
-        for part in (outcome.confidence_label or "", f"{outcome.confidence_score:g}" if outcome.confidence_score
-                     is not None else "")  # fmt: skip
-        if part
-    )
+    score = f"{outcome.confidence_score:g}" if outcome.confidence_score is not None else ""
+    confidence = " ".join(part for part in (outcome.confidence_label or "", score) if part)
     return f"Task completed: {done}" + (f" (confidence {confidence})" if confidence else "")

@@ -15,7 +15,8 @@ from pydantic import SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 from calle_tui import PRODUCTION_URL
-from calle_tui.core.config_peek import APP_NAME, config_dir, config_file, config_problem  # noqa: F401
+from calle_tui.core.config_peek import APP_NAME, config_problem
+from calle_tui.core.config_peek import config_file as config_file  # re-exported: where the settings are read from
 from calle_tui.core.endpoint import validate_url
 
 

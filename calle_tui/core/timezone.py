@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
@@ -26,7 +27,7 @@ class UserZone:
         offset = datetime.fromtimestamp(now, tz=UTC).astimezone(ZoneInfo(self.name)).utcoffset()
         return -int(offset.total_seconds() // 60) if offset is not None else 0
 
-    def plan_meta(self, now: float) -> dict:
+    def plan_meta(self, now: float) -> dict[str, Any]:
         """The `_meta` of a plan_call request, in the vendor CLI's shape."""
         return {"openai/userLocation": {"timezone": self.name}, "timezone_offset_minutes": self.offset_minutes(now)}
 
@@ -65,7 +66,7 @@ def user_zone(configured: str | None) -> UserZone:
         name = _valid(configured)
         if name:
             return UserZone(name, "config")
-        system = system_zone_name() or "UTC"
-        return UserZone(system, "system", note=f"Unknown time zone {configured.strip()[:40]!r}; using {system}.")
+        fallback = system_zone_name() or "UTC"
+        return UserZone(fallback, "system", note=f"Unknown time zone {configured.strip()[:40]!r}; using {fallback}.")
     system = system_zone_name()
     return UserZone(system, "system") if system else UserZone("UTC", "default")

@@ -89,6 +89,9 @@ class CalleWorker:
         self._subscribers = Subscribers()
         self._storage: Any = None  # ServerTokenStorage, built in start()
         self._conn: Any = None  # calle_tui.core.connection.Connection
+        # Sessions replaced by a newer one, still closing. Held here because the event loop keeps only a weak
+        # reference to a task (one it drops may vanish mid-close), and close() waits for them.
+        self._retiring: set[asyncio.Task[None]] = set()
         self._state: ConnectionState = "disconnected"
         self._started = False
         self._closed = False
@@ -208,6 +211,8 @@ class CalleWorker:
         if self._conn is not None:
             await self._conn.close()
             self._conn = None
+        if self._retiring:  # not cancelled: a session's close is bounded and must not stop half way
+            await asyncio.gather(*self._retiring, return_exceptions=True)
         self._connected.clear()
         # A run()/reconcile() in a caller's task is woken by the closed session and still records the
         # attempt's fate: let it finish writing before the journal goes away.
@@ -257,7 +262,9 @@ class CalleWorker:
     def _install(self, conn: Any) -> None:
         old, self._conn = self._conn, conn
         if old is not None and old is not conn:
-            asyncio.create_task(old.close())
+            closing = asyncio.create_task(old.close(), name="calle-close-replaced-session")
+            self._retiring.add(closing)
+            closing.add_done_callback(self._retiring.discard)
         self.tools = conn.tools
         self._needs_sign_in = False
         self._announced_sign_in = False

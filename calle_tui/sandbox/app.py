@@ -51,11 +51,11 @@ from calle_tui.core.contract import (
     RunCallInput,
     RunCallResult,
 )
+from calle_tui.sandbox.calle_dialect import CALLE_INPUTS, CalleTools, prose_for
 from calle_tui.sandbox.config import MCP_ALIAS_PATHS, MCP_PATH, SCOPE, SandboxConfig, SandboxStats
 from calle_tui.sandbox.oauth import CONSENT_PATH, SandboxOAuthProvider
 from calle_tui.sandbox.origins import Origins
 from calle_tui.sandbox.store import Store
-from calle_tui.sandbox.calle_dialect import CALLE_INPUTS, CalleTools, prose_for
 from calle_tui.sandbox.tools import ToolFailure, Tools
 
 log = logging.getLogger("calle_tui.sandbox.http")
@@ -170,7 +170,7 @@ def build_mcp_server(tools: Tools, stats: SandboxStats, config: SandboxConfig | 
         except ToolFailure as exc:
             tool_log.info("%s refused: %s", name, exc)
             return _error(str(exc))
-        except Exception:  # a bug of ours: say so plainly, keep the details in the log
+        except Exception:  # noqa: BLE001 - a bug of ours: say so plainly, keep the details in the log
             tool_log.exception("%s failed unexpectedly", name)
             return _error(f"The sandbox hit an internal problem running {name}; nothing was changed. Try again.")
         if config is not None and config.content_only:

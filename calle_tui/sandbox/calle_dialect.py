@@ -79,7 +79,7 @@ def validate_as_production(tool: str, arguments: dict[str, Any]) -> Any:
             errors.append(line)
         try:
             text = str(CoreValidationError.from_exception_data(f"call[{tool}]", errors))
-        except Exception:  # an error type pydantic cannot rebuild: its own text, retitled
+        except Exception:  # noqa: BLE001 - an error type pydantic cannot rebuild: its own text, retitled
             text = str(exc).replace(CALLE_INPUTS[tool].__name__, f"call[{tool}]", 1)
         raise ToolFailure(text) from None
 
@@ -253,8 +253,10 @@ class CalleTools(Tools):
                 "result": {"call_id": None, "call_ids": [], "transcript": None},
                 "activity": [],
                 "transcript": None,
-                "next_step": self._step(request.run_id, None, "report_blocked", None,
-                                        "Report the current terminal run status. Do not start another call."),  # fmt: skip
+                "next_step": self._step(
+                    request.run_id, None, "report_blocked", None,
+                    "Report the current terminal run status. Do not start another call.",
+                ),
             }
         events = simulator.timeline(run)
         state = simulator.state_at(run, now, events)

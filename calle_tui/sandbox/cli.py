@@ -15,6 +15,10 @@ import sys
 import tempfile
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the harness (uvicorn, the MCP server) is imported only when a sandbox starts
+    from calle_tui.sandbox.harness import RunningSandbox
 
 SECRET_RE = re.compile(
     r"((?:code|state|access_token|refresh_token|client_secret|token)=)[^&\s\"']+"
@@ -77,7 +81,7 @@ def check_args(args: argparse.Namespace) -> str | None:
     return None
 
 
-def banner(box, temporary: bool) -> str:  # noqa: ANN001 - a RunningSandbox
+def banner(box: RunningSandbox, temporary: bool) -> str:
     config = box.config
     consent = "auto-approve (no consent page)" if config.auto_approve else "consent page in the browser"
     data = f"{box.data_dir}{' (temporary, removed on exit)' if temporary else ''}"

@@ -35,8 +35,8 @@ __all__ = [
     "RunningSandbox",
     "SandboxConfig",
     "SandboxStats",
-    "start_sandbox",
     "follow_authorization",
+    "start_sandbox",
 ]
 
 STARTUP_TIMEOUT = 20.0

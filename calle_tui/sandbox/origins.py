@@ -9,7 +9,7 @@ own loopback names (and our port); anything else gets the canonical base URL.
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 from starlette.types import Scope
 
@@ -47,6 +47,6 @@ class Origins:
         return url
 
 
-def _host(parts) -> str:  # noqa: ANN001 - a SplitResult
+def _host(parts: SplitResult) -> str:
     name = (parts.hostname or "").lower()
     return f"[{name}]" if ":" in name else name

@@ -110,7 +110,7 @@ class DemoSandbox:
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
-                preexec_fn=_die_with_parent(os.getpid()),  # noqa: PLW1509 - no threads exist yet here
+                preexec_fn=_die_with_parent(os.getpid()),  # safe despite preexec_fn: no threads exist yet here
             )
         return cls(process, "", folder)
 

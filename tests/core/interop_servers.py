@@ -130,8 +130,11 @@ class ThirdPartyCalle:
             where = "/tenant-a/.well-known/openid-configuration"
         as_app = Starlette(
             routes=[
-                Route(where, endpoint=cors_middleware(MetadataHandler(metadata).handle, ["GET", "OPTIONS"]),
-                      methods=["GET", "OPTIONS"]),  # fmt: skip
+                Route(
+                    where,
+                    endpoint=cors_middleware(MetadataHandler(metadata).handle, ["GET", "OPTIONS"]),
+                    methods=["GET", "OPTIONS"],
+                ),
                 Mount("/tenant-a", routes=endpoints),
             ]
         )

@@ -208,6 +208,6 @@ async def test_no_dynamic_registration_needs_a_preregistered_client(make_worker)
             token_endpoint_auth_method="none", grant_types=["authorization_code", "refresh_token"],
             response_types=["code"], scope=" ".join(SCOPES),
         )  # fmt: skip
-        worker, log = await signed_in(make_worker, server.url, client_id="calle-tui-prereg")
+        worker, _log = await signed_in(make_worker, server.url, client_id="calle-tui-prereg")
         assert (await worker.plan(PlanRequest(user_input="call the restaurant"))).missing
         await worker.close()  # before the server stops: no open stream to wait out

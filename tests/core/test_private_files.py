@@ -24,7 +24,7 @@ def open_umask():
 
 
 def modes(root):
-    for folder, dirs, files in os.walk(root):
+    for folder, _dirs, files in os.walk(root):
         yield folder, stat.S_IMODE(os.stat(folder).st_mode)
         for name in files:
             yield os.path.join(folder, name), stat.S_IMODE(os.stat(os.path.join(folder, name)).st_mode)

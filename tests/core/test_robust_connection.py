@@ -8,18 +8,18 @@ import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
+from calle_fakes import serve
 
 from calle_tui.core.auth.errors import LoginCanceled, LoginDenied, LoginRequired, LoginTimedOut
 from calle_tui.core.connection import CallError, Connection, classify
 from calle_tui.core.events import ConnectionChanged, ErrorEvent
 from calle_tui.core.worker_api import PlanRequest, WorkerError
-from calle_fakes import serve
 
 
 class _PlainPages(BaseHTTPRequestHandler):
     """Like `python -m http.server`: GET works, POST is 501; /html answers POST with a 200 web page."""
 
-    def do_POST(self):  # noqa: N802
+    def do_POST(self):
         if self.path.startswith("/html"):
             body = b"<html><body>hello</body></html>"
             self.send_response(200)

@@ -15,7 +15,7 @@ READY = PlanRequest(user_input="Call +1 555 0100 to book a table", to_phones=("+
 
 
 async def test_history_is_readable_after_close(fake_calle, make_worker):
-    fake, url = fake_calle
+    _fake, url = fake_calle
     worker, log = make_worker(url)
     await worker.start()
     await log.wait_kind(ToolsListed)

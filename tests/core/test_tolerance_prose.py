@@ -1,5 +1,7 @@
 """A server that answers run_call or get_call_run in prose (text only, no structuredContent, not JSON)."""
 
+import itertools
+
 import pytest
 from calle_fakes import drive
 from tolerant_servers import ScriptedCalle
@@ -33,7 +35,7 @@ async def test_prose_status_is_shown_and_polled_at_the_normal_cadence(make_worke
         await worker.run(plan.plan_id, plan.confirm_token)
         await drive(manual_clock, log, lambda: bool(log.of(RunFinished)))
     assert len(fake.poll_times) == 6 and not log.of(ErrorEvent)  # no error storm, no backoff
-    gaps = [b - a for a, b in zip(fake.poll_times, fake.poll_times[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(fake.poll_times)]
     assert all(5 <= g <= 10 for g in gaps), gaps  # the seed's 5-10 s, not an error backoff
     messages = [u.message for u in log.of(RunUpdate) if u.message]
     assert "Your call is being connected. Please check back shortly." in messages

@@ -28,7 +28,7 @@ async def test_registration_off_without_client_id_says_to_configure_one(make_wor
     config = tmp_path / "conf" / "calle.toml"
     monkeypatch.setenv("CALLE_TUI_CONFIG", str(config))
     with ThirdPartyCalle(TOOLS, registration=False) as server:
-        worker, log = make_worker(server.url)
+        worker, _log = make_worker(server.url)
         await worker.start()
         with pytest.raises(WorkerError) as exc:
             await worker.sign_in("auto-follow")
@@ -45,7 +45,7 @@ async def test_an_unknown_preregistered_client_says_to_check_the_settings(make_w
     config = tmp_path / "conf" / "calle.toml"
     monkeypatch.setenv("CALLE_TUI_CONFIG", str(config))
     with ThirdPartyCalle(TOOLS, registration=False) as server:
-        worker, log = make_worker(server.url, client_id="nobody-registered-this")
+        worker, _log = make_worker(server.url, client_id="nobody-registered-this")
         await worker.start()
         with pytest.raises(WorkerError) as exc:
             await worker.sign_in("auto-follow")

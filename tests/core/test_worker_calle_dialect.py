@@ -64,7 +64,7 @@ async def test_a_call_in_productions_dialect_finishes_with_summary_transcript_an
         assert (started.run_id, started.status, started.status_text) == ("run_51a0c2d4e6", "started", "STARTED")
         await drive(manual_clock, log, lambda: bool(log.of(RunFinished)))
         # COMPLETED with report_result: the follower ends (nothing more is polled, ever).
-        done, pending = await asyncio.wait(worker._runs.tasks(), timeout=10)
+        _done, pending = await asyncio.wait(worker._runs.tasks(), timeout=10)
         assert not pending and manual_clock.next_wakeup() is None
     assert fake.plan_calls[1]["plan_id"] == asked.plan_id  # the answer refines the same plan
     assert fake.plan_calls[0]["_meta"]["openai/userLocation"] == {"timezone": "Asia/Shanghai"}
@@ -111,7 +111,7 @@ async def test_an_unknown_run_is_reported_once_and_not_polled_again(make_worker,
         plan = await worker.plan(REQUEST)
         await worker.run(plan.plan_id, plan.confirm_token)
         await drive(manual_clock, log, lambda: bool(log.of(RunFinished)))
-        done, pending = await asyncio.wait(worker._runs.tasks(), timeout=10)
+        _done, pending = await asyncio.wait(worker._runs.tasks(), timeout=10)
         assert not pending
         worker.follow(plan_run := worker.history()[0].run_id)  # reopening it does not poll it again
         assert plan_run and not [t for t in worker._runs.tasks() if not t.done()]

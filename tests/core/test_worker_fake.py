@@ -1,9 +1,10 @@
 """The worker against tiny real-HTTP servers: what the sandbox cannot easily show (other tools, garbage)."""
 
 import asyncio
+import itertools
 
 import pytest
-from calle_fakes import serve
+from calle_fakes import drive, serve
 
 from calle_tui.core.events import (
     ConnectionChanged,
@@ -17,7 +18,6 @@ from calle_tui.core.events import (
 )
 from calle_tui.core.journal import Journal
 from calle_tui.core.worker_api import PlanRequest, WorkerError
-from calle_fakes import drive
 
 READY = PlanRequest(user_input="Call +1 555 0100 to book a table", to_phones=("+15550100",), goal="Book a table")
 
@@ -42,7 +42,7 @@ async def test_server_without_the_three_tools_is_refused_clearly(make_worker):
 
 
 async def test_plan_sends_input_verbatim_and_only_given_fields(fake_calle, make_worker):
-    fake, url = fake_calle
+    _fake, url = fake_calle
     worker, log = make_worker(url)
     await worker.start()
     listed = await log.wait_kind(ToolsListed)
@@ -115,7 +115,7 @@ async def test_first_poll_waits_a_minute_then_every_5_to_10_s(fake_calle, make_w
         manual_clock.set(wake)
         times.append(wake)
         await log.wait_for(lambda e: isinstance(e, RunUpdate) and e.poll_state == "polling", start=len(log.events))
-    gaps = [b - a for a, b in zip(times, times[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     assert all(5 <= g <= 10 for g in gaps), gaps
     assert fake.calls["get_call_run"] == 6
 

@@ -2,8 +2,10 @@
 calls driven by a manual clock shared by the worker and the sandbox (no real sleeping anywhere)."""
 
 import asyncio
+import itertools
 
 import pytest
+from calle_fakes import drive
 
 from calle_tui.core.events import (
     ErrorEvent,
@@ -16,7 +18,6 @@ from calle_tui.core.events import (
     ToolsListed,
 )
 from calle_tui.core.worker_api import PlanRequest, WorkerError
-from calle_fakes import drive
 
 pytest.importorskip("calle_tui.sandbox.harness")
 
@@ -125,7 +126,7 @@ async def test_thousand_entries_transferred_once(sim, make_worker, manual_clock)
 
 
 async def test_concurrent_confirms_make_one_run_call_on_the_wire(sim, make_worker):
-    worker, log = await signed_in_worker(make_worker, sim)
+    worker, _log = await signed_in_worker(make_worker, sim)
     plan = await worker.plan(ready_request())
     results = await asyncio.gather(*(worker.run(plan.plan_id, plan.confirm_token) for _ in range(6)), return_exceptions=True)
     assert sum(not isinstance(r, BaseException) for r in results) == 1
@@ -134,7 +135,7 @@ async def test_concurrent_confirms_make_one_run_call_on_the_wire(sim, make_worke
 
 
 async def test_crash_after_send_is_unknown_until_the_user_reconciles(sim, make_worker, tmp_path):
-    worker, log = await signed_in_worker(make_worker, sim)
+    worker, _log = await signed_in_worker(make_worker, sim)
     plan = await worker.plan(ready_request())
     # Send run_call the way run() does, then "crash" before the answer is journaled.
     assert worker.journal.begin_attempt(plan.plan_id, plan.confirm_token, sim.mcp_url, 1.0)
@@ -216,7 +217,7 @@ async def test_error_storms_back_off_without_flooding(sim, make_worker, manual_c
     assert 1 <= injected <= limit, injected
     assert any(isinstance(e, ErrorEvent) and e.run_id == started.run_id for e in log.events)
     gaps = [due - now for now, due in waits]
-    assert gaps and all(b >= a * 0.5 for a, b in zip(gaps, gaps[1:]))  # growing (jitter aside), never a burst
+    assert gaps and all(b >= a * 0.5 for a, b in itertools.pairwise(gaps))  # growing (jitter aside), never a burst
     if fault == "rate_429":
         assert min(gaps) >= 30  # Retry-After honoured
     setattr(sim.config.faults, fault, 0.0)

@@ -322,8 +322,15 @@ async def test_forgotten_clients_must_register_again(sandbox):
     sandbox.forget_clients()
     code, _ = await follow_authorization(
         f"{sandbox.base_url}/authorize?"
-        + urlencode({"response_type": "code", "client_id": storage.client_info.client_id, "redirect_uri": REDIRECT,
-                     "code_challenge": pkce()[1], "state": "z"})  # fmt: skip
+        + urlencode(
+            {
+                "response_type": "code",
+                "client_id": storage.client_info.client_id,
+                "redirect_uri": REDIRECT,
+                "code_challenge": pkce()[1],
+                "state": "z",
+            }
+        )
     )
     assert code is None
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from sandbox_helpers import ToolError
 
 from calle_tui.sandbox import planner
-from sandbox_helpers import ToolError
 
 DENTIST = "Call the dentist at +44 20 7946 0000 and move my appointment to Friday"
 

@@ -56,7 +56,7 @@ async def test_one_plan_one_call_under_concurrent_run_calls(box):
 
 
 async def test_a_plan_that_ran_cannot_change_or_run_with_another_token(tools):
-    plan, run = await tools.start()
+    plan, _run = await tools.start()
     with pytest.raises(ToolError, match="already started a call"):
         await tools("plan_call", user_input="actually call someone else", plan_id=plan["plan_id"])
     with pytest.raises(ToolError, match="at most one call"):
@@ -81,7 +81,7 @@ async def test_run_call_refusals_are_sentences(tools, fake_clock):
 
 async def test_a_future_schedule_gives_a_scheduled_run(tools, fake_clock):
     when = planner.utc(fake_clock.now() + 3600).isoformat()
-    plan, run = await tools.start(scheduled_at=when)
+    _plan, run = await tools.start(scheduled_at=when)
     assert run["status"] == "scheduled" and run["scheduled_at"] == when
     assert run["next_step"]["action"] == "wait_until_scheduled" and run["next_step"]["after_seconds"] == 3600
     page = await tools("get_call_run", run_id=run["run_id"])

@@ -321,7 +321,7 @@ async def test_tab_and_shift_tab_follow_the_screen_order_through_the_answers():
         for _ in order:
             await pilot.press("tab")
             seen.append(focused_id(app))
-        assert seen == order + ["answer-1-0"]  # never an invisible stop, and it wraps in reading order
+        assert seen == [*order, "answer-1-0"]  # never an invisible stop, and it wraps in reading order
         back = [focused_id(app)]
         for _ in order:
             await pilot.press("shift+tab")

@@ -15,16 +15,16 @@ from textual.widgets import Input, TextArea
 
 pytest.importorskip("calle_tui.sandbox.harness")
 
-from calle_tui.core.auth.secret_store import MemoryStore  # noqa: E402
-from calle_tui.core.clock import ManualClock  # noqa: E402
-from calle_tui.core.drafts import DraftStore  # noqa: E402
-from calle_tui.core.settings import Settings  # noqa: E402
-from calle_tui.core.worker import CalleWorker  # noqa: E402
-from calle_tui.ui.app import CalleApp  # noqa: E402
-from calle_tui.ui.screens.history import HistoryScreen  # noqa: E402
-from calle_tui.ui.screens.login import LoginScreen  # noqa: E402
+from fakes_shell import until
 
-from fakes_shell import until  # noqa: E402
+from calle_tui.core.auth.secret_store import MemoryStore
+from calle_tui.core.clock import ManualClock
+from calle_tui.core.drafts import DraftStore
+from calle_tui.core.settings import Settings
+from calle_tui.core.worker import CalleWorker
+from calle_tui.ui.app import CalleApp
+from calle_tui.ui.screens.history import HistoryScreen
+from calle_tui.ui.screens.login import LoginScreen
 
 PHONE = "+14155550120"  # last digit 0: the sandbox completes the call
 ANSWERS = {"goal": "Book a table for two at 7 pm today", "language": "English", "to_phones": PHONE}

@@ -33,7 +33,7 @@ def test_bad_settings_are_a_sentence(tmp_path, monkeypatch, capsys):
     config = tmp_path / "config.toml"
     config.write_text("login = 'telepathy'\n", encoding="utf-8")
     monkeypatch.setenv("CALLE_TUI_CONFIG", str(config))
-    with pytest.raises(LaunchError, match="'login' from the config file .* is not valid"):
+    with pytest.raises(LaunchError, match=r"'login' from the config file .* is not valid"):
         build_settings(args())
     from calle_tui.ui.app import CalleApp
 

@@ -22,13 +22,16 @@ import os
 import secrets
 import sys
 from collections.abc import Callable, Mapping
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qsl, urljoin, urlsplit
 
 from calle_tui.core.auth.errors import ClientRejected, LoginCanceled, LoginDenied, LoginFailed, LoginTimedOut
 from calle_tui.core.events import LoginFlowName, SignInProgress
 from calle_tui.core.logs import register_secret
 from calle_tui.core.worker_api import WorkerError
+
+if TYPE_CHECKING:  # mcp is imported only once a sign-in starts
+    from mcp.shared.auth import AuthorizationCodeResult
 
 log = logging.getLogger("calle_tui.auth.login")
 
@@ -162,23 +165,23 @@ class _PendingLogin:
         if future is not None and not future.done():
             future.set_exception(exc)
 
-    def _start_clock(self) -> None:
+    def _start_clock(self) -> float:
         self._deadline = asyncio.get_running_loop().time() + self.timeout
+        return self._deadline
 
     @property
     def pending(self) -> bool:
         return self._future is not None and not self._future.done() and not self._canceled
 
-    async def callback_result(self):
+    async def callback_result(self) -> AuthorizationCodeResult:
         """The SDK's AuthorizationCodeResult (code, state, iss), after the timeout/cancel checks."""
         from mcp.shared.auth import AuthorizationCodeResult
 
         if self._canceled:
             raise LoginCanceled()
         future = self._ensure_future()
-        if self._deadline is None:
-            self._start_clock()
-        remaining = max(0.0, self._deadline - asyncio.get_running_loop().time())
+        deadline = self._deadline if self._deadline is not None else self._start_clock()
+        remaining = max(0.0, deadline - asyncio.get_running_loop().time())
         try:
             params = await asyncio.wait_for(asyncio.shield(future), remaining)
         except TimeoutError:
@@ -212,7 +215,7 @@ class _PendingLogin:
     def _emit_waiting(self, **fields: Any) -> None:
         try:
             self._emit(SignInProgress(step="waiting_for_browser", flow=self.flow_name, authorize_url=self.authorize_url, **fields))
-        except Exception:  # noqa: BLE001 - a broken subscriber must not break sign-in
+        except Exception:  # a broken subscriber must not break sign-in
             log.exception("sign-in progress subscriber failed")
 
 
@@ -312,7 +315,7 @@ class BrowserLogin(_PendingLogin):
             status, body = self._respond_to(head)
         except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError, ConnectionError):
             status, body = 400, "Bad request."
-        except Exception:  # noqa: BLE001 - the listener must answer, never crash
+        except Exception:  # the listener must answer, never crash
             log.exception("callback listener failed")
             status, body = 500, "Something went wrong."
         page = (
@@ -397,7 +400,7 @@ class AutoFollowLogin(_PendingLogin):
     def __init__(self, emit: Emit, *, timeout: float = 60, redirect_uri: str = "http://127.0.0.1:8976/callback") -> None:
         super().__init__(emit, timeout)
         self.redirect_uri = redirect_uri
-        self._task: asyncio.Task | None = None
+        self._task: asyncio.Task[dict[str, str]] | None = None
 
     async def start(self) -> None:
         self._ensure_future()

@@ -79,7 +79,8 @@ def read_entry(item: Any) -> dict[str, Any] | None:
     for key, value in item.items():
         if key not in _KNOWN:
             entry[key] = value
-    return scrub(entry)
+    scrubbed: dict[str, Any] = scrub(entry)  # a dict in, a dict out
+    return scrubbed
 
 
 def content_key(entry: dict[str, Any]) -> str:

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
 
 from calle_tui.core.contract import (
     ActivityEntry,
@@ -38,6 +40,7 @@ from calle_tui.core.dialect.values import (
     as_bool,
     as_identifier,
     as_number,
+    as_object,
     as_text,
     iso,
     pick,
@@ -47,20 +50,23 @@ from calle_tui.core.dialect.values import (
 )
 
 __all__ = [
-    "Unreadable",
     "ToolError",
+    "Unreadable",
+    "canonical_status",
     "extract",
     "read_plan",
-    "read_run_start",
     "read_run_page",
+    "read_run_start",
     "read_tool_error",
-    "canonical_status",
     "status_kind",
     "status_label",
 ]
 
 
-def _build(model: type, fields: dict[str, Any], extras: dict[str, Any]) -> Any:
+M = TypeVar("M", bound=BaseModel)
+
+
+def _build(model: type[M], fields: dict[str, Any], extras: dict[str, Any]) -> M:
     """model(**fields, **extras) where an extra named like a field of the model is kept beside it."""
     known = set(model.model_fields)
     kept = {(f"{k}_as_sent" if k in known or k in fields else k): v for k, v in extras.items()}
@@ -320,7 +326,7 @@ def _questions(data: dict[str, Any], notes: list[str]) -> list[MissingField]:
 def _plan_details(data: dict[str, Any], notes: list[str]) -> PlanDetails | None:
     """The plan's fields as the server echoes them (under `plan`, or at the top level). None when it does
     not: production may not echo them, and they are never filled in from anywhere else here."""
-    source = data.get("plan") if isinstance(data.get("plan"), dict) else {}
+    source = as_object(data.get("plan"))
     fields: dict[str, Any] = {}
     for name in _PLAN_FIELDS:
         value = source.get(name, data.get(name))
@@ -382,7 +388,8 @@ def read_run_start(data: dict[str, Any]) -> RunCallResult:
     run_id = read_run_id(data) if isinstance(data, dict) else None
     if run_id is None:
         raise Unreadable("the server's answer has no run id")
-    raw_status = data.get("status").strip() if isinstance(data.get("status"), str) else None
+    status = data.get("status")
+    raw_status = status.strip() if isinstance(status, str) else None
     used = {"run_id", "runId", "call_run_id", "id", "status", "scheduled_at", "next_step", "message"}
     extras = {k: v for k, v in scrub(data).items() if k not in used}
     return _build(
@@ -418,7 +425,7 @@ def read_run_page(data: dict[str, Any], asked_run_id: str | None = None) -> GetC
             raise Unreadable("the server's answer has no run id")
         run_id = asked_run_id
     notes: list[str] = []
-    nested = data.get("result") if isinstance(data.get("result"), dict) else {}
+    nested = as_object(data.get("result"))
 
     def field(name: str, *more: str) -> Any:
         value = pick(data, name, *more)
@@ -441,7 +448,8 @@ def read_run_page(data: dict[str, Any], asked_run_id: str | None = None) -> GetC
         else:
             break
 
-    turns, transcript_text = [], None
+    turns: list[dict[str, Any]] = []
+    transcript_text: str | None = None
     raw_transcript = field("transcript")
     if raw_transcript is not MISSING:
         turns, transcript_text = read_turns(raw_transcript)
@@ -489,15 +497,13 @@ def _details(data: dict[str, Any], nested: dict[str, Any]) -> dict[str, Any]:
     """Call details as flat fields: callee, started_at, ended_at, duration_seconds, call_id first, then the
     rest of `extracted` under dotted names, then a reference-dialect `details` object as it came."""
     details: dict[str, Any] = {}
-    extracted = nested.get("extracted", data.get("extracted"))
-    extracted = extracted if isinstance(extracted, dict) else {}
-    calling = extracted.get("calling") if isinstance(extracted.get("calling"), dict) else {}
+    extracted = as_object(nested.get("extracted", data.get("extracted")))
+    calling = as_object(extracted.get("calling"))
     for name, sources in (
         ("callee", (calling.get("callee"), calling.get("to"))),
         ("started_at", (calling.get("started_at"), calling.get("start_time"))),
         ("ended_at", (calling.get("ended_at"), calling.get("end_time"))),
-        ("duration_seconds", (calling.get("duration_seconds"), nested.get("duration_seconds"),
-                              data.get("duration_seconds"))),  # fmt: skip
+        ("duration_seconds", (calling.get("duration_seconds"), nested.get("duration_seconds"), data.get("duration_seconds"))),
         ("call_id", (nested.get("call_id"), data.get("call_id"), calling.get("call_id"))),
     ):
         value = next((v for v in sources if v is not None), None)

@@ -78,8 +78,8 @@ def split_transcript(text: str) -> list[dict[str, Any]]:
     if not isinstance(text, str) or not text.strip():
         return []
     marks = list(_STAMPED.finditer(text))
+    turns: list[dict[str, Any]] = []
     if marks:
-        turns = []
         lead = text[: marks[0].start()].strip()
         if lead:
             turns.append({"at": None, "speaker": "", "text": " ".join(lead.split())})
@@ -88,7 +88,6 @@ def split_transcript(text: str) -> list[dict[str, Any]]:
             said = " ".join(text[mark.end() : end].split())
             turns.append({"at": mark.group(1), "speaker": speaker_name(mark.group(2)), "text": said})
         return turns
-    turns = []
     for line in text.splitlines():
         if not line.strip():
             continue

@@ -27,6 +27,11 @@ def pick(data: Any, *names: str) -> Any:
     return MISSING
 
 
+def as_object(value: Any) -> dict[str, Any]:
+    """A JSON object as it is, anything else as an empty one (a field that should nest but does not)."""
+    return value if isinstance(value, dict) else {}
+
+
 def as_text(value: Any) -> str | None:
     """A string as it is (stripped, None when empty); a number as its digits; anything else None."""
     if isinstance(value, str):
