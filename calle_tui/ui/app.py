@@ -75,8 +75,11 @@ class CalleApp(App[None]):
         drafts: DraftStore | None = None,
         clock: Callable[[], float] | None = None,
         display_tz: tzinfo | None = None,
+        demo: bool = False,  # the server is the sandbox `--demo` started: the screens may say nothing rings
     ) -> None:
         super().__init__()
+        self.demo = demo
+        self.set_reactive(CalleApp.shell_status, ShellStatus(demo=demo))
         self.settings = settings
         self.worker = worker
         self.drafts = drafts

@@ -234,7 +234,7 @@ async def _run(args: argparse.Namespace, extra: dict[str, object], url: str) -> 
     from calle_tui.ui.app import CalleApp
     from calle_tui.ui.deferred import DeferredWorker
 
-    app = CalleApp(None, DeferredWorker(lambda: boot(args, **extra), url))
+    app = CalleApp(None, DeferredWorker(lambda: boot(args, **extra), url), demo=bool(getattr(args, "demo", False)))
     _exit_cleanly_on_hangup(app)
     try:
         await app.run_async()
