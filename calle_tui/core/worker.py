@@ -749,8 +749,9 @@ class CalleWorker:
             return query(self.journal)
         try:
             journal = Journal.in_state_dir(self.settings.state_root)
-        except Exception as exc:  # noqa: BLE001 - a sentence, not a traceback
-            raise WorkerError(f"The call history could not be opened ({type(exc).__name__}).", kind="journal") from None
+        except Exception as exc:  # noqa: BLE001 - a sentence, not a traceback; the details go to the log
+            log.warning("the call history could not be opened", exc_info=exc)
+            raise WorkerError("The call history could not be opened.", kind="journal") from None
         try:
             return query(journal)
         finally:

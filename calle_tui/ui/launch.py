@@ -316,8 +316,7 @@ def run_app(args: argparse.Namespace) -> int:
     except Exception as exc:  # the last line of defence: one sentence, details in the log
         log.exception("calle-tui stopped unexpectedly")
         print(
-            f"calle-tui stopped unexpectedly ({type(exc).__name__}). Please report it with the log from "
-            "the calle-tui state folder.",
+            "calle-tui stopped unexpectedly. Please report it with the log from the calle-tui state folder.",
             file=sys.stderr,
         )
         return 1

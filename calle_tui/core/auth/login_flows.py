@@ -433,7 +433,8 @@ class AutoFollowLogin(_PendingLogin):
                 try:
                     response = await http.get(url)
                 except httpx2.HTTPError as exc:
-                    raise LoginFailed(f"Could not reach the sign-in page ({type(exc).__name__}).") from None
+                    log.info("sign-in page unreachable (%s)", type(exc).__name__)
+                    raise LoginFailed("Could not reach the sign-in page.") from None
                 if response.is_redirect:
                     location = urljoin(url, response.headers.get("location", ""))
                     where = urlsplit(location)

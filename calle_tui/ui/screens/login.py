@@ -7,6 +7,7 @@ for the final redirect address. That address carries a one-time code, so the fie
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from datetime import datetime
@@ -376,8 +377,9 @@ class LoginScreen(WorkerEventsMixin, Screen[None]):
             self.query_one("#sign-in-button", Button).focus()
             return
         except Exception as exc:  # a bug must not leave the screen stuck in "running"
+            logging.getLogger("calle_tui.ui").error("sign-in stopped", exc_info=exc)
             self.phase = "idle"
-            self._show_error(f"Sign-in stopped unexpectedly ({type(exc).__name__}).", "Press s to try again.")
+            self._show_error("Sign-in stopped unexpectedly.", "Press s to try again.")
             return
         if self._left:  # the SignedIn event already took the user on
             return
@@ -450,7 +452,8 @@ class LoginScreen(WorkerEventsMixin, Screen[None]):
             self._show_error(exc.message, exc.action, exc.kind)
             return
         except Exception as exc:
-            self._show_error(f"That address could not be used ({type(exc).__name__}).", "Paste it again.")
+            logging.getLogger("calle_tui.ui").error("the pasted address could not be used", exc_info=exc)
+            self._show_error("That address could not be used.", "Paste it again.")
             return
         if not self._left:
             self.query_one("#paste-input", Input).value = ""
