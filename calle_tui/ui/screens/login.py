@@ -172,7 +172,11 @@ class LoginScreen(WorkerEventsMixin, Screen[None]):
         ssh = self.query_one("#login-ssh", Static)
         ssh.update(self._ssh_line())
         ssh.display = bool(self._ssh_line()) and self.phase == "running"
-        self.query_one("#paste-box").display = self.phase != "signed_in"
+        # The demo's sandbox approves by itself: there is never an address to paste.
+        self.query_one("#paste-box").display = self.phase != "signed_in" and not self._demo()
+
+    def _demo(self) -> bool:
+        return bool(getattr(self.app, "demo", False))
 
     def _facts(self) -> Content:
         status = self._auth_status()
@@ -185,7 +189,7 @@ class LoginScreen(WorkerEventsMixin, Screen[None]):
         else:
             state = Content.assemble(("○ Not signed in", "$warning"))
         rows: list[tuple[str, Content | str]] = [("Server", server), ("Status", state)]
-        if status is not None and status.storage:
+        if status is not None and status.storage and not self._demo():  # the demo's tokens are its sandbox's
             # The worker's notice says it best when there is one (e.g. why no keyring could be used).
             text = status.storage_notice.strip() or _STORAGE_TEXT.get(status.storage, status.storage)
             secure = status.storage == "keyring"
@@ -288,6 +292,8 @@ class LoginScreen(WorkerEventsMixin, Screen[None]):
             self._render_all()
         elif isinstance(event, SignInNeeded):
             self.set_reason(event.reason)
+            if self._demo() and self.phase == "idle":
+                self.action_sign_in()  # the demo signs in by itself, as the README says
         elif isinstance(event, ConnectionChanged):
             if event.state == "failed":
                 self.connection_problem = self._wrong_server(event.message)
@@ -337,7 +343,7 @@ class LoginScreen(WorkerEventsMixin, Screen[None]):
         if action == "cancel":
             return self.phase == "running" or self._can_go_back()
         if action == "focus_paste":
-            return self.phase != "signed_in"
+            return self.phase != "signed_in" and not self._demo()
         if action == "retry":
             return bool(self.connection_problem)
         return True
@@ -424,7 +430,7 @@ class LoginScreen(WorkerEventsMixin, Screen[None]):
     def _paste_anywhere(self, event: Paste) -> None:
         # A paste while the field is not focused still lands in the field: the address is what we expect.
         paste = self.query_one("#paste-input", Input)
-        if self.phase != "signed_in" and not paste.has_focus and event.text.strip():
+        if self.phase != "signed_in" and not self._demo() and not paste.has_focus and event.text.strip():
             paste.value = event.text.strip()
             paste.focus()
             self._submit(paste.value)
