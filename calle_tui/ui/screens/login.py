@@ -109,12 +109,11 @@ class LoginScreen(WorkerEventsMixin, Screen[None]):
             yield Static(id="login-connection", markup=False)
             yield Button("Sign in", id="sign-in-button", variant="primary", compact=True)
             yield Static(id="login-steps")
+            yield Static(id="login-ssh", markup=False)  # before the link: it must be read first over SSH
             yield Static(id="login-link")
-            yield Static(id="login-ssh", markup=False)
         with Vertical(id="paste-box"):
-            yield Static(
-                "Paste the address your browser ends on after you approve (hidden: it holds a one-time code), "
-                "then press Enter.",
+            yield Static(  # one line at 80 columns: the sign-in link needs the rows
+                "Paste the address the browser ends on, then Enter (hidden: it holds a code).",
                 id="paste-label",
                 markup=False,
             )
@@ -157,7 +156,7 @@ class LoginScreen(WorkerEventsMixin, Screen[None]):
     def _render_all(self) -> None:
         reason = self.query_one("#login-reason", Static)
         reason.update(self.reason)
-        reason.display = bool(self.reason)
+        reason.display = bool(self.reason) and self.phase != "running"  # while signing in, the steps say it
         self.query_one("#login-facts", Static).update(self._facts())
         connection = self.query_one("#login-connection", Static)
         connection.update(self.connection_problem)
@@ -188,7 +187,10 @@ class LoginScreen(WorkerEventsMixin, Screen[None]):
             state = Content.assemble(("◌ Checking for a saved session…", "$text-muted"))
         else:
             state = Content.assemble(("○ Not signed in", "$warning"))
-        rows: list[tuple[str, Content | str]] = [("Server", server), ("Status", state)]
+        rows: list[tuple[str, Content | str]] = [("Server", server)]
+        if self.phase == "running":  # only the server: the steps, the link and the paste field need the rows
+            return Content.assemble(("Server  ", "bold"), server)
+        rows.append(("Status", state))
         if status is not None and status.storage and not self._demo():  # the demo's tokens are its sandbox's
             # The worker's notice says it best when there is one (e.g. why no keyring could be used).
             text = status.storage_notice.strip() or _STORAGE_TEXT.get(status.storage, status.storage)
@@ -207,6 +209,11 @@ class LoginScreen(WorkerEventsMixin, Screen[None]):
     def _steps(self) -> Content:
         names = [name for name, _ in STEPS]
         current = names.index(self.step) if self.step in names else (len(names) if self.step == "done" else -1)
+        if self.authorize_url and self.step == "waiting_for_browser" and not self.failed_step:
+            # The link is up: one line for the steps, so the link and the SSH command fit at 80x24.
+            return Content.assemble(
+                ("▶ ", "$accent"), (f"Step {current + 1} of {len(STEPS)}: ", "$text-muted"), (STEPS[current][1], "bold")
+            )
         lines = []
         for index, (name, label) in enumerate(STEPS):
             if name == self.failed_step:
@@ -225,7 +232,7 @@ class LoginScreen(WorkerEventsMixin, Screen[None]):
         if not self.authorize_url:
             return Content("")
         opened = "A browser window was opened. " if self.browser_opened else ""
-        keys = "c copies it" + (", o opens a browser" if local_browser_available() else "")
+        keys = "c copies it whole" + (", o opens a browser" if local_browser_available() else "")
         return Content.assemble(
             f"{opened}Open this link to approve ({keys}):\n",
             (self.authorize_url, Style(link=self.authorize_url, underline=True)),
@@ -235,9 +242,11 @@ class LoginScreen(WorkerEventsMixin, Screen[None]):
         if not (self.callback_port and ssh_session()):
             return ""
         port = self.callback_port
+        # The command on a line of its own: wrapped mid-command it could not be copied as one piece.
         return (
-            f"Over SSH: on your own computer run  ssh -L {port}:127.0.0.1:{port} <this host>  "
-            "and the browser's answer reaches this session; or paste the address below."
+            "Over SSH, run this on your computer so the browser's answer reaches you here:\n"
+            f"  ssh -L {port}:127.0.0.1:{port} <this host>\n"
+            "or paste the address below."
         )
 
     def _show_error(self, message: str, action: str = "", kind: str = "") -> None:
