@@ -65,3 +65,47 @@ def test_login_over_ssh_with_a_long_link(snap_compare, tmp_path, monkeypatch, si
         pilot.app.clear_notifications()
 
     assert snap_compare(make_shell_app(worker, tmp_path), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize(
+    ("setting", "title", "said"),
+    [
+        ("external", "Not copied", "tmux set -g set-clipboard on"),  # tmux's default drops OSC 52
+        ("on", "Sent to the clipboard", "through tmux"),
+    ],
+)
+async def test_copy_under_tmux_says_what_really_happened(tmp_path, monkeypatch, setting, title, said):
+    from calle_tui.core import clipboard
+
+    monkeypatch.setenv("TMUX", "/tmp/tmux-1000/default,1,0")
+    monkeypatch.setattr(clipboard, "_tmux_option", {"set-clipboard": setting}.get)
+    worker = FakeShellWorker()
+    app = make_shell_app(worker, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: worker.started.is_set() and app.screen.heard_back)
+        await pilot.press("s")
+        await until(pilot, lambda: app.screen.authorize_url is not None)
+        app.clear_notifications()
+        await pilot.press("c")
+        await until(pilot, lambda: bool(app._notifications))
+        [note] = list(app._notifications)
+        assert note.title == title and said in note.message
+        assert "link copied" not in note.message.lower()
+        await app.close_worker()
+
+
+async def test_copy_outside_tmux_never_claims_it_arrived(tmp_path, monkeypatch):
+    monkeypatch.delenv("TMUX", raising=False)
+    worker = FakeShellWorker()
+    app = make_shell_app(worker, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: worker.started.is_set() and app.screen.heard_back)
+        await pilot.press("s")
+        await until(pilot, lambda: app.screen.authorize_url is not None)
+        app.clear_notifications()
+        await pilot.press("c")
+        await until(pilot, lambda: bool(app._notifications))
+        [note] = list(app._notifications)
+        assert note.title != "Copied" and "if the terminal accepts OSC 52" in note.message
+        assert app.clipboard == fakes_shell.AUTHORIZE_URL
+        await app.close_worker()

@@ -75,6 +75,10 @@ class LoginScreen(WorkerEventsMixin, Screen[None]):
         Binding("s", "sign_in", "Sign in", id="login.sign_in", tooltip="Start signing in with your browser."),
         Binding("escape", "cancel", "Cancel", id="login.cancel", tooltip="Stop the sign-in, or go back."),
         Binding("c", "copy_link", "Copy link", id="login.copy", tooltip="Copy the sign-in link (works over SSH)."),
+        Binding(
+            "l", "show_link_alone", "Link alone", id="login.link_alone",
+            tooltip="Show the sign-in link on the plain terminal, unbroken, to select and copy it.",
+        ),
         Binding("o", "open_browser", "Open browser", id="login.open", tooltip="Open the sign-in link here."),
         Binding("p", "focus_paste", "Paste address", id="login.paste", tooltip="Go to the address field."),
         Binding("x", "sign_out", "Sign out", id="login.sign_out", tooltip="Forget this server's session."),
@@ -232,7 +236,7 @@ class LoginScreen(WorkerEventsMixin, Screen[None]):
         if not self.authorize_url:
             return Content("")
         opened = "A browser window was opened. " if self.browser_opened else ""
-        keys = "c copies it whole" + (", o opens a browser" if local_browser_available() else "")
+        keys = "c copies it, l shows it alone" + (", o opens a browser" if local_browser_available() else "")
         return Content.assemble(
             f"{opened}Open this link to approve ({keys}):\n",
             (self.authorize_url, Style(link=self.authorize_url, underline=True)),
@@ -343,10 +347,10 @@ class LoginScreen(WorkerEventsMixin, Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "sign_in":
             return self.phase == "idle"
-        if action in {"copy_link", "open_browser"}:
+        if action in {"copy_link", "open_browser", "show_link_alone"}:
             if not (self.authorize_url and self.phase == "running"):
                 return False
-            return action == "copy_link" or local_browser_available()
+            return action != "open_browser" or local_browser_available()
         if action == "sign_out":
             return self.phase == "signed_in"
         if action == "cancel":
@@ -415,10 +419,36 @@ class LoginScreen(WorkerEventsMixin, Screen[None]):
         stack = self.app.screen_stack
         return self in stack and stack.index(self) >= 2
 
-    def action_copy_link(self) -> None:
-        if self.authorize_url:
-            self.app.copy_to_clipboard(self.authorize_url)
-            self.notify("Sign-in link copied. Paste it into a browser.", title="Copied")
+    @work(group="copy-link", exit_on_error=False)
+    async def action_copy_link(self) -> None:
+        # A terminal never confirms an OSC 52 copy: say it was sent, or (tmux's default) that it cannot arrive.
+        import asyncio
+
+        from calle_tui.core.clipboard import copy_sentence, osc52_reach
+
+        if not self.authorize_url:
+            return
+        reach = await asyncio.to_thread(osc52_reach)  # asks tmux, a short subprocess: off the event loop
+        self.app.copy_to_clipboard(self.authorize_url)
+        title, sentence = copy_sentence("sign-in link", reach)
+        self.notify(sentence, title=title, severity="warning" if reach == "tmux-blocks" else "information")
+
+    def action_show_link_alone(self) -> None:
+        """The link printed on the plain terminal, where the terminal itself wraps it: selected there (tmux's
+        copy mode included) it has no line breaks, unlike the screen's wrapped lines."""
+        from textual.app import SuspendNotSupported
+
+        url = self.authorize_url
+        if not url:
+            return
+        try:
+            with self.app.suspend():
+                print(f"\nThe sign-in link, unbroken (select it, copy it, open it in a browser):\n\n{url}\n")
+                input("Press Enter to go back to calle-tui. ")
+        except SuspendNotSupported:
+            self.notify("This terminal cannot show the link alone here: press c to copy it.", title="Link")
+        except EOFError:
+            pass
 
     def action_open_browser(self) -> None:
         if self.authorize_url and local_browser_available():
