@@ -67,12 +67,23 @@ def peek_url(args: argparse.Namespace) -> str:
     return configured_url()
 
 
-def check_url(url: str) -> None:
+def url_source(args: argparse.Namespace) -> str:
+    """Where peek_url's address comes from, in words, for the sentence that refuses a bad one."""
+    if getattr(args, "url", None) is not None:
+        return "the command line (--url)"
+    from calle_tui.core.config_peek import configured_url_and_source
+
+    return configured_url_and_source()[1]
+
+
+def check_url(url: str, source: str = "") -> None:
     from calle_tui.core.endpoint import EndpointError, validate_url
 
     try:
         validate_url(url)
     except EndpointError as exc:
+        if source:
+            raise LaunchError(f"The setting 'url' from {source} is not usable: {exc}.") from None
         raise LaunchError(f"The endpoint address is not usable: {exc}. Pass the MCP endpoint URL with --url.") from None
 
 
@@ -304,7 +315,7 @@ def run_app(args: argparse.Namespace) -> int:
         if problem:
             raise LaunchError(problem)
         url = str(extra.get("url") or peek_url(args))
-        check_url(url)  # the common mistake, refused before anything is drawn
+        check_url(url, "" if extra.get("url") else url_source(args))  # refused before anything is drawn
         return asyncio.run(_run(args, extra, url))
     except LaunchError as exc:
         print(f"calle-tui: {exc}", file=sys.stderr)
