@@ -91,3 +91,40 @@ async def test_the_demo_reaches_the_composer_against_its_sandbox_with_no_key(san
                     rounds=3000)
         assert "sandbox 127.0.0.1" in app.screen.query_one("AppHeader").render().plain
     await app.close_worker()
+
+
+SNAP_SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
+
+
+@pytest.mark.parametrize("size", SNAP_SIZES)
+def test_demo_confirm_modal_snapshot(snap_compare, size):
+    from textual.widgets import TextArea
+
+    from calle_tui.ui.screens.composer import ComposerScreen
+    from fakes_runs import FakeRunsWorker, RunsHostApp
+
+    class DemoRunsHost(RunsHostApp):
+        demo = True
+
+    async def run_before(pilot) -> None:
+        pilot.app.screen.query_one("#composer-request", TextArea).insert("Call +14155550123 to book a table")
+        await pilot.press("ctrl+s")
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+
+    app = DemoRunsHost(lambda: ComposerScreen(FakeRunsWorker([ready_plan()])))
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SNAP_SIZES)
+def test_demo_sign_in_snapshot(snap_compare, tmp_path, size):
+    worker = FakeShellWorker(storage="memory", flow="auto-follow")
+
+    async def run_before(pilot) -> None:
+        await until(pilot, lambda: worker.waiting_for_browser.is_set())
+        await pilot.pause()
+        pilot.app.clear_notifications()
+
+    assert snap_compare(make_shell_app(worker, tmp_path, demo=True), terminal_size=size, run_before=run_before)

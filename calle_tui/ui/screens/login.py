@@ -213,24 +213,25 @@ class LoginScreen(WorkerEventsMixin, Screen[None]):
     def _steps(self) -> Content:
         names = [name for name, _ in STEPS]
         current = names.index(self.step) if self.step in names else (len(names) if self.step == "done" else -1)
+        lines = []
         if self.authorize_url and self.step == "waiting_for_browser" and not self.failed_step:
             # The link is up: one line for the steps, so the link and the SSH command fit at 80x24.
-            return Content.assemble(
-                ("▶ ", "$accent"), (f"Step {current + 1} of {len(STEPS)}: ", "$text-muted"), (STEPS[current][1], "bold")
-            )
-        lines = []
-        for index, (name, label) in enumerate(STEPS):
-            if name == self.failed_step:
-                lines.append(Content.assemble(("✗ ", "$error"), label))
-            elif index < current or self.step == "done":
-                lines.append(Content.assemble(("✓ ", "$success"), (label, "$text-muted")))
-            elif index == current:
-                lines.append(Content.assemble(("▶ ", "$accent"), (label, "bold")))
-            else:
-                lines.append(Content.assemble(("○ ", "$text-muted"), (label, "$text-muted")))
+            step = f"Step {current + 1} of {len(STEPS)}: "
+            lines.append(Content.assemble(("▶ ", "$accent"), (step, "$text-muted"), (STEPS[current][1], "bold")))
+        else:
+            lines += [self._step_line(index, name, label, current) for index, (name, label) in enumerate(STEPS)]
         if self.flow == "auto-follow":
             lines.append(Content("  The sandbox approves by itself: nothing to do in a browser.").stylize("$text-muted"))
         return Content("\n").join(lines)
+
+    def _step_line(self, index: int, name: str, label: str, current: int) -> Content:
+        if name == self.failed_step:
+            return Content.assemble(("✗ ", "$error"), label)
+        if index < current or self.step == "done":
+            return Content.assemble(("✓ ", "$success"), (label, "$text-muted"))
+        if index == current:
+            return Content.assemble(("▶ ", "$accent"), (label, "bold"))
+        return Content.assemble(("○ ", "$text-muted"), (label, "$text-muted"))
 
     def _link(self) -> Content:
         if not self.authorize_url:
