@@ -3,6 +3,7 @@ other server on this machine as a "local server" (it may be anything, not our sa
 
 from __future__ import annotations
 
+import pytest
 from textual.app import App, ComposeResult
 
 from calle_tui import PRODUCTION_URL
@@ -54,3 +55,12 @@ async def test_the_header_says_sandbox_only_for_the_demo() -> None:
         async with app.run_test(size=(100, 5)) as pilot:
             await pilot.pause()
             assert word in header_text(app)
+
+
+SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_production_header_snapshot(snap_compare, size):
+    status = ShellStatus(server_url=PRODUCTION_URL, connection="connected", signed_in=True, storage="keyring")
+    assert snap_compare(HeaderApp(status), terminal_size=size)
