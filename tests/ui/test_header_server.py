@@ -64,3 +64,15 @@ SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40"
 def test_production_header_snapshot(snap_compare, size):
     status = ShellStatus(server_url=PRODUCTION_URL, connection="connected", signed_in=True, storage="keyring")
     assert snap_compare(HeaderApp(status), terminal_size=size)
+
+
+def test_the_demo_header_does_not_warn_about_memory_tokens():
+    from calle_tui.ui.widgets.header import status_content
+
+    def token_styles(demo: bool) -> list[str]:
+        content = status_content(ShellStatus(server_url="http://127.0.0.1:9/mcp", storage="memory", demo=demo))
+        start = content.plain.index("tokens: memory")
+        return [str(span.style) for span in content.spans if span.start <= start < span.end]
+
+    assert token_styles(demo=False) == ["$warning"]
+    assert token_styles(demo=True) == []

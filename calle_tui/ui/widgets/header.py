@@ -85,7 +85,8 @@ def status_content(status: ShellStatus) -> Content:
     ]
     if status.storage:
         text, style = _STORAGE_LOOK.get(status.storage, (f"tokens: {status.storage}", ""))
-        parts += [*_separator(), (text, style) if style else text]
+        warn = style and not status.demo  # the demo's tokens are for its own sandbox: nothing to warn about
+        parts += [*_separator(), (text, style) if warn else text]
     return Content.assemble(*parts)
 
 
