@@ -27,19 +27,27 @@ def config_file() -> Path:
 def configured_url() -> str:
     """CALLE_TUI_URL, else the config file's `url`, else the production address. A config file that cannot be
     read gives the production address here: Settings reports it with a sentence once built."""
+    return configured_url_and_source()[0]
+
+
+def configured_url_and_source() -> tuple[str, str]:
+    """The address as configured_url() finds it, and where it came from in words ("" for the default), so a
+    bad one is refused with a sentence naming its source."""
     env = os.environ.get("CALLE_TUI_URL")
     if env is None:  # pydantic-settings matches variable names case-insensitively
         env = next((v for k, v in os.environ.items() if k.upper() == "CALLE_TUI_URL"), None)
     if env is not None:
-        return env
+        return env, "the environment variable CALLE_TUI_URL"
     import tomllib
 
     try:
         with open(config_file(), "rb") as handle:
             url = tomllib.load(handle).get("url")
     except (OSError, ValueError):
-        return PRODUCTION_URL
-    return url if isinstance(url, str) else PRODUCTION_URL
+        return PRODUCTION_URL, ""
+    if isinstance(url, str):
+        return url, f"the config file {config_file()}"
+    return PRODUCTION_URL, ""  # not text: config_problem() says so before anything is drawn
 
 
 # Every setting's name (Settings' fields; a test keeps the two equal), so the file can be checked before
@@ -64,6 +72,12 @@ def config_problem() -> str | None:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         return f"The config file {path} could not be read: {exc}."
+    if "url" in data and not isinstance(data["url"], str):
+        # Read as "no address", it would quietly become production's, which places real calls.
+        return (
+            f"The setting 'url' from the config file {path} must be an address in quotes, "
+            'e.g. url = "https://host/mcp".'
+        )
     unknown = sorted(set(data) - KNOWN_SETTINGS)
     if unknown:
         return f"The config file {path} has an unknown setting '{unknown[0]}'. Known settings: " + ", ".join(

@@ -184,7 +184,9 @@ def classify(exc: BaseException, outcome: HttpOutcome | None = None, *, now: flo
             error = CallError("auth", "Sign-in failed.", reached_server=True)
             error.detail = "login_failed"
         return error
-    return CallError("network", f"The connection failed ({type(exc).__name__}).", reached_server=None)
+    # Which exception it was is for the log (the caller logs it), never for the sentence a person reads.
+    log.info("connection failure not recognised (%s)", type(exc).__name__)
+    return CallError("network", "The connection failed unexpectedly.", reached_server=None)
 
 
 # HTTP statuses that, in answer to an MCP initialize POST, mean "this URL is not an MCP endpoint": retrying

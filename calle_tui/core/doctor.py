@@ -112,7 +112,7 @@ async def diagnose(
             except TimeoutError:
                 outcome = None
             except Exception as exc:  # noqa: BLE001 - the doctor reports, it does not crash
-                outcome = ErrorEvent(message=safe_text(str(exc)) or type(exc).__name__)
+                outcome = ErrorEvent(message=safe_text(str(exc)) or "The connection failed unexpectedly.")
         if isinstance(outcome, ToolsListed | SignInNeeded):
             report.steps.append(Step("connect", True, t.seconds, f"Reached {settings.url}."))
         else:
@@ -238,7 +238,7 @@ def run_doctor(args: Any) -> int:
         print(f"calle-tui doctor: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:  # noqa: BLE001 - a clear sentence, never a traceback
-        print(f"calle-tui doctor: {safe_text(str(exc)) or type(exc).__name__}", file=sys.stderr)
+        print(f"calle-tui doctor: {safe_text(str(exc)) or 'it stopped unexpectedly.'}", file=sys.stderr)
         return 2
     print(report.to_json() if getattr(args, "json", False) else render(report))
     return 0 if report.ok else 1

@@ -193,7 +193,7 @@ class RunFollowers:
                     # A bug or a local fault (a locked journal): logged with its traceback, shown as a sentence,
                     # retried with the same capped backoff, so the monitor never says "Checking now..." for ever.
                     log.exception("following %s failed", run_id)
-                    exc = CallError("internal", f"Following this call failed here ({type(exc).__name__}).")
+                    exc = CallError("internal", "Following this call failed here, on this machine.")
                 errors += 1
                 delay = backoff_delay(errors, self._policy, self._rng, exc.retry_after)
                 due = self._clock.now() + delay

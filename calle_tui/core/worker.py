@@ -94,6 +94,7 @@ class CalleWorker:
         self._retiring: set[asyncio.Task[None]] = set()
         self._state: ConnectionState = "disconnected"
         self._started = False
+        self._starting: asyncio.Future | None = None  # the one start-up, awaited by every early request
         self._closed = False
         self._supervisor: asyncio.Task | None = None
         self._run_locks: dict[str, asyncio.Lock] = {}
@@ -161,9 +162,14 @@ class CalleWorker:
     # --- lifecycle ---------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        if self._started:
-            return
-        self._started = True
+        """Idempotent, and every caller returns only once the worker is ready: a sign-in or a plan asked for
+        while the keyring is still being probed waits for the token storage instead of going out without it."""
+        if self._starting is None:
+            self._started = True
+            self._starting = asyncio.ensure_future(self._start())
+        await asyncio.shield(self._starting)
+
+    async def _start(self) -> None:
         try:
             from calle_tui.core.logs import setup_logging
 
@@ -414,8 +420,7 @@ class CalleWorker:
         """The live session, waiting briefly while one is being opened. Raises WorkerError."""
         if self._closed:
             raise WorkerError("The worker is closed.", kind="closed")
-        if not self._started:
-            await self.start()
+        await self.start()  # at once when started; else after the token storage is ready
         if self._needs_sign_in:
             raise WorkerError("You need to sign in first.", action="Sign in, then try again.", kind="auth")
         if self._state == "failed":
@@ -467,8 +472,7 @@ class CalleWorker:
     async def sign_in(self, flow: LoginFlowName | None = None) -> None:
         from calle_tui.core.auth.login_flows import make_login_flow
 
-        if not self._started:
-            await self.start()
+        await self.start()  # at once when started; else after the token storage is ready
         async with self._sign_in_lock:
             name = flow or self._login_flow_name or "auto"
             login = make_login_flow(name, self._emit, timeout=self.settings.login_timeout_seconds)
@@ -763,8 +767,9 @@ class CalleWorker:
             return query(self.journal)
         try:
             journal = Journal.in_state_dir(self.settings.state_root)
-        except Exception as exc:  # noqa: BLE001 - a sentence, not a traceback
-            raise WorkerError(f"The call history could not be opened ({type(exc).__name__}).", kind="journal") from None
+        except Exception as exc:  # noqa: BLE001 - a sentence, not a traceback; the details go to the log
+            log.warning("the call history could not be opened", exc_info=exc)
+            raise WorkerError("The call history could not be opened.", kind="journal") from None
         try:
             return query(journal)
         finally:

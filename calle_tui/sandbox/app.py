@@ -399,12 +399,18 @@ def index_endpoint(base_url: str):
 
 
 def admin_endpoints(config: SandboxConfig, stats: SandboxStats):
-    """/_sandbox/faults (GET, POST a JSON object of Faults fields) and /_sandbox/stats (GET): so tests and
+    """/_sandbox/faults (GET, POST a JSON object of Faults fields, `{"reset": true}` or DELETE to clear them) and /_sandbox/stats (GET): so tests and
     benchmarks that run the sandbox as a separate process can bend it and read its counters."""
     limits = {"rate_429": (0.0, 1.0), "rate_5xx": (0.0, 1.0), "retry_after": (0.0, 3600.0),
               "latency": (0.0, 60.0), "token_lifetime": (1, 86400 * 30)}  # fmt: skip
 
+    def clear() -> None:
+        for item in dataclasses.fields(config.faults):
+            setattr(config.faults, item.name, item.default)
+
     async def faults(request: Request) -> Response:
+        if request.method == "DELETE":
+            clear()
         if request.method == "POST":
             try:
                 changes = json.loads(await request.body())
@@ -412,12 +418,17 @@ def admin_endpoints(config: SandboxConfig, stats: SandboxStats):
                 return JSONResponse({"error": "The body must be a JSON object of fault settings."}, 400)
             if not isinstance(changes, dict):
                 return JSONResponse({"error": "The body must be a JSON object of fault settings."}, 400)
+            reset = changes.pop("reset", False)
+            if not isinstance(reset, bool):
+                return JSONResponse({"error": "'reset' must be true or false."}, 400)
             for name, value in changes.items():
                 if name not in limits:
                     return JSONResponse({"error": f"Unknown fault setting '{name}'; known: {sorted(limits)}."}, 400)
                 low, high = limits[name]
                 if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
                     return JSONResponse({"error": f"'{name}' must be a number from {low} to {high}."}, 400)
+            if reset:  # every fault back to off (and token_lifetime to its default), then the changes
+                clear()
             for name, value in changes.items():
                 setattr(config.faults, name, int(value) if name == "token_lifetime" else float(value))
         return JSONResponse(dataclasses.asdict(config.faults))
@@ -426,7 +437,7 @@ def admin_endpoints(config: SandboxConfig, stats: SandboxStats):
         return JSONResponse(stats.snapshot())
 
     return [
-        Route("/_sandbox/faults", endpoint=faults, methods=["GET", "POST"]),
+        Route("/_sandbox/faults", endpoint=faults, methods=["GET", "POST", "DELETE"]),
         Route("/_sandbox/stats", endpoint=counters, methods=["GET"]),
     ]
 

@@ -75,8 +75,11 @@ class CalleApp(App[None]):
         drafts: DraftStore | None = None,
         clock: Callable[[], float] | None = None,
         display_tz: tzinfo | None = None,
+        demo: bool = False,  # the server is the sandbox `--demo` started: the screens may say nothing rings
     ) -> None:
         super().__init__()
+        self.demo = demo
+        self.set_reactive(CalleApp.shell_status, ShellStatus(demo=demo))
         self.settings = settings
         self.worker = worker
         self.drafts = drafts
@@ -95,8 +98,7 @@ class CalleApp(App[None]):
         logging.getLogger("calle_tui.ui").error("unhandled error in the UI", exc_info=error)
         logs = self.settings.state_root / "logs" if self.settings is not None else "the calle-tui state folder"
         self.crash_note = (
-            f"calle-tui stopped on an internal error ({type(error).__name__}). What you typed is kept as a "
-            f"draft. Details are in {logs}."
+            f"calle-tui stopped on an internal error. What you typed is kept as a draft. Details are in {logs}."
         )
         self.bell()
         self._close_messages_no_wait()
@@ -190,7 +192,7 @@ class CalleApp(App[None]):
             return False
         except Exception as exc:  # e.g. an unreadable state folder: one sentence, details in the log
             logging.getLogger("calle_tui.ui").error("could not build the worker", exc_info=exc)
-            self.crash_note = f"calle-tui could not start ({type(exc).__name__}). Please report it."
+            self.crash_note = "calle-tui could not start because of an internal error. Please report it."
             self.exit(return_code=1)
             return False
         self.settings = booted.settings
@@ -212,8 +214,9 @@ class CalleApp(App[None]):
             await self.worker.start()
         except WorkerError as exc:
             self._show_problem(exc.message, exc.action)
-        except Exception as exc:  # a bug must not take the screen down: say so in words
-            self._show_problem(f"The background worker could not start ({type(exc).__name__}).", "Press ctrl+q and try again.")
+        except Exception as exc:  # a bug must not take the screen down: say so in words, details to the log
+            logging.getLogger("calle_tui.ui").error("the worker could not start", exc_info=exc)
+            self._show_problem("The background worker could not start.", "Press ctrl+q and try again.")
 
     async def close_worker(self) -> None:
         if self._unsubscribe is not None:

@@ -67,12 +67,23 @@ def peek_url(args: argparse.Namespace) -> str:
     return configured_url()
 
 
-def check_url(url: str) -> None:
+def url_source(args: argparse.Namespace) -> str:
+    """Where peek_url's address comes from, in words, for the sentence that refuses a bad one."""
+    if getattr(args, "url", None) is not None:
+        return "the command line (--url)"
+    from calle_tui.core.config_peek import configured_url_and_source
+
+    return configured_url_and_source()[1]
+
+
+def check_url(url: str, source: str = "") -> None:
     from calle_tui.core.endpoint import EndpointError, validate_url
 
     try:
         validate_url(url)
     except EndpointError as exc:
+        if source:
+            raise LaunchError(f"The setting 'url' from {source} is not usable: {exc}.") from None
         raise LaunchError(f"The endpoint address is not usable: {exc}. Pass the MCP endpoint URL with --url.") from None
 
 
@@ -234,7 +245,7 @@ async def _run(args: argparse.Namespace, extra: dict[str, object], url: str) -> 
     from calle_tui.ui.app import CalleApp
     from calle_tui.ui.deferred import DeferredWorker
 
-    app = CalleApp(None, DeferredWorker(lambda: boot(args, **extra), url))
+    app = CalleApp(None, DeferredWorker(lambda: boot(args, **extra), url), demo=bool(getattr(args, "demo", False)))
     _exit_cleanly_on_hangup(app)
     try:
         await app.run_async()
@@ -304,7 +315,7 @@ def run_app(args: argparse.Namespace) -> int:
         if problem:
             raise LaunchError(problem)
         url = str(extra.get("url") or peek_url(args))
-        check_url(url)  # the common mistake, refused before anything is drawn
+        check_url(url, "" if extra.get("url") else url_source(args))  # refused before anything is drawn
         return asyncio.run(_run(args, extra, url))
     except LaunchError as exc:
         print(f"calle-tui: {exc}", file=sys.stderr)
@@ -316,8 +327,7 @@ def run_app(args: argparse.Namespace) -> int:
     except Exception as exc:  # the last line of defence: one sentence, details in the log
         log.exception("calle-tui stopped unexpectedly")
         print(
-            f"calle-tui stopped unexpectedly ({type(exc).__name__}). Please report it with the log from "
-            "the calle-tui state folder.",
+            "calle-tui stopped unexpectedly. Please report it with the log from the calle-tui state folder.",
             file=sys.stderr,
         )
         return 1

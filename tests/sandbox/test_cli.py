@@ -64,3 +64,16 @@ def test_redaction_masks_secret_shapes():
     line = "GET /cb?code=code_abcdefghijklmnopqrstu&state=xyz Bearer at_abcdefghijklmnopqrstuvwx"
     masked = redact(line)
     assert "abcdefghijklmnopqrstu" not in masked and "xyz" not in masked
+
+
+def test_sandbox_help_lists_every_flag_the_readme_lists():
+    import re
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("| `--port N`") :].split("\n\n", 1)[0]
+    flags = set(re.findall(r"^\| `(--[a-z0-9-]+)", table, re.MULTILINE))
+    assert {"--ready-file", "--auth-path", "--port"} <= flags
+    shown = subprocess.run(
+        [sys.executable, "-m", "calle_tui", "sandbox", "--help"], capture_output=True, text=True, timeout=30
+    ).stdout
+    assert sorted(flag for flag in flags if flag not in shown) == []

@@ -132,3 +132,22 @@ async def test_faults_can_be_changed_over_http_for_a_separate_process(sandbox):
         assert (await http.post(url, content=b"{")).status_code == 400
         counters = (await http.get(sandbox.base_url + "/_sandbox/stats")).json()
         assert counters["faults_injected"] == {"503": 1}
+
+
+async def test_faults_reset_by_post_or_delete_clears_every_fault(sandbox):
+    defaults = {"rate_429": 0.0, "retry_after": 1.0, "rate_5xx": 0.0, "latency": 0.0, "token_lifetime": 3600}
+    async with httpx2.AsyncClient() as http:
+        url = sandbox.base_url + "/_sandbox/faults"
+        bent = {"rate_5xx": 1, "rate_429": 0, "latency": 0.5, "retry_after": 3, "token_lifetime": 30}
+        assert (await http.post(url, json=bent)).status_code == 200
+        reset = await http.post(url, json={"reset": True})
+        assert reset.status_code == 200 and reset.json() == defaults
+        assert (await http.post(sandbox.mcp_url, json=INIT, headers=ACCEPT)).status_code != 503
+        assert (await http.post(url, json={"rate_5xx": 1})).status_code == 200
+        deleted = await http.delete(url)
+        assert deleted.status_code == 200 and deleted.json() == defaults
+        assert sandbox.config.faults.rate_5xx == 0.0
+        # Reset with changes in the same body: reset first, then the changes.
+        both = await http.post(url, json={"reset": True, "latency": 0.25})
+        assert both.json() == {**defaults, "latency": 0.25}
+        assert (await http.post(url, json={"reset": "yes"})).status_code == 400

@@ -284,6 +284,14 @@ class BrowserLogin(_PendingLogin):
         if not self.pending or self._expected_state is None:
             raise WorkerError("No sign-in is waiting for a code.", action="Start signing in first.", kind="no_login")
         state = params.get("state")
+        if not bare and not any(params.get(name) for name in ("code", "state", "error")):
+            # Not a sign-in answer at all (the callback before approving, another page): "a different
+            # attempt" would send the person looking for a tab that does not exist.
+            raise WorkerError(
+                "That address has no sign-in code in it (nor the sign-in's state).",
+                action="Approve in the browser first, then copy the whole address it ends on.",
+                kind="no_code",
+            )
         if not bare and (state is None or not secrets.compare_digest(state.encode(), self._expected_state.encode())):
             raise WorkerError(
                 "That address belongs to a different sign-in attempt.",
@@ -436,7 +444,8 @@ class AutoFollowLogin(_PendingLogin):
                 try:
                     response = await http.get(url)
                 except httpx2.HTTPError as exc:
-                    raise LoginFailed(f"Could not reach the sign-in page ({type(exc).__name__}).") from None
+                    log.info("sign-in page unreachable (%s)", type(exc).__name__)
+                    raise LoginFailed("Could not reach the sign-in page.") from None
                 if response.is_redirect:
                     location = urljoin(url, response.headers.get("location", ""))
                     where = urlsplit(location)

@@ -8,6 +8,7 @@ run has started, so a failed submit, a re-login or a restart never loses what wa
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 
 from textual import on
@@ -296,9 +297,9 @@ class ComposerScreen(WorkerEventsMixin, Screen):
         except WorkerError as exc:
             self._say(self._sentence(exc, "Your request is kept: press ctrl+s to try again."), error=True)
             return
-        except Exception as exc:  # noqa: BLE001 - never a traceback on screen; the kind is enough to report
-            self._say(f"Planning failed unexpectedly ({type(exc).__name__}). Your request is kept: "
-                      "press ctrl+s to try again.", error=True)
+        except Exception as exc:  # noqa: BLE001 - never a traceback on screen; the details go to the log
+            logging.getLogger("calle_tui.ui").error("planning failed", exc_info=exc)
+            self._say("Planning failed unexpectedly. Your request is kept: press ctrl+s to try again.", error=True)
             return
         finally:
             self._planning_done()
@@ -452,7 +453,8 @@ class ComposerScreen(WorkerEventsMixin, Screen):
             self.running = False
             self.sub_title = self._stage()
             self.refresh_bindings()
-            self._say(f"The call request failed unexpectedly ({type(exc).__name__}). It may or may not have "
+            logging.getLogger("calle_tui.ui").error("the call request failed", exc_info=exc)
+            self._say("The call request failed unexpectedly. It may or may not have "
                       "been placed: check the call history before planning it again.", error=True)
             return
         self.running = False

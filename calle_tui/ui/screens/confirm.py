@@ -58,7 +58,11 @@ class ConfirmCallModal(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-dialog"):
-            yield Static("⚠  This places a REAL phone call", id="confirm-title")
+            yield Static(  # --demo's own sandbox rings no phone: the gate below stays the same
+                "⚠  Sandbox: a simulated call, no phone rings" if getattr(self.app, "demo", False)
+                else "⚠  This places a REAL phone call",
+                id="confirm-title",
+            )
             with VerticalScroll(id="confirm-details-box"):  # focusable: a long plan scrolls by keyboard too
                 yield PlanCard(id="confirm-details")
             yield Static(NO_CANCEL, id="confirm-no-cancel")

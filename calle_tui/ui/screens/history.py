@@ -6,6 +6,7 @@ in place: it is never re-sent from here.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -124,7 +125,8 @@ class HistoryScreen(WorkerEventsMixin, Screen[None]):
             self._detail(f"{exc.message} {exc.action}".strip())
             return
         except Exception as exc:  # a broken journal must not take the screen down
-            self._detail(f"The history could not be read ({type(exc).__name__}). Press r to try again.")
+            logging.getLogger("calle_tui.ui").error("the history could not be read", exc_info=exc)
+            self._detail("The history could not be read. Press r to try again.")
             return
         table = self.query_one(DataTable)
         keep = self._cursor_key()
@@ -309,7 +311,8 @@ class HistoryScreen(WorkerEventsMixin, Screen[None]):
             self._detail(f"✗ {exc.message} {exc.action}".strip())
             return
         except Exception as exc:  # noqa: BLE001 - a sentence, never a traceback on screen
-            self._detail(f"✗ The request could not be checked ({type(exc).__name__}). Try again in a moment.")
+            logging.getLogger("calle_tui.ui").error("reconcile failed", exc_info=exc)
+            self._detail("✗ The request could not be checked. Try again in a moment.")
             return
         key = f"run:{result.run_id}"
         self._notes[key] = f"✓ Checked with CALL-E: the call for this request is {result.status}. Enter opens it."

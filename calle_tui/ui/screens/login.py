@@ -7,6 +7,7 @@ for the final redirect address. That address carries a one-time code, so the fie
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from datetime import datetime
@@ -74,6 +75,10 @@ class LoginScreen(WorkerEventsMixin, Screen[None]):
         Binding("s", "sign_in", "Sign in", id="login.sign_in", tooltip="Start signing in with your browser."),
         Binding("escape", "cancel", "Cancel", id="login.cancel", tooltip="Stop the sign-in, or go back."),
         Binding("c", "copy_link", "Copy link", id="login.copy", tooltip="Copy the sign-in link (works over SSH)."),
+        Binding(
+            "l", "show_link_alone", "Link alone", id="login.link_alone",
+            tooltip="Show the sign-in link on the plain terminal, unbroken, to select and copy it.",
+        ),
         Binding("o", "open_browser", "Open browser", id="login.open", tooltip="Open the sign-in link here."),
         Binding("p", "focus_paste", "Paste address", id="login.paste", tooltip="Go to the address field."),
         Binding("x", "sign_out", "Sign out", id="login.sign_out", tooltip="Forget this server's session."),
@@ -108,12 +113,11 @@ class LoginScreen(WorkerEventsMixin, Screen[None]):
             yield Static(id="login-connection", markup=False)
             yield Button("Sign in", id="sign-in-button", variant="primary", compact=True)
             yield Static(id="login-steps")
+            yield Static(id="login-ssh", markup=False)  # before the link: it must be read first over SSH
             yield Static(id="login-link")
-            yield Static(id="login-ssh", markup=False)
         with Vertical(id="paste-box"):
-            yield Static(
-                "Paste the address your browser ends on after you approve (hidden: it holds a one-time code), "
-                "then press Enter.",
+            yield Static(  # one line at 80 columns: the sign-in link needs the rows
+                "Paste the address the browser ends on, then Enter (hidden: it holds a code).",
                 id="paste-label",
                 markup=False,
             )
@@ -156,7 +160,7 @@ class LoginScreen(WorkerEventsMixin, Screen[None]):
     def _render_all(self) -> None:
         reason = self.query_one("#login-reason", Static)
         reason.update(self.reason)
-        reason.display = bool(self.reason)
+        reason.display = bool(self.reason) and self.phase != "running"  # while signing in, the steps say it
         self.query_one("#login-facts", Static).update(self._facts())
         connection = self.query_one("#login-connection", Static)
         connection.update(self.connection_problem)
@@ -171,7 +175,11 @@ class LoginScreen(WorkerEventsMixin, Screen[None]):
         ssh = self.query_one("#login-ssh", Static)
         ssh.update(self._ssh_line())
         ssh.display = bool(self._ssh_line()) and self.phase == "running"
-        self.query_one("#paste-box").display = self.phase != "signed_in"
+        # The demo's sandbox approves by itself: there is never an address to paste.
+        self.query_one("#paste-box").display = self.phase != "signed_in" and not self._demo()
+
+    def _demo(self) -> bool:
+        return bool(getattr(self.app, "demo", False))
 
     def _facts(self) -> Content:
         status = self._auth_status()
@@ -183,8 +191,11 @@ class LoginScreen(WorkerEventsMixin, Screen[None]):
             state = Content.assemble(("◌ Checking for a saved session…", "$text-muted"))
         else:
             state = Content.assemble(("○ Not signed in", "$warning"))
-        rows: list[tuple[str, Content | str]] = [("Server", server), ("Status", state)]
-        if status is not None and status.storage:
+        rows: list[tuple[str, Content | str]] = [("Server", server)]
+        if self.phase == "running":  # only the server: the steps, the link and the paste field need the rows
+            return Content.assemble(("Server  ", "bold"), server)
+        rows.append(("Status", state))
+        if status is not None and status.storage and not self._demo():  # the demo's tokens are its sandbox's
             # The worker's notice says it best when there is one (e.g. why no keyring could be used).
             text = status.storage_notice.strip() or _STORAGE_TEXT.get(status.storage, status.storage)
             secure = status.storage == "keyring"
@@ -203,24 +214,30 @@ class LoginScreen(WorkerEventsMixin, Screen[None]):
         names = [name for name, _ in STEPS]
         current = names.index(self.step) if self.step in names else (len(names) if self.step == "done" else -1)
         lines = []
-        for index, (name, label) in enumerate(STEPS):
-            if name == self.failed_step:
-                lines.append(Content.assemble(("✗ ", "$error"), label))
-            elif index < current or self.step == "done":
-                lines.append(Content.assemble(("✓ ", "$success"), (label, "$text-muted")))
-            elif index == current:
-                lines.append(Content.assemble(("▶ ", "$accent"), (label, "bold")))
-            else:
-                lines.append(Content.assemble(("○ ", "$text-muted"), (label, "$text-muted")))
+        if self.authorize_url and self.step == "waiting_for_browser" and not self.failed_step:
+            # The link is up: one line for the steps, so the link and the SSH command fit at 80x24.
+            step = f"Step {current + 1} of {len(STEPS)}: "
+            lines.append(Content.assemble(("▶ ", "$accent"), (step, "$text-muted"), (STEPS[current][1], "bold")))
+        else:
+            lines += [self._step_line(index, name, label, current) for index, (name, label) in enumerate(STEPS)]
         if self.flow == "auto-follow":
             lines.append(Content("  The sandbox approves by itself: nothing to do in a browser.").stylize("$text-muted"))
         return Content("\n").join(lines)
+
+    def _step_line(self, index: int, name: str, label: str, current: int) -> Content:
+        if name == self.failed_step:
+            return Content.assemble(("✗ ", "$error"), label)
+        if index < current or self.step == "done":
+            return Content.assemble(("✓ ", "$success"), (label, "$text-muted"))
+        if index == current:
+            return Content.assemble(("▶ ", "$accent"), (label, "bold"))
+        return Content.assemble(("○ ", "$text-muted"), (label, "$text-muted"))
 
     def _link(self) -> Content:
         if not self.authorize_url:
             return Content("")
         opened = "A browser window was opened. " if self.browser_opened else ""
-        keys = "c copies it" + (", o opens a browser" if local_browser_available() else "")
+        keys = "c copies it, l shows it alone" + (", o opens a browser" if local_browser_available() else "")
         return Content.assemble(
             f"{opened}Open this link to approve ({keys}):\n",
             (self.authorize_url, Style(link=self.authorize_url, underline=True)),
@@ -230,9 +247,11 @@ class LoginScreen(WorkerEventsMixin, Screen[None]):
         if not (self.callback_port and ssh_session()):
             return ""
         port = self.callback_port
+        # The command on a line of its own: wrapped mid-command it could not be copied as one piece.
         return (
-            f"Over SSH: on your own computer run  ssh -L {port}:127.0.0.1:{port} <this host>  "
-            "and the browser's answer reaches this session; or paste the address below."
+            "Over SSH, run this on your computer so the browser's answer reaches you here:\n"
+            f"  ssh -L {port}:127.0.0.1:{port} <this host>\n"
+            "or paste the address below."
         )
 
     def _show_error(self, message: str, action: str = "", kind: str = "") -> None:
@@ -287,6 +306,8 @@ class LoginScreen(WorkerEventsMixin, Screen[None]):
             self._render_all()
         elif isinstance(event, SignInNeeded):
             self.set_reason(event.reason)
+            if self._demo() and self.phase == "idle":
+                self.action_sign_in()  # the demo signs in by itself, as the README says
         elif isinstance(event, ConnectionChanged):
             if event.state == "failed":
                 self.connection_problem = self._wrong_server(event.message)
@@ -327,16 +348,16 @@ class LoginScreen(WorkerEventsMixin, Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "sign_in":
             return self.phase == "idle"
-        if action in {"copy_link", "open_browser"}:
+        if action in {"copy_link", "open_browser", "show_link_alone"}:
             if not (self.authorize_url and self.phase == "running"):
                 return False
-            return action == "copy_link" or local_browser_available()
+            return action != "open_browser" or local_browser_available()
         if action == "sign_out":
             return self.phase == "signed_in"
         if action == "cancel":
             return self.phase == "running" or self._can_go_back()
         if action == "focus_paste":
-            return self.phase != "signed_in"
+            return self.phase != "signed_in" and not self._demo()
         if action == "retry":
             return bool(self.connection_problem)
         return True
@@ -376,8 +397,9 @@ class LoginScreen(WorkerEventsMixin, Screen[None]):
             self.query_one("#sign-in-button", Button).focus()
             return
         except Exception as exc:  # a bug must not leave the screen stuck in "running"
+            logging.getLogger("calle_tui.ui").error("sign-in stopped", exc_info=exc)
             self.phase = "idle"
-            self._show_error(f"Sign-in stopped unexpectedly ({type(exc).__name__}).", "Press s to try again.")
+            self._show_error("Sign-in stopped unexpectedly.", "Press s to try again.")
             return
         if self._left:  # the SignedIn event already took the user on
             return
@@ -398,10 +420,36 @@ class LoginScreen(WorkerEventsMixin, Screen[None]):
         stack = self.app.screen_stack
         return self in stack and stack.index(self) >= 2
 
-    def action_copy_link(self) -> None:
-        if self.authorize_url:
-            self.app.copy_to_clipboard(self.authorize_url)
-            self.notify("Sign-in link copied. Paste it into a browser.", title="Copied")
+    @work(group="copy-link", exit_on_error=False)
+    async def action_copy_link(self) -> None:
+        # A terminal never confirms an OSC 52 copy: say it was sent, or (tmux's default) that it cannot arrive.
+        import asyncio
+
+        from calle_tui.core.clipboard import copy_sentence, osc52_reach
+
+        if not self.authorize_url:
+            return
+        reach = await asyncio.to_thread(osc52_reach)  # asks tmux, a short subprocess: off the event loop
+        self.app.copy_to_clipboard(self.authorize_url)
+        title, sentence = copy_sentence("sign-in link", reach)
+        self.notify(sentence, title=title, severity="warning" if reach == "tmux-blocks" else "information")
+
+    def action_show_link_alone(self) -> None:
+        """The link printed on the plain terminal, where the terminal itself wraps it: selected there (tmux's
+        copy mode included) it has no line breaks, unlike the screen's wrapped lines."""
+        from textual.app import SuspendNotSupported
+
+        url = self.authorize_url
+        if not url:
+            return
+        try:
+            with self.app.suspend():
+                print(f"\nThe sign-in link, unbroken (select it, copy it, open it in a browser):\n\n{url}\n")
+                input("Press Enter to go back to calle-tui. ")
+        except SuspendNotSupported:
+            self.notify("This terminal cannot show the link alone here: press c to copy it.", title="Link")
+        except EOFError:
+            pass
 
     def action_open_browser(self) -> None:
         if self.authorize_url and local_browser_available():
@@ -422,7 +470,7 @@ class LoginScreen(WorkerEventsMixin, Screen[None]):
     def _paste_anywhere(self, event: Paste) -> None:
         # A paste while the field is not focused still lands in the field: the address is what we expect.
         paste = self.query_one("#paste-input", Input)
-        if self.phase != "signed_in" and not paste.has_focus and event.text.strip():
+        if self.phase != "signed_in" and not self._demo() and not paste.has_focus and event.text.strip():
             paste.value = event.text.strip()
             paste.focus()
             self._submit(paste.value)
@@ -450,7 +498,8 @@ class LoginScreen(WorkerEventsMixin, Screen[None]):
             self._show_error(exc.message, exc.action, exc.kind)
             return
         except Exception as exc:
-            self._show_error(f"That address could not be used ({type(exc).__name__}).", "Paste it again.")
+            logging.getLogger("calle_tui.ui").error("the pasted address could not be used", exc_info=exc)
+            self._show_error("That address could not be used.", "Paste it again.")
             return
         if not self._left:
             self.query_one("#paste-input", Input).value = ""

@@ -423,7 +423,7 @@ class MonitorScreen(WorkerEventsMixin, Screen):
         try:
             md_path, json_path = await asyncio.to_thread(export_transcript, export)
         except OSError as exc:
-            reason = exc.strerror or type(exc).__name__
+            reason = exc.strerror or "the file could not be written"
             self._note(f"Could not save the transcript: {reason}. Check the folder's permissions.", error=True)
             return
         self.last_export = (md_path, json_path)

@@ -36,18 +36,29 @@ class ShellStatus:
     storage: str = ""
     storage_notice: str = ""
     message: str = ""  # the last connection problem, as a sentence
+    demo: bool = False  # the server is the demo's own sandbox (calle-tui --demo started it)
 
 
-def server_label(url: str) -> str:
-    """host[:port], marked as the local sandbox when it is on loopback."""
+PRODUCTION_LABEL = "production: real calls"
+
+
+def server_label(url: str, *, demo: bool = False) -> str:
+    """Which server, in the words that matter: CALL-E production places real calls, so it is named as such;
+    "sandbox" only for the demo's own (it is known to ring nothing); any other server on this machine is a
+    "local server", which could be anything."""
+    from calle_tui import PRODUCTION_URL
+
     try:
         parts = urlsplit(url)
+        production = urlsplit(PRODUCTION_URL).hostname
     except ValueError:
         return url
     host = parts.hostname or url
+    if host == production:
+        return PRODUCTION_LABEL
     label = f"{host}:{parts.port}" if parts.port else host
     if host in {"127.0.0.1", "localhost", "::1"}:
-        return f"sandbox {label}"
+        return f"{'sandbox' if demo else 'local server'} {label}"
     return label
 
 
@@ -68,12 +79,14 @@ def status_content(status: ShellStatus) -> Content:
     glyph, colour, word = _CONNECTION_LOOK.get(status.connection, ("?", "$text-muted", status.connection))
     if status.connection == "disconnected" and not status.signed_in:
         glyph, colour, word = "○", "$warning", "signed out"
+    server = server_label(status.server_url, demo=status.demo)
     parts: list[Content | tuple[str, str] | str] = [
-        (f"{glyph} {word}", colour), *_separator(), server_label(status.server_url)
+        (f"{glyph} {word}", colour), *_separator(), (server, "bold $warning") if server == PRODUCTION_LABEL else server
     ]
     if status.storage:
         text, style = _STORAGE_LOOK.get(status.storage, (f"tokens: {status.storage}", ""))
-        parts += [*_separator(), (text, style) if style else text]
+        warn = style and not status.demo  # the demo's tokens are for its own sandbox: nothing to warn about
+        parts += [*_separator(), (text, style) if warn else text]
     return Content.assemble(*parts)
 
 

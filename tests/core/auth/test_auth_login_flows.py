@@ -256,3 +256,17 @@ async def test_the_browser_is_opened_only_where_one_is_local(monkeypatch):
     await local.redirect_handler(AUTHORIZE)
     assert opened == [AUTHORIZE] and local.browser_opened
     await local.close()
+
+
+@pytest.mark.parametrize(
+    "pasted",
+    ["http://127.0.0.1:8976/callback", "http://127.0.0.1:8976/callback?", "https://calle.example/home?tab=1"],
+)
+async def test_an_address_with_neither_code_nor_state_says_so(pasted):
+    login, _ = await _pending()
+    with pytest.raises(WorkerError) as info:
+        login.submit(pasted)
+    assert info.value.kind == "no_code"
+    assert "no sign-in code" in info.value.message
+    assert "different sign-in attempt" not in info.value.message
+    assert login.pending  # the right address can still be pasted
