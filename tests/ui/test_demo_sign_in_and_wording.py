@@ -12,7 +12,8 @@ from textual.widgets import Static
 
 from calle_tui.ui.screens.login import LoginScreen
 
-from fakes_shell import FakeShellWorker, make_shell_app, until
+from fake_worker import FakeWorker
+from fakes_shell import make_shell_app, until
 from test_confirm import ModalHost, ready_plan
 
 SIZE = (80, 24)
@@ -50,7 +51,7 @@ async def test_outside_the_demo_the_confirmation_still_says_real():
 
 
 async def test_the_demo_sign_in_screen_signs_in_by_itself_without_paste_field_or_keyring_warning(tmp_path):
-    worker = FakeShellWorker(storage="memory", flow="auto-follow")
+    worker = FakeWorker(signed_in=False, storage="memory", flow="auto-follow")
     app = make_shell_app(worker, tmp_path, demo=True)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: worker.waiting_for_browser.is_set())  # no key pressed
@@ -65,7 +66,7 @@ async def test_the_demo_sign_in_screen_signs_in_by_itself_without_paste_field_or
 
 
 async def test_outside_the_demo_the_sign_in_screen_waits_for_s(tmp_path):
-    worker = FakeShellWorker(storage="memory")
+    worker = FakeWorker(signed_in=False, storage="memory")
     app = make_shell_app(worker, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: isinstance(app.screen, LoginScreen) and app.screen.heard_back)
@@ -101,7 +102,7 @@ def test_demo_confirm_modal_snapshot(snap_compare, size):
     from textual.widgets import TextArea
 
     from calle_tui.ui.screens.composer import ComposerScreen
-    from fakes_runs import FakeRunsWorker, RunsHostApp
+    from fakes_runs import RunsHostApp
 
     class DemoRunsHost(RunsHostApp):
         demo = True
@@ -114,13 +115,13 @@ def test_demo_confirm_modal_snapshot(snap_compare, size):
         await pilot.press("ctrl+r")
         await pilot.pause()
 
-    app = DemoRunsHost(lambda: ComposerScreen(FakeRunsWorker([ready_plan()])))
+    app = DemoRunsHost(lambda: ComposerScreen(FakeWorker([ready_plan()])))
     assert snap_compare(app, terminal_size=size, run_before=run_before)
 
 
 @pytest.mark.parametrize("size", SNAP_SIZES)
 def test_demo_sign_in_snapshot(snap_compare, tmp_path, size):
-    worker = FakeShellWorker(storage="memory", flow="auto-follow")
+    worker = FakeWorker(signed_in=False, storage="memory", flow="auto-follow")
 
     async def run_before(pilot) -> None:
         await until(pilot, lambda: worker.waiting_for_browser.is_set())

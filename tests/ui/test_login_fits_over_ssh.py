@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 from textual.widgets import Static
 
-import fakes_shell
-from fakes_shell import FakeShellWorker, make_shell_app, until
+import fake_worker
+from fake_worker import FakeWorker
+from fakes_shell import make_shell_app, until
 
 # As long as the sandbox's own (resource, PKCE and a 43-character state): about 330 characters.
 LONG_URL = (
@@ -21,7 +22,7 @@ SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40"
 
 def ssh_long_link(monkeypatch):
     monkeypatch.setenv("SSH_CONNECTION", "1.2.3.4 1 5.6.7.8 22")
-    monkeypatch.setattr(fakes_shell, "AUTHORIZE_URL", LONG_URL)
+    monkeypatch.setattr(fake_worker, "AUTHORIZE_URL", LONG_URL)
 
 
 def fully_visible(screen, widget) -> bool:
@@ -32,7 +33,7 @@ def fully_visible(screen, widget) -> bool:
 @pytest.mark.parametrize("size", SIZES)
 async def test_ssh_command_and_whole_link_are_visible_without_scrolling(tmp_path, monkeypatch, size):
     ssh_long_link(monkeypatch)
-    worker = FakeShellWorker(storage="memory", storage_notice="No secure keyring is available: you will need to "
+    worker = FakeWorker(signed_in=False, storage="memory", storage_notice="No secure keyring is available: you will need to "
                              "sign in again next time.")
     app = make_shell_app(worker, tmp_path)
     async with app.run_test(size=size) as pilot:
@@ -56,7 +57,7 @@ async def test_ssh_command_and_whole_link_are_visible_without_scrolling(tmp_path
 @pytest.mark.parametrize("size", SIZES)
 def test_login_over_ssh_with_a_long_link(snap_compare, tmp_path, monkeypatch, size):
     ssh_long_link(monkeypatch)
-    worker = FakeShellWorker(storage="memory", storage_notice="No secure keyring was found.")
+    worker = FakeWorker(signed_in=False, storage="memory", storage_notice="No secure keyring was found.")
 
     async def run_before(pilot) -> None:
         await until(pilot, lambda: worker.started.is_set() and pilot.app.screen.heard_back)
@@ -79,7 +80,7 @@ async def test_copy_under_tmux_says_what_really_happened(tmp_path, monkeypatch, 
 
     monkeypatch.setenv("TMUX", "/tmp/tmux-1000/default,1,0")
     monkeypatch.setattr(clipboard, "_tmux_option", {"set-clipboard": setting}.get)
-    worker = FakeShellWorker()
+    worker = FakeWorker(signed_in=False)
     app = make_shell_app(worker, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: worker.started.is_set() and app.screen.heard_back)
@@ -96,7 +97,7 @@ async def test_copy_under_tmux_says_what_really_happened(tmp_path, monkeypatch, 
 
 async def test_copy_outside_tmux_never_claims_it_arrived(tmp_path, monkeypatch):
     monkeypatch.delenv("TMUX", raising=False)
-    worker = FakeShellWorker()
+    worker = FakeWorker(signed_in=False)
     app = make_shell_app(worker, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: worker.started.is_set() and app.screen.heard_back)
@@ -107,5 +108,5 @@ async def test_copy_outside_tmux_never_claims_it_arrived(tmp_path, monkeypatch):
         await until(pilot, lambda: bool(app._notifications))
         [note] = list(app._notifications)
         assert note.title != "Copied" and "if the terminal accepts OSC 52" in note.message
-        assert app.clipboard == fakes_shell.AUTHORIZE_URL
+        assert app.clipboard == fake_worker.AUTHORIZE_URL
         await app.close_worker()
