@@ -46,7 +46,8 @@ def configured_url() -> str:
 # pydantic is imported and before the first screen is drawn.
 KNOWN_SETTINGS = frozenset(
     {"url", "login", "login_timeout_seconds", "request_timeout_seconds", "client_id", "client_secret",
-     "insecure_storage", "state_path", "first_poll_seconds", "poll_min_seconds", "poll_max_seconds", "timezone"}
+     "insecure_storage", "state_path", "first_poll_seconds", "poll_min_seconds", "poll_max_seconds", "timezone",
+     "broker_url"}
 )  # fmt: skip
 
 

@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     # The IANA zone sent with plan_call so "tomorrow at 9" means the user's 9 (CALLE_TUI_TIMEZONE); None:
     # the system's zone.
     timezone: str | None = None
+    # CALL-E's brokered sign-in service (core/auth/broker.py); None: looked for at the server's origin.
+    broker_url: str | None = None
 
     @field_validator("url")
     @classmethod
