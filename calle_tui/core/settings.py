@@ -48,6 +48,11 @@ class Settings(BaseSettings):
     def _usable_url(cls, value: str) -> str:
         return validate_url(value)  # production places real calls: a bad address is never replaced by it
 
+    @field_validator("broker_url")
+    @classmethod
+    def _usable_broker_url(cls, value: str | None) -> str | None:
+        return validate_url(value) if value else None
+
     @classmethod
     def settings_customise_sources(
         cls,

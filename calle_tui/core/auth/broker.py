@@ -302,9 +302,13 @@ class BrokerClient:
         while True:
             if self._cancelled.is_set():
                 raise _error("cancelled")
+            delay = poll_delay(pending.poll_after_ms)
             try:
                 pending = await self.status(pending)
             except BrokerError as exc:
+                if exc.kind == "unreachable" and self.clock.now() + delay <= deadline:
+                    await self._sleep(delay)  # a network blip: the session is still there, ask again
+                    continue
                 if exc.kind != "unreachable":
                     self.pending_file.clear()  # a session that ended is never resumed
                 raise

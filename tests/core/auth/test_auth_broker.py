@@ -42,6 +42,20 @@ async def test_offered_at_the_servers_origin_and_not_elsewhere(box, tmp_path, fa
     assert await BrokerClient("http://127.0.0.1:9/mcp", tmp_path, broker_url=box.base_url, clock=fake_clock).offered()
 
 
+async def test_a_server_without_the_broker_is_not_offered(fake_calle, tmp_path, fake_clock):
+    _, url = fake_calle  # a real MCP server over HTTP that has no sessions API (404)
+    assert not await BrokerClient(url, tmp_path, clock=fake_clock).offered()
+
+
+def test_a_bad_broker_url_setting_is_one_sentence(tmp_path, monkeypatch):
+    from calle_tui.core.settings import SettingsError, load_settings
+
+    monkeypatch.setenv("CALLE_TUI_CONFIG", str(tmp_path / "absent.toml"))
+    with pytest.raises(SettingsError) as bad:
+        load_settings(broker_url="not a url")
+    assert "broker_url" in str(bad.value) and "command line" in str(bad.value)
+
+
 async def test_signed_in_end_to_end_pending_authorized_exchanged(box, tmp_path, fake_clock):
     broker = client(box, tmp_path, fake_clock)
     storage = ServerTokenStorage(MemoryStore(), box.mcp_url, clock=fake_clock.now)
@@ -167,3 +181,17 @@ async def test_the_session_secret_never_reaches_logs_reprs_or_sentences(box, tmp
     assert secret not in caplog.text
     text = log_path.read_text()
     assert "session-secret=[redacted]" in text and secret not in text
+
+
+async def test_a_network_blip_while_waiting_does_not_end_the_sign_in(box, tmp_path, fake_clock):
+    broker = client(box, tmp_path, fake_clock)
+    pending = await broker.start()
+    task = await wait_in_background(broker, pending, fake_clock)
+    box.stop()
+    await fake_clock.advance_to_next()  # this poll cannot reach the broker
+    await fake_clock.wait_for_sleepers(1)  # ... and it waits to ask again instead of giving up
+    assert not task.done()
+    box.restart()
+    decide(pending, "approve")
+    await fake_clock.advance_to_next()
+    assert (await task).status == "AUTHORIZED"
