@@ -36,6 +36,7 @@ SESSIONS_API = "/api/v1/openagent-auth/sessions"
 SECRET_HEADER = "x-openagent-session-secret"
 CHANNEL = "openagent_oauth"
 CLIENT_NAME = "calle-tui"
+SCOPE = "openid email profile"  # what production's challenge names and CALL-E's CLI asks for
 MIN_TTL_SECONDS = 300  # a token with less than 5 minutes left counts as expired (as the CLI does)
 POLL_MIN, POLL_MAX, POLL_DEFAULT = 0.5, 10.0, 2.0  # seconds
 
@@ -193,7 +194,7 @@ class BrokerClient:
         state_folder: Path,
         *,
         broker_url: str | None = None,
-        scope: str = "",
+        scope: str = SCOPE,
         clock: Clock | None = None,
         request_timeout: float = 15.0,
     ) -> None:
