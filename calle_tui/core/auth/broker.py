@@ -278,11 +278,13 @@ class BrokerClient:
             raise _error("expired")
         if pending.status == "EXCHANGED":
             raise _error("exchanged")
-        self.pending_file.save(pending)
+        if not self._cancelled.is_set():  # a cancelled sign-in stays forgotten
+            self.pending_file.save(pending)
         return pending
 
     async def start(self, *, force: bool = False) -> PendingSession:
         """The saved pending session when it is still alive (checked with the broker), else a new one."""
+        self._cancelled.clear()  # a new sign-in; a cancel from now on ends it, even before wait() begins
         saved = None if force else self.pending_file.load()
         if saved is not None and not (saved.expires_at is not None and saved.expires_at <= self.clock.now()):
             try:
@@ -296,7 +298,6 @@ class BrokerClient:
 
     async def wait(self, pending: PendingSession, *, timeout: float = 300.0) -> PendingSession:
         """Poll until AUTHORIZED. Ends with BrokerError on FAILED, EXPIRED, 410, timeout or cancel()."""
-        self._cancelled.clear()
         deadline = self.clock.now() + timeout
         if pending.expires_at is not None:
             deadline = min(deadline, pending.expires_at + POLL_MAX)  # the broker's own expiry answers first

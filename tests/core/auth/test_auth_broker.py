@@ -195,3 +195,12 @@ async def test_a_network_blip_while_waiting_does_not_end_the_sign_in(box, tmp_pa
     decide(pending, "approve")
     await fake_clock.advance_to_next()
     assert (await task).status == "AUTHORIZED"
+
+
+async def test_cancel_before_waiting_begins_still_cancels(box, tmp_path, fake_clock):
+    broker = client(box, tmp_path, fake_clock)
+    pending = await broker.start()
+    broker.cancel()
+    with pytest.raises(BrokerError) as ended:
+        await broker.wait(pending)
+    assert ended.value.kind == "cancelled" and not broker.pending_file.path.exists()
