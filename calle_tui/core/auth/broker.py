@@ -27,7 +27,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from calle_tui.core.clock import Clock, SystemClock
-from calle_tui.core.logs import register_secret
+from calle_tui.core.logs import redact, register_secret
 from calle_tui.core.private import private_dir
 
 log = logging.getLogger("calle_tui.auth.broker")
@@ -67,7 +67,7 @@ SENTENCES = {
 def _error(kind: str, detail: str | None = None) -> BrokerError:
     sentence = SENTENCES[kind]
     if kind == "failed" and detail:
-        sentence = f"The sign-in was not approved: {detail[:200].rstrip('.')}. Start again for a new link."
+        sentence = f"The sign-in was not approved: {redact(detail[:200]).rstrip('.')}. Start again for a new link."
     return BrokerError(kind, sentence)
 
 
