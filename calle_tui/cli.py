@@ -69,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "login":
             account.add_argument("--login", dest="account_login", choices=["auto", "loopback", "paste", "auto-follow"],
                                  help="how a browser sign-in finishes when there is no broker")  # fmt: skip
+            account.add_argument("--force", action="store_true", help="sign in again even when a usable sign-in is stored")
         account.add_argument("--json", action="store_true", help="one JSON object on stdout")
     return parser
 

@@ -145,7 +145,10 @@ def run_account(args: Any, *, out: TextIO | None = None, err: TextIO | None = No
             sentence = f"Signed out of {settings.url}."
             print(json.dumps({"server_url": settings.url, "signed_in": False}) if as_json else sentence, file=out)
             return 0
-        ok, how, sentence = asyncio.run(login(settings, storage, err=err))
+        if status_of(settings, storage, now)["usable"] and not getattr(args, "force", False):
+            ok, how, sentence = True, "stored", f"Already signed in to {settings.url} (--force signs in again)."
+        else:
+            ok, how, sentence = asyncio.run(login(settings, storage, err=err))
         if ok and storage.store.kind == "memory":
             sentence += " No secure keyring here, so it lasts only for this command: add --insecure-storage to keep it."
         if as_json:

@@ -34,6 +34,13 @@ def test_login_by_the_broker_then_status_then_logout(sandbox):
     assert "/openagent-auth/sessions/" in err  # the link was printed for the person
     token = json.loads(store.get("oauth:" + sandbox.mcp_url))["tokens"]["access_token"]
 
+    code, out, _ = run("login", "--url", sandbox.mcp_url, store=store)
+    assert code == 0 and out.startswith("Already signed in")
+    assert len(sandbox.store.all("SELECT session_id FROM broker_sessions")) == 1  # no second link made
+    code, out, _ = run("login", "--url", sandbox.mcp_url, "--force", store=store)
+    assert code == 0 and len(sandbox.store.all("SELECT session_id FROM broker_sessions")) == 2
+    token = json.loads(store.get("oauth:" + sandbox.mcp_url))["tokens"]["access_token"]
+
     code, out, _ = run("status", "--url", sandbox.mcp_url, "--json", store=store)
     status = json.loads(out)
     assert code == 0 and status["signed_in"] and status["usable"] and token not in out
