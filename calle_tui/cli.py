@@ -22,13 +22,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--demo", action="store_true", help="start a local sandbox and connect to it")
     parser.add_argument("--login", choices=["auto", "loopback", "paste", "auto-follow"], help="how to finish sign-in")
     parser.add_argument("--insecure-storage", action="store_true", help="keep tokens in a 0600 file if no keyring")
+    parser.add_argument("--broker-url", help="CALL-E's sign-in broker (default: looked for at the server's origin)")
     sub = parser.add_subparsers(dest="command")
 
     sandbox = sub.add_parser("sandbox", help="run the local CALL-E-compatible sandbox server")
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--port", type=int, default=8765, help="0 picks a free port")
     sandbox.add_argument("--speed", type=float, default=1.0, help="simulated time runs this many times faster")
-    sandbox.add_argument("--auto-approve", action="store_true", help="approve sign-ins without a consent page")
+    sandbox.add_argument("--auto-approve", action="store_true", help="approve sign-ins (OAuth and brokered) without a consent page")
     sandbox.add_argument("--data", help="folder for the sandbox's SQLite state (default: a temporary folder)")
     sandbox.add_argument("--token-lifetime", type=int, default=3600, help="access token lifetime in seconds")
     sandbox.add_argument("--fault-429", type=float, default=0.0, help="fraction of MCP requests answered 429")
@@ -56,6 +57,20 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("--url", dest="doctor_url", help="MCP endpoint URL")
     doctor.add_argument("--login", dest="doctor_login", choices=["auto", "loopback", "paste", "auto-follow"])
     doctor.add_argument("--json", action="store_true", help="machine-readable report")
+
+    for name, text in (
+        ("login", "sign in (the one-link brokered sign-in when offered, else the browser) and store the tokens"),
+        ("logout", "forget the stored sign-in for the server"),
+        ("status", "say whether a usable sign-in is stored (never prints a token); exit 1 when not"),
+    ):
+        account = sub.add_parser(name, help=text)
+        account.add_argument("--url", dest="account_url", help="MCP endpoint URL")
+        account.add_argument("--broker-url", dest="account_broker_url", help="CALL-E's sign-in broker (default: the server's origin)")
+        if name == "login":
+            account.add_argument("--login", dest="account_login", choices=["auto", "loopback", "paste", "auto-follow"],
+                                 help="how a browser sign-in finishes when there is no broker")  # fmt: skip
+            account.add_argument("--force", action="store_true", help="sign in again even when a usable sign-in is stored")
+        account.add_argument("--json", action="store_true", help="one JSON object on stdout")
     return parser
 
 
@@ -69,6 +84,10 @@ def main(argv: list[str] | None = None) -> int:
         from calle_tui.core.doctor import run_doctor
 
         return run_doctor(args)
+    if args.command in {"login", "logout", "status"}:
+        from calle_tui.core.account import run_account
+
+        return run_account(args)
     from calle_tui.ui.launch import run_app
 
     return run_app(args)

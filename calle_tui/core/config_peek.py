@@ -54,7 +54,8 @@ def configured_url_and_source() -> tuple[str, str]:
 # pydantic is imported and before the first screen is drawn.
 KNOWN_SETTINGS = frozenset(
     {"url", "login", "login_timeout_seconds", "request_timeout_seconds", "client_id", "client_secret",
-     "insecure_storage", "state_path", "first_poll_seconds", "poll_min_seconds", "poll_max_seconds", "timezone"}
+     "insecure_storage", "state_path", "first_poll_seconds", "poll_min_seconds", "poll_max_seconds", "timezone",
+     "broker_url"}
 )  # fmt: skip
 
 

@@ -62,6 +62,27 @@ class SignedIn:
 
 
 @dataclass(frozen=True)
+class BrokerSignInPending:
+    """A brokered sign-in waits for approval: show `login_url` (link, QR code) and count down to `expires_at`.
+    The session secret never leaves core/auth/broker.py."""
+
+    server_url: str
+    login_url: str
+    expires_at: float | None  # epoch seconds (the worker's clock), when the broker says
+    poll_seconds: float  # how often the worker asks (poll_after_ms clamped to 0.5-10 s)
+
+
+@dataclass(frozen=True)
+class BrokerSignInEnded:
+    """A brokered sign-in ended without tokens. kind: failed, expired, gone, exchanged, forbidden, timeout,
+    cancelled, unreachable, bad_reply, not_offered. `message` is one sentence for the person."""
+
+    server_url: str
+    kind: str
+    message: str
+
+
+@dataclass(frozen=True)
 class SignedOut:
     server_url: str
     message: str = ""
@@ -122,6 +143,8 @@ WorkerEvent = (
     | SignInProgress
     | SignedIn
     | SignedOut
+    | BrokerSignInPending
+    | BrokerSignInEnded
     | PlanResult
     | RunStarted
     | RunUpdate

@@ -39,7 +39,7 @@ _MIN_SECRET_LEN = 8  # shorter values would scrub ordinary words; real tokens an
 # Field names whose values are secret wherever they appear.
 _NAMES = (
     r"access_token|refresh_token|id_token|client_secret|code_verifier|client_assertion|assertion|password"
-    r"|code|state|token|authorization_code"
+    r"|code|state|token|authorization_code|session_secret|x-openagent-session-secret"
 )
 _VALUE_END = r"&\s\"'<>,;)\]}"
 _PATTERNS: list[tuple[re.Pattern[str], str]] = [

@@ -41,11 +41,18 @@ class Settings(BaseSettings):
     # The IANA zone sent with plan_call so "tomorrow at 9" means the user's 9 (CALLE_TUI_TIMEZONE); None:
     # the system's zone.
     timezone: str | None = None
+    # CALL-E's brokered sign-in service (core/auth/broker.py); None: looked for at the server's origin.
+    broker_url: str | None = None
 
     @field_validator("url")
     @classmethod
     def _usable_url(cls, value: str) -> str:
         return validate_url(value)  # production places real calls: a bad address is never replaced by it
+
+    @field_validator("broker_url")
+    @classmethod
+    def _usable_broker_url(cls, value: str | None) -> str | None:
+        return validate_url(value) if value else None
 
     @classmethod
     def settings_customise_sources(

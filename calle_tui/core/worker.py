@@ -99,6 +99,7 @@ class CalleWorker:
         self._supervisor: asyncio.Task | None = None
         self._run_locks: dict[str, asyncio.Lock] = {}
         self._login: Any = None
+        self._broker_client: Any = None  # core/auth/broker.BrokerClient, made on first use
         self._sign_in_lock = asyncio.Lock()
         self._wake = asyncio.Event()  # sign-in finished / reconnect asked / closing
         self._connected = asyncio.Event()
@@ -513,6 +514,72 @@ class CalleWorker:
             self._install(conn)
             self._emit(self._signed_in_event())
             self._wake.set()
+
+    # --- brokered sign-in and the CALL-E CLI's sign-in (core/auth/broker.py, cli_cache.py) ------------
+
+    def _broker(self) -> Any:
+        if self._broker_client is None:
+            from calle_tui.core.auth.broker import BrokerClient
+
+            self._broker_client = BrokerClient(
+                self.server_url, self.settings.state_root, broker_url=self.settings.broker_url, clock=self._clock,
+                request_timeout=self.settings.request_timeout_seconds,
+            )  # fmt: skip
+        return self._broker_client
+
+    async def broker_offered(self) -> bool:
+        return await self._broker().offered()
+
+    async def sign_in_brokered(self) -> None:
+        from calle_tui.core.auth.broker import BrokerError, poll_delay
+        from calle_tui.core.events import BrokerSignInEnded, BrokerSignInPending
+
+        if not self._started:
+            await self.start()
+        await self._ensure_storage()
+        broker = self._broker()
+
+        def pending(session: Any) -> None:
+            self._emit(BrokerSignInPending(self.server_url, session.login_url, session.expires_at,
+                                           poll_delay(session.poll_after_ms)))  # fmt: skip
+
+        async with self._sign_in_lock:
+            try:
+                await broker.sign_in(self._storage, pending, timeout=self.settings.login_timeout_seconds)
+                conn = await self._open(interactive=False)
+            except BrokerError as exc:
+                self._emit(BrokerSignInEnded(self.server_url, exc.kind, exc.sentence))
+                raise WorkerError(exc.sentence, kind=exc.kind) from None
+            except CallError as exc:
+                raise WorkerError(exc.message, action=_action_for(exc.kind), kind=exc.kind) from None
+            finally:
+                self._wake.set()
+            self._install(conn)
+            self._emit(self._signed_in_event())
+
+    async def cancel_brokered_sign_in(self) -> None:
+        self._broker().cancel()
+
+    def cli_sign_in(self) -> Any:
+        """What CALL-E's CLI holds for this server (cli_cache.CliSignIn: state + sentence; no token)."""
+        from calle_tui.core.auth.cli_cache import peek_cli_sign_in
+
+        return peek_cli_sign_in(self.server_url, self._clock.now())
+
+    async def use_cli_sign_in(self) -> None:
+        """Only after the person said yes: adopt the CLI's usable sign-in, then connect with it."""
+        from calle_tui.core.auth.cli_cache import adopt_cli_sign_in
+
+        await self._ensure_storage()
+        seen = await adopt_cli_sign_in(self.server_url, self._storage, self._clock.now())
+        if seen.state != "usable":
+            raise WorkerError(seen.sentence, kind="cli_" + seen.state)
+        try:
+            conn = await self._open(interactive=False)
+        except CallError as exc:
+            raise WorkerError(exc.message, action=_action_for(exc.kind), kind=exc.kind) from None
+        self._install(conn)
+        self._emit(self._signed_in_event())
 
     async def submit_redirect(self, pasted: str) -> None:
         login = self._login

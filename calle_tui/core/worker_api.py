@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:  # annotations only, so importing this seam does not import pydantic
+    from calle_tui.core.auth.cli_cache import CliSignIn
     from calle_tui.core.contract import ActivityEntry, PlanCallResult, RunCallResult
     from calle_tui.core.events import LoginFlowName, TokenStorageKind, WorkerEvent
     from calle_tui.core.runview import RunView
@@ -131,6 +132,26 @@ class WorkerAPI(Protocol):
 
     def run_entries(self, run_id: str) -> list[ActivityEntry]:
         """Every activity entry stored for a run, in order: enough to redraw a past run."""
+
+    async def broker_offered(self) -> bool:
+        """Whether the server offers CALL-E's one-link brokered sign-in (its origin, or the broker_url setting)."""
+
+    async def sign_in_brokered(self) -> None:
+        """Brokered sign-in: resumes the pending session kept on disk or creates one, emits
+        BrokerSignInPending (login_url, expires_at, poll_seconds), polls in the background and returns once
+        signed in (SignedIn, ToolsListed). Raises WorkerError with kind failed / expired / gone / exchanged /
+        forbidden / timeout / cancelled / unreachable / bad_reply / not_offered (also BrokerSignInEnded)."""
+
+    async def cancel_brokered_sign_in(self) -> None:
+        """Stop the brokered sign-in being waited for and forget its session."""
+
+    def cli_sign_in(self) -> CliSignIn:
+        """What CALL-E's own CLI holds for this server: state usable / near_expiry / other_server /
+        unreadable / none, and a sentence. Hands back no token: ask the person before use_cli_sign_in."""
+
+    async def use_cli_sign_in(self) -> None:
+        """After the person agreed: copy the CLI's usable sign-in into calle-tui's store and connect.
+        Raises WorkerError(kind="cli_<state>") when it is not usable (any more)."""
 
     async def reconnect(self) -> None:
         """Retry connecting now (e.g. after "not a CALL-E endpoint" or while backing off)."""

@@ -51,6 +51,7 @@ from calle_tui.core.contract import (
     RunCallInput,
     RunCallResult,
 )
+from calle_tui.sandbox.broker import broker_routes
 from calle_tui.sandbox.calle_dialect import CALLE_INPUTS, CalleTools, prose_for
 from calle_tui.sandbox.config import MCP_ALIAS_PATHS, MCP_PATH, SCOPE, SandboxConfig, SandboxStats
 from calle_tui.sandbox.oauth import CONSENT_PATH, SandboxOAuthProvider
@@ -390,6 +391,7 @@ def index_endpoint(base_url: str):
                 "mcp_url": base_url + MCP_PATH,
                 "also_served_at": [base_url + p for p in MCP_ALIAS_PATHS],
                 "authorization_server": base_url,
+                "broker": base_url + "/api/v1/openagent-auth/sessions",
                 "docs": "README.md (The sandbox) in the calle-tui repository",
                 "note": "Calls are simulated; no real phone calls are placed.",
             }
@@ -546,6 +548,7 @@ def build_app(config: SandboxConfig, store: Store, stats: SandboxStats, base_url
 
     routes.append(Route(CONSENT_PATH, endpoint=consent_endpoint(provider), methods=["GET", "POST"]))
     routes.append(Route("/", endpoint=index_endpoint(base_url), methods=["GET"]))
+    routes.extend(broker_routes(provider, base_url))  # CALL-E's brokered sign-in (broker.py)
     routes.extend(admin_endpoints(config, stats))
 
     app = Starlette(routes=routes, lifespan=lambda _app: manager.run())

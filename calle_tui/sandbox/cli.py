@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # the harness (uvicorn, the MCP server) is imported only when
 
 SECRET_RE = re.compile(
     r"((?:code|state|access_token|refresh_token|client_secret|token)=)[^&\s\"']+"
-    r"|\b(?:at|rt|code|cs)_[A-Za-z0-9_\-]{16,}"
+    r"|\b(?:at|rt|code|cs|ss)_[A-Za-z0-9_\-]{16,}"
     r"|(Bearer\s+)\S+",
     re.IGNORECASE,
 )
@@ -90,6 +90,7 @@ def banner(box: RunningSandbox, temporary: bool) -> str:
             "CALL-E sandbox: a local look-alike of CALL-E's MCP endpoint. Calls are simulated; no phone rings.",
             f"  MCP endpoint   {box.mcp_url}   (also {box.base_url}/mcp/openagent_oauth)",
             f"  OAuth server   {box.base_url}   sign-in: {consent}",
+            f"  Broker sign-in {box.base_url}/api/v1/openagent-auth/sessions   (CALL-E CLI: --base-url {box.base_url})",
             f"  State          {data}",
             f"  Speed          x{config.speed:g}",
             f"  Dialect        {config.dialect}"

@@ -38,6 +38,8 @@ CREATE TABLE IF NOT EXISTS plans (
 CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY, plan_id TEXT NOT NULL UNIQUE, confirm_token TEXT NOT NULL, data TEXT NOT NULL,
     created_at REAL NOT NULL, expires_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS broker_sessions (
+    session_id TEXT PRIMARY KEY, data TEXT NOT NULL);
 """
 
 

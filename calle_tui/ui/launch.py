@@ -47,6 +47,8 @@ def build_settings(args: argparse.Namespace, **extra: object) -> Settings:
         overrides["login"] = args.login
     if getattr(args, "insecure_storage", False):
         overrides["insecure_storage"] = True
+    if getattr(args, "broker_url", None):
+        overrides["broker_url"] = args.broker_url
     overrides.update(extra)
     try:
         return load_settings(**overrides)
