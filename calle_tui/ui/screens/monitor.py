@@ -19,7 +19,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Label, Log, Static
+from textual.widgets import Footer, Label, Static
 
 from calle_tui.core.contract import ActivityEntry, GetCallRunResult, TranscriptTurn, parse_time
 from calle_tui.core.dialect.status import status_kind
@@ -54,9 +54,12 @@ from calle_tui.ui.runs.format import (
     status_look,
 )
 from calle_tui.ui.paths import styles_path
+from calle_tui.ui.runs.follow_end import ActivityLog, FollowChanged
 from calle_tui.ui.runs.transcript import TranscriptLog
 
 SPEECH = "speech"
+ACTIVITY = "Activity"
+TRANSCRIPT = "Transcript"
 
 
 class MonitorScreen(WorkerEventsMixin, Screen):
@@ -104,9 +107,9 @@ class MonitorScreen(WorkerEventsMixin, Screen):
             yield Static(id="monitor-status")
             yield Static(id="monitor-info")
             yield Static(id="monitor-note")
-        yield Label("Activity", classes="runs-section")
-        yield Log(id="monitor-activity", max_lines=10_000)
-        yield Label("Transcript", classes="runs-section")
+        yield Label(ACTIVITY, classes="runs-section", id="monitor-activity-label")
+        yield ActivityLog(id="monitor-activity", max_lines=10_000)
+        yield Label(TRANSCRIPT, classes="runs-section", id="monitor-transcript-label")
         yield TranscriptLog(id="monitor-transcript", placeholder="Nothing said yet. Speech appears here live.")
         with VerticalScroll(id="monitor-outcome"):
             yield Static(id="monitor-outcome-text")
@@ -235,13 +238,24 @@ class MonitorScreen(WorkerEventsMixin, Screen):
             lines.append(f"{stamp}{entry.text or entry.type}")
         if lines:
             self._activity_count += len(lines)
-            self.query_one("#monitor-activity", Log).write_lines(lines)
+            self.query_one("#monitor-activity", ActivityLog).write_lines(lines)
         transcript = self.query_one(TranscriptLog)
         if self.view.transcript and not self._final_transcript_shown:
             self._final_transcript_shown = True
             transcript.replace_turns((t.speaker, t.text) for t in self.view.transcript)
         elif speech and not self._final_transcript_shown:
             transcript.append_turns((t.speaker, t.text) for t in speech)
+
+    @on(FollowChanged)
+    def _on_follow_changed(self, message: FollowChanged) -> None:
+        """A log the reader scrolled up says, on its section line, that newer lines wait below."""
+        name = TRANSCRIPT if isinstance(message.log, TranscriptLog) else ACTIVITY
+        label = self.query_one(f"#{message.log.id}-label", Label)
+        if message.following or not message.unseen:
+            label.update(name)
+            return
+        lines = "new line" if message.unseen == 1 else "new lines"
+        label.update(f"{name}  ↓ {message.unseen} {lines} below (scroll to the end to follow)")
 
     # --- rendering ----------------------------------------------------------------------------------
 
