@@ -71,3 +71,22 @@ def test_monitor_outcome(snap_compare, size, outcome):
         advance=80,
     )
     assert snap_compare(monitor(), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
+def test_monitor_scrolled_up_says_new_lines_are_below(snap_compare, size):
+    async def run_before(pilot) -> None:
+        from calle_tui.ui.runs.transcript import TranscriptLog
+
+        app = pilot.app
+        app.clock.advance(95)
+        app.screen.worker.emit(update("in_progress", "waiting", entries=activity(3) + speech(40), next_poll_in=7,
+                                      clock=app.clock))
+        await pilot.pause()
+        app.screen.query_one(TranscriptLog).focus()
+        await pilot.press("pageup")
+        app.screen.worker.emit(update("in_progress", "waiting", entries=speech(6, start=40), next_poll_in=7,
+                                      clock=app.clock))
+        await pilot.pause()
+
+    assert snap_compare(monitor(), terminal_size=size, run_before=run_before)
