@@ -92,6 +92,7 @@ class MonitorScreen(WorkerEventsMixin, Screen):
         self._written = 0  # entries of the view already drawn
         self._final_transcript_shown = False
         self._activity_count = 0
+        self._problem_shown = False
         self.title = self._title()
 
     @property
@@ -188,7 +189,12 @@ class MonitorScreen(WorkerEventsMixin, Screen):
         self.poll_state = event.poll_state
         self.next_poll_at = event.next_poll_at
         self.poll_message = event.message
-        if event.poll_state == "waiting" and event.message:
+        problem = getattr(event, "problem", "")
+        if problem:
+            self._note(problem, error=True)
+        elif self._problem_shown:
+            self._note("")  # the trouble is over: a page arrived, or the connection is being restored
+        if event.poll_state == "waiting" and event.message and not problem:
             # A server that answers in words instead of data: show what it said, in full, under the status.
             self._note(f"The server said: {event.message}")
         if view.terminal and self._finished_at is None:
@@ -206,6 +212,8 @@ class MonitorScreen(WorkerEventsMixin, Screen):
         self.poll_state = "finished"
         self.next_poll_at = None
         self.poll_message = ""
+        if self._problem_shown:
+            self._note("")  # no retry is coming: the call has ended
         if self._finished_at is None:
             self._finished_at = clock_of(self.app)()
         self._render_entries()
@@ -375,6 +383,7 @@ class MonitorScreen(WorkerEventsMixin, Screen):
         self.query_one("#monitor-outcome-text", Static).update(text)
 
     def _note(self, sentence: str, *, error: bool = False) -> None:
+        self._problem_shown = error and bool(sentence)  # an error note lasts only while its condition does
         note = self.query_one("#monitor-note", Static)
         note.update(sentence)
         note.set_class(error, "-error")
