@@ -7,9 +7,9 @@ import pytest
 from calle_tui.ui.screens.monitor import MonitorScreen
 
 try:
-    from .fakes_runs import RUN_ID, FakeRunsWorker, RunsHostApp, activity, finished, record, speech, update
+    from .fakes_runs import RUN_ID, FakeRunsWorker, RunsHostApp, activity, finished, iso, record, speech, update
 except ImportError:
-    from fakes_runs import RUN_ID, FakeRunsWorker, RunsHostApp, activity, finished, record, speech, update
+    from fakes_runs import RUN_ID, FakeRunsWorker, RunsHostApp, activity, finished, iso, record, speech, update
 
 SIZES = [(80, 24), (120, 40)]
 OUTCOMES = ["completed", "no_answer", "busy", "voicemail", "failed", "canceled"]
@@ -90,3 +90,10 @@ def test_monitor_scrolled_up_says_new_lines_are_below(snap_compare, size):
         await pilot.pause()
 
     assert snap_compare(monitor(), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
+def test_monitor_scheduled_counts_down_to_its_time(snap_compare, size):
+    app = RunsHostApp(lambda: MonitorScreen(FakeRunsWorker(), RUN_ID, record("scheduled", scheduled_at=iso(600))))
+    run_before = emitting(lambda app: update("scheduled", "scheduled", next_poll_in=480, clock=app.clock), advance=120)
+    assert snap_compare(app, terminal_size=size, run_before=run_before)

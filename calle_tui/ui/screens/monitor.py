@@ -287,12 +287,17 @@ class MonitorScreen(WorkerEventsMixin, Screen):
             text.append("  ", style=Style(bold=False))
             text.append(PHASE_LABELS[self.view.phase], style=f"bold {colour}")
         started = self._started_at if self._started_at is not None else now
-        elapsed = (self._finished_at or now) - started
+        scheduled = self._scheduled_epoch()
+        if scheduled is not None and scheduled > started:
+            started = scheduled  # a scheduled call's time runs from its start, not from when it was booked
         # The gaps are runs of their own (plain, not bold): renderers that trim a run's leading blanks,
         # such as SVG viewers, then still keep the badge, the time and the poll state apart.
         gap = Style(bold=False)
         text.append("  ", style=gap)
-        text.append(f"elapsed {format_duration(elapsed)}", style="bold")
+        if started > now and not self.view.terminal:
+            text.append(f"starts in {format_duration(started - now)}", style="bold")
+        else:
+            text.append(f"elapsed {format_duration((self._finished_at or now) - started)}", style="bold")
         text.append("  ", style=gap)
         text.append(self._poll_text(now))
         self.query_one("#monitor-status", Static).update(text)
@@ -315,7 +320,7 @@ class MonitorScreen(WorkerEventsMixin, Screen):
             detail = f": {self.poll_message}" if self.poll_message else ""
             return f"· Reconnecting{detail}" + (f" (retry in {left} s)" if left is not None else "")
         if state == "scheduled":
-            when = (self.latest and self.latest.scheduled_at) or (self.record.scheduled_at if self.record else None)
+            when = self._scheduled_text()
             if when:
                 return f"· Scheduled for {format_when(str(when), tz)}"
             if self.next_poll_at is not None:
@@ -323,6 +328,15 @@ class MonitorScreen(WorkerEventsMixin, Screen):
             return "· Scheduled"
         detail = f": {self.poll_message}" if self.poll_message else ""
         return f"· Status unknown{detail}"
+
+    def _scheduled_text(self) -> str | None:
+        latest = self.latest.scheduled_at if self.latest else None
+        return (str(latest) if latest else None) or (self.record.scheduled_at if self.record else None)
+
+    def _scheduled_epoch(self) -> float | None:
+        when = self._scheduled_text()
+        parsed = parse_time(when) if when else None
+        return parsed.timestamp() if parsed is not None else None
 
     def _info_text(self) -> Text:
         text = Text()
