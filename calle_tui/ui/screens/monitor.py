@@ -133,6 +133,10 @@ class MonitorScreen(WorkerEventsMixin, Screen):
         self._render_status()
         self._render_outcome()
         self.set_interval(1.0, self._render_status)  # countdown and elapsed time
+        outcome = self.query_one("#monitor-outcome", VerticalScroll)
+        self.watch(outcome, "scroll_y", self._hint_more_outcome, init=False)
+        self.watch(outcome, "virtual_size", lambda _size: self.call_after_refresh(self._hint_more_outcome),
+                   init=False)
         # After this mount finishes, so the bridge has subscribed before the worker can report anything.
         # A run the journal knows has finished is drawn from it and never followed (or polled) again.
         if not self.view.terminal:
@@ -394,7 +398,19 @@ class MonitorScreen(WorkerEventsMixin, Screen):
         text.rstrip()
         outcome = self.query_one("#monitor-outcome")
         outcome.display = bool(text)
+        # Finished, a short transcript gives its blank rows to the outcome (styles/runs.tcss).
+        self.set_class(view.terminal, "-finished")
         self.query_one("#monitor-outcome-text", Static).update(text)
+        self.call_after_refresh(self._hint_more_outcome)
+
+    def _hint_more_outcome(self, *_: object) -> None:
+        """An outcome taller than its panel says so on its top line until it is read to the end."""
+        outcome = self.query_one("#monitor-outcome", VerticalScroll)
+        more = outcome.display and outcome.max_scroll_y > 0 and outcome.scroll_y < outcome.max_scroll_y
+        outcome.border_title = "↓ more below: scroll, or Tab to it and press ↓" if more else None
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._hint_more_outcome)
 
     def _note(self, sentence: str, *, error: bool = False) -> None:
         self._problem_shown = error and bool(sentence)  # an error note lasts only while its condition does
