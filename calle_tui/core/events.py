@@ -108,8 +108,11 @@ class RunUpdate:
     new_activity: tuple[ActivityEntry, ...] = ()
     next_poll_at: float | None = None  # epoch seconds; the UI shows a countdown from it
     result: GetCallRunResult | None = None  # the latest page, for summary / details / next_step / extras
-    message: str = ""  # e.g. "Connection lost. Retrying in 8 s."
+    message: str = ""  # the server's own words (a text-only answer), or why we wait ("Waiting for the connection.")
     status_text: str = ""  # the server's own word for the status, for display
+    # The trouble the follower is retrying after, as a sentence ("The server is busy ... Retrying in 2 s."):
+    # empty once it is over (a page arrived, the connection dropped and is being restored, the run ended).
+    problem: str = ""
 
 
 @dataclass(frozen=True)

@@ -167,14 +167,17 @@ class RunFollowers:
         status = state.status if state else ""
         status_text = (state.last.status_text if state and state.last else "") or ""
         message = ""
+        problem = ""  # the error being retried after; cleared when its condition is over
         while not self._closed():
             if due > self._clock.now():
                 self._emit(
                     RunUpdate(run_id=run_id, status=status, poll_state=waiting, next_poll_at=due, message=message,
-                              status_text=status_text)  # fmt: skip
+                              status_text=status_text, problem=problem)  # fmt: skip
                 )
                 await self._wait_or_poke(run_id, due)
             if not self._connected.is_set():
+                # A lost connection is its own condition: the server's earlier trouble no longer describes it.
+                errors, problem = 0, ""
                 self._emit(
                     RunUpdate(
                         run_id=run_id, status=status, poll_state="reconnecting", message="Waiting for the connection.",
@@ -188,6 +191,7 @@ class RunFollowers:
             except (CallError, Exception) as exc:  # noqa: BLE001 - a follower never dies silently
                 if isinstance(exc, ConnectionLost) or (isinstance(exc, CallError) and not self._connected.is_set()):
                     # The supervisor reconnects; we resume from the journal's cursor once it has.
+                    errors, problem = 0, ""
                     continue
                 if not isinstance(exc, CallError):
                     # A bug or a local fault (a locked journal): logged with its traceback, shown as a sentence,
@@ -198,11 +202,11 @@ class RunFollowers:
                 delay = backoff_delay(errors, self._policy, self._rng, exc.retry_after)
                 due = self._clock.now() + delay
                 waiting = "waiting"
-                message = f"{exc.message} Retrying in {fmt_seconds(delay)}."
+                problem = f"{exc.message} Retrying in {fmt_seconds(delay)}."
                 if errors >= SLOW_AFTER:
                     # Say plainly that this has gone on, with what we last knew; the cadence is already slow.
                     known = status_label(status_text or status) if (status_text or status) else "not known yet"
-                    message = (
+                    problem = (
                         f"{exc.message} This has failed {errors} times in a row; the last status we read was "
                         f"{known}. Still checking, next in {fmt_seconds(delay)}."
                     )
@@ -216,7 +220,7 @@ class RunFollowers:
                         )
                     )
                 continue
-            errors = 0
+            errors, problem = 0, ""
             message = said  # a text-only answer is the run's latest word until a readable one replaces it
             if last is None:
                 # Only prose, nothing that says the run ended or when to look again: the usual cadence.

@@ -90,12 +90,13 @@ def first_poll_at(
 ) -> float:
     """When to make the first get_call_run after run_call answered at `now`.
 
-    A scheduled run waits for its time, then the usual first-poll delay (the call only starts then).
-    Otherwise the server's after_seconds (clamped) wins over the seed's 60 s.
+    A scheduled run is checked at its time: the server may start it at once and a short call can be over
+    a minute later, while the screen would still say "Scheduled". Otherwise the server's after_seconds
+    (clamped) wins over the seed's 60 s.
     """
     start = _scheduled_epoch(scheduled_at)
     if start is not None and start > now:
-        return start + policy.first_poll
+        return start
     after = _after_seconds(next_step)
     if after is not None:
         return now + clamp_after(after, policy)
@@ -112,7 +113,7 @@ def next_poll_at(now: float, policy: PollPolicy, rng: random.Random, result: Get
     if result.status == RunStatus.SCHEDULED.value or waiting_for_schedule:
         start = _scheduled_epoch(_scheduled_at_of(result))
         if start is not None and start > now:
-            return start + policy.first_poll
+            return start  # at its time (see first_poll_at), then the usual cadence
     after = _after_seconds(result.next_step)
     if after is not None:
         return now + clamp_after(after, policy)

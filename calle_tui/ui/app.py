@@ -63,9 +63,14 @@ class CalleApp(App[None]):
         Binding("question_mark,f1", "help", "Help", id="app.help", tooltip="Keys for this screen."),
         Binding("h,f2", "history", "History", id="app.history", tooltip="Past calls, searchable."),
         Binding("a", "account", "Account", id="app.account", tooltip="Sign in or out, see where tokens are kept."),
+        Binding("ctrl+o", "open_live", "Open live call", show=False, id="app.open_live",
+                tooltip="Follow the call still live (the composer says when there is one)."),
     ]
 
     shell_status: var[ShellStatus] = var(ShellStatus)
+    live_runs: var[tuple[RunRecord, ...]] = var(tuple)  # calls followed and not ended, newest first
+    resumes_live_calls = True  # False for the demo: its sandbox, and its calls, end with the app
+    quit_note = ""  # left in the terminal after a quit while calls are live
 
     def __init__(
         self,
@@ -212,6 +217,7 @@ class CalleApp(App[None]):
 
         try:
             await self.worker.start()
+            self._read_live_runs()
         except WorkerError as exc:
             self._show_problem(exc.message, exc.action)
         except Exception as exc:  # a bug must not take the screen down: say so in words, details to the log
@@ -226,7 +232,22 @@ class CalleApp(App[None]):
             self._worker_closed = True
             await self.worker.close()
 
+    def _read_live_runs(self) -> tuple[RunRecord, ...]:
+        from calle_tui.core.worker_api import WorkerError
+        from calle_tui.ui.widgets.live_calls import live_runs
+
+        try:
+            self.live_runs = live_runs(self.worker.history())
+        except (WorkerError, AttributeError):  # no history to read (yet): nothing to say
+            pass
+        return self.live_runs
+
     async def action_quit(self) -> None:
+        from calle_tui.ui.widgets.live_calls import quit_note
+
+        # Quitting stops only the following: say so, so nobody takes it for hanging up.
+        self.quit_note = quit_note(self._read_live_runs() if not self._worker_closed else (),
+                                   resumes=self.resumes_live_calls)
         try:
             await self.close_worker()
         finally:
@@ -261,6 +282,7 @@ class CalleApp(App[None]):
             self._ask_to_sign_in(event.reason)
         elif isinstance(event, RunFinished):
             self._announce_finished(event)
+            self.live_runs = tuple(r for r in self.live_runs if r.run_id != event.run_id)
         elif isinstance(event, ErrorEvent) and event.run_id is None and event.plan_id is None:
             # Run and plan errors belong to the screen showing that run or plan; the rest are app-wide.
             self._show_problem(event.message, event.action)
@@ -322,6 +344,8 @@ class CalleApp(App[None]):
             return not self._showing("calle_tui.ui.screens.help", "HelpScreen")
         if action == "account":
             return not on_login
+        if action == "open_live":
+            return bool(self.live_runs) and not self._showing("calle_tui.ui.screens.monitor", "MonitorScreen")
         return True
 
     def action_help(self) -> None:
@@ -337,6 +361,11 @@ class CalleApp(App[None]):
 
         if not isinstance(self.screen, HistoryScreen):
             self.push_screen(HistoryScreen(self.worker))
+
+    def action_open_live(self) -> None:
+        if self.live_runs:
+            latest = self.live_runs[0]
+            self.push_screen(self.new_monitor(latest.run_id or "", latest))
 
     def action_account(self) -> None:
         from calle_tui.ui.screens.login import LoginScreen

@@ -248,6 +248,7 @@ async def _run(args: argparse.Namespace, extra: dict[str, object], url: str) -> 
     from calle_tui.ui.deferred import DeferredWorker
 
     app = CalleApp(None, DeferredWorker(lambda: boot(args, **extra), url), demo=bool(getattr(args, "demo", False)))
+    app.resumes_live_calls = not args.demo  # the demo's calls end with its sandbox
     _exit_cleanly_on_hangup(app)
     try:
         await app.run_async()
@@ -255,6 +256,8 @@ async def _run(args: argparse.Namespace, extra: dict[str, object], url: str) -> 
         await app.close_worker()
     if app.crash_note:
         print(app.crash_note, file=sys.stderr)
+    if app.quit_note:
+        print(app.quit_note, file=sys.stderr)
     return app.return_code or 0
 
 

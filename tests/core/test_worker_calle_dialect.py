@@ -192,7 +192,7 @@ async def test_a_status_that_keeps_failing_says_so_with_what_was_last_known(make
         plan = await worker.plan(REQUEST)
         await worker.run(plan.plan_id, plan.confirm_token)
         await drive(manual_clock, log, lambda: bool(log.of(RunFinished)), timeout=60)
-    notes = [u.message for u in log.of(RunUpdate) if "times in a row" in u.message]
+    notes = [u.problem for u in log.of(RunUpdate) if "times in a row" in u.problem]
     assert notes and "the last status we read was Preparing" in notes[0]
     assert len(log.of(ErrorEvent)) == 1  # one error event per streak, not one per retry
     assert log.of(RunFinished)[0].status == "completed"  # and it recovers by itself

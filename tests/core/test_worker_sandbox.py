@@ -203,7 +203,7 @@ async def test_error_storms_back_off_without_flooding(sim, make_worker, manual_c
     waits = []  # (now, next_poll_at) of every "retrying" update
     worker.subscribe(
         lambda e: waits.append((manual_clock.now(), e.next_poll_at))
-        if isinstance(e, RunUpdate) and "Retrying" in e.message and e.next_poll_at
+        if isinstance(e, RunUpdate) and "Retrying" in e.problem and e.next_poll_at
         else None
     )
     sim.config.faults.retry_after = 30.0
@@ -312,3 +312,33 @@ async def test_a_screen_that_subscribes_after_run_call_still_sees_the_first_chec
     assert updates[-1].next_poll_at is not None and updates[-1].next_poll_at > manual_clock.now()
     assert sim.stats.run_call_sent == 1
     await worker.close()
+
+
+async def test_a_retry_notice_ends_with_its_condition_and_never_describes_a_connection_loss(
+    sim, make_worker, manual_clock
+):
+    worker, log = await signed_in_worker(make_worker, sim)
+    started = await start_call(worker)
+    await drive(manual_clock, log, lambda: bool(received(log, started.run_id)))
+
+    def updates(since: int) -> list[RunUpdate]:
+        return [e for e in log.events[since:] if isinstance(e, RunUpdate) and e.run_id == started.run_id]
+
+    sim.config.faults.retry_after = 1.0
+    sim.config.faults.rate_429 = 1.0
+    mark = len(log.events)
+    await drive(manual_clock, log, lambda: any(u.problem for u in updates(mark)))
+    busy = next(u for u in updates(mark) if u.problem)
+    assert busy.problem.startswith("The server is busy") and "Retrying in" in busy.problem
+    assert "busy" not in busy.message  # the server's own words (message) are not the retry notice
+
+    # The connection drops while the follower waits to retry: it says it is reconnecting, not busy.
+    sim.config.faults.rate_429 = 0.0
+    lost = len(log.events)
+    sim.restart()
+    got = len(received(log, started.run_id))
+    await drive(manual_clock, log, lambda: len(received(log, started.run_id)) > got)
+    after = updates(lost)
+    assert not [u for u in after if "busy" in u.problem or "busy" in u.message]
+    page = next(i for i, u in enumerate(after) if u.new_activity)
+    assert all(not u.problem for u in after[page:])  # over once a page arrived

@@ -226,3 +226,28 @@ async def test_a_confirm_token_a_server_echoes_never_reaches_an_export_or_the_cl
         export = app.screen.transcript_export()
         assert export.extra and CANARY not in to_markdown(export) + to_json(export)
         assert CANARY not in screen_text(app)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
+async def test_a_finished_calls_outcome_takes_the_rows_a_short_transcript_leaves_and_says_when_it_scrolls(size):
+    worker = FakeWorker()
+    app = monitor_app(worker)
+    async with app.run_test(size=size) as pilot:
+        worker.emit(page_update("get_call_run-preparing-live"))
+        worker.emit(finished_event())
+        await pilot.pause()
+        await pilot.pause()
+        transcript = app.screen.query_one(TranscriptLog)
+        outcome = app.screen.query_one("#monitor-outcome")
+        assert transcript.size.height == transcript.line_count  # no blank rows above the outcome
+        if outcome.max_scroll_y:  # what does not fit says so, where the reader looks
+            assert "more below" in str(outcome.border_title)
+        else:
+            assert not outcome.border_title
+        if size == (120, 40):
+            assert outcome.max_scroll_y == 0  # the whole outcome, summary to the server's extra fields
+        else:
+            assert outcome.max_scroll_y > 0
+            outcome.scroll_end(animate=False, immediate=True)
+            await pilot.pause()
+            assert not outcome.border_title  # read to its end: the hint goes

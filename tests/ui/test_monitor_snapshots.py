@@ -7,7 +7,7 @@ import pytest
 from calle_tui.ui.screens.monitor import MonitorScreen
 
 from fake_worker import FakeWorker
-from fakes_runs import RUN_ID, RunsHostApp, activity, finished, record, speech, update
+from fakes_runs import RUN_ID, RunsHostApp, activity, finished, iso, record, speech, update
 
 SIZES = [(80, 24), (120, 40)]
 OUTCOMES = ["completed", "no_answer", "busy", "voicemail", "failed", "canceled"]
@@ -69,3 +69,29 @@ def test_monitor_outcome(snap_compare, size, outcome):
         advance=80,
     )
     assert snap_compare(monitor(), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
+def test_monitor_scrolled_up_says_new_lines_are_below(snap_compare, size):
+    async def run_before(pilot) -> None:
+        from calle_tui.ui.runs.transcript import TranscriptLog
+
+        app = pilot.app
+        app.clock.advance(95)
+        app.screen.worker.emit(update("in_progress", "waiting", entries=activity(3) + speech(40), next_poll_in=7,
+                                      clock=app.clock))
+        await pilot.pause()
+        app.screen.query_one(TranscriptLog).focus()
+        await pilot.press("pageup")
+        app.screen.worker.emit(update("in_progress", "waiting", entries=speech(6, start=40), next_poll_in=7,
+                                      clock=app.clock))
+        await pilot.pause()
+
+    assert snap_compare(monitor(), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
+def test_monitor_scheduled_counts_down_to_its_time(snap_compare, size):
+    app = RunsHostApp(lambda: MonitorScreen(FakeWorker(), RUN_ID, record("scheduled", scheduled_at=iso(600))))
+    run_before = emitting(lambda app: update("scheduled", "scheduled", next_poll_in=480, clock=app.clock), advance=120)
+    assert snap_compare(app, terminal_size=size, run_before=run_before)

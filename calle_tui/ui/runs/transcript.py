@@ -18,6 +18,8 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from calle_tui.ui.runs.follow_end import FollowsEnd
+
 NAME_WIDTH = 9
 _SEPARATOR = " │ "
 _CONTROL = re.compile("[\x00-\x1f\x7f]")
@@ -25,7 +27,7 @@ _PALETTE = ("bold cyan", "bold magenta", "bold yellow", "bold green", "bold blue
 _SPEAKER_STYLES = {"agent": _PALETTE[0], "callee": _PALETTE[1]}  # the reader's speaker words
 
 
-class TranscriptLog(ScrollView, can_focus=True):
+class TranscriptLog(FollowsEnd, ScrollView, can_focus=True):
     DEFAULT_CSS = """
     TranscriptLog {
         background: $surface;
@@ -49,7 +51,6 @@ class TranscriptLog(ScrollView, can_focus=True):
         self._turns: list[tuple[str, str]] = []
         self._lines: list[tuple[str | None, str]] = []  # (speaker on a turn's first line, else None; text)
         self._wrap_width = 0
-        self._shown_height = 0  # the height at the last resize: was the end in view before this one?
         self._styles: dict[str, Style] = {}
 
     # --- public API ---------------------------------------------------------------------------------
@@ -67,23 +68,25 @@ class TranscriptLog(ScrollView, can_focus=True):
         return list(self._turns)
 
     def append_turns(self, turns: Iterable[tuple[str, str]]) -> None:
-        """Add (speaker, text) turns at the end; one refresh for the whole batch."""
-        at_end = self.is_vertical_scroll_end or not self._lines
+        """Add (speaker, text) turns at the end; one refresh for the whole batch. The view follows the end
+        unless the reader scrolled up (follow_end.py)."""
         start = len(self._turns)
+        shown = len(self._lines)
         self._turns.extend((_CONTROL.sub(" ", speaker or "") or "?", text or "") for speaker, text in turns)
         if self._wrap_width:
             for speaker, text in self._turns[start:]:
                 self._wrap_into(speaker, text, self._wrap_width, self._lines)
             self.virtual_size = Size(self._wrap_width, len(self._lines))
-            if at_end:  # after the refresh, when the new height is laid out
-                self.scroll_end(animate=False, x_axis=False)
+        self.lines_added(len(self._lines) - shown)
         self.refresh()
 
     def replace_turns(self, turns: Iterable[tuple[str, str]]) -> None:
+        """The final transcript in place of what was heard live: read from its end, like a new log."""
         self._turns.clear()
         self._lines.clear()
         self.virtual_size = Size(self._wrap_width, 0)
         self.append_turns(turns)
+        self.follow_again()
 
     def as_text(self) -> str:
         return "\n".join(f"{speaker}: {text}" for speaker, text in self._turns)
@@ -91,9 +94,8 @@ class TranscriptLog(ScrollView, can_focus=True):
     # --- Textual hooks ------------------------------------------------------------------------------
 
     def on_resize(self) -> None:
-        # The outcome panel appearing makes the log shorter: a log that showed its end keeps showing it.
-        end_was_shown = self.scroll_offset.y >= len(self._lines) - self._shown_height
-        self._shown_height = self.scrollable_content_region.height
+        # A width change re-wraps everything once; FollowsEnd.on_resize (called after this) keeps the end in
+        # view for a log that follows it.
         width = max(NAME_WIDTH + len(_SEPARATOR) + 10, self.scrollable_content_region.width)
         if width != self._wrap_width:
             self._wrap_width = width
@@ -102,10 +104,7 @@ class TranscriptLog(ScrollView, can_focus=True):
                 self._wrap_into(speaker, text, width, lines)
             self._lines = lines
             self.virtual_size = Size(width, len(lines))
-            self.scroll_end(animate=False, x_axis=False)
             self.refresh()
-        elif end_was_shown:
-            self.scroll_end(animate=False, x_axis=False)
 
     def render_line(self, y: int) -> Strip:
         scroll_y = self.scroll_offset.y

@@ -31,6 +31,7 @@ from calle_tui.core.phones import numbers_in_text
 from calle_tui.ui.runs.plan_view import PlanCard, plan_expired, plan_sheet, who_is_called
 from calle_tui.ui.screens.confirm import ConfirmCallModal
 from calle_tui.ui.screens.monitor import MonitorScreen
+from calle_tui.ui.widgets.live_calls import LiveCallsLine
 
 DRAFT_SAVE_DELAY = 0.5  # seconds of quiet typing before the draft is written
 # WorkerError kinds that mean the plan can no longer be run as it is: the user must plan again.
@@ -113,6 +114,7 @@ class ComposerScreen(WorkerEventsMixin, Screen):
                 yield Static("Ready to call", id="composer-plan-title")
                 yield PlanCard(id="composer-plan-card")
                 yield Button("Review and call (ctrl+r)", id="composer-review", variant="warning")
+        yield LiveCallsLine(id="composer-live")  # a call still live from before says so, with its key
         yield Static(id="composer-message")  # outside the scroll: errors stay in sight wherever the focus is
         yield Footer()
 

@@ -19,7 +19,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Label, Log, Static
+from textual.widgets import Footer, Label, Static
 
 from calle_tui.core.contract import ActivityEntry, GetCallRunResult, TranscriptTurn, parse_time
 from calle_tui.core.dialect.status import status_kind
@@ -54,9 +54,12 @@ from calle_tui.ui.runs.format import (
     status_look,
 )
 from calle_tui.ui.paths import styles_path
+from calle_tui.ui.runs.follow_end import ActivityLog, FollowChanged
 from calle_tui.ui.runs.transcript import TranscriptLog
 
 SPEECH = "speech"
+ACTIVITY = "Activity"
+TRANSCRIPT = "Transcript"
 
 
 class MonitorScreen(WorkerEventsMixin, Screen):
@@ -89,6 +92,7 @@ class MonitorScreen(WorkerEventsMixin, Screen):
         self._written = 0  # entries of the view already drawn
         self._final_transcript_shown = False
         self._activity_count = 0
+        self._problem_shown = False
         self.title = self._title()
 
     @property
@@ -104,9 +108,9 @@ class MonitorScreen(WorkerEventsMixin, Screen):
             yield Static(id="monitor-status")
             yield Static(id="monitor-info")
             yield Static(id="monitor-note")
-        yield Label("Activity", classes="runs-section")
-        yield Log(id="monitor-activity", max_lines=10_000)
-        yield Label("Transcript", classes="runs-section")
+        yield Label(ACTIVITY, classes="runs-section", id="monitor-activity-label")
+        yield ActivityLog(id="monitor-activity", max_lines=10_000)
+        yield Label(TRANSCRIPT, classes="runs-section", id="monitor-transcript-label")
         yield TranscriptLog(id="monitor-transcript", placeholder="Nothing said yet. Speech appears here live.")
         with VerticalScroll(id="monitor-outcome"):
             yield Static(id="monitor-outcome-text")
@@ -129,6 +133,10 @@ class MonitorScreen(WorkerEventsMixin, Screen):
         self._render_status()
         self._render_outcome()
         self.set_interval(1.0, self._render_status)  # countdown and elapsed time
+        outcome = self.query_one("#monitor-outcome", VerticalScroll)
+        self.watch(outcome, "scroll_y", self._hint_more_outcome, init=False)
+        self.watch(outcome, "virtual_size", lambda _size: self.call_after_refresh(self._hint_more_outcome),
+                   init=False)
         # After this mount finishes, so the bridge has subscribed before the worker can report anything.
         # A run the journal knows has finished is drawn from it and never followed (or polled) again.
         if not self.view.terminal:
@@ -185,7 +193,12 @@ class MonitorScreen(WorkerEventsMixin, Screen):
         self.poll_state = event.poll_state
         self.next_poll_at = event.next_poll_at
         self.poll_message = event.message
-        if event.poll_state == "waiting" and event.message:
+        problem = getattr(event, "problem", "")
+        if problem:
+            self._note(problem, error=True)
+        elif self._problem_shown:
+            self._note("")  # the trouble is over: a page arrived, or the connection is being restored
+        if event.poll_state == "waiting" and event.message and not problem:
             # A server that answers in words instead of data: show what it said, in full, under the status.
             self._note(f"The server said: {event.message}")
         if view.terminal and self._finished_at is None:
@@ -203,6 +216,8 @@ class MonitorScreen(WorkerEventsMixin, Screen):
         self.poll_state = "finished"
         self.next_poll_at = None
         self.poll_message = ""
+        if self._problem_shown:
+            self._note("")  # no retry is coming: the call has ended
         if self._finished_at is None:
             self._finished_at = clock_of(self.app)()
         self._render_entries()
@@ -235,13 +250,24 @@ class MonitorScreen(WorkerEventsMixin, Screen):
             lines.append(f"{stamp}{entry.text or entry.type}")
         if lines:
             self._activity_count += len(lines)
-            self.query_one("#monitor-activity", Log).write_lines(lines)
+            self.query_one("#monitor-activity", ActivityLog).write_lines(lines)
         transcript = self.query_one(TranscriptLog)
         if self.view.transcript and not self._final_transcript_shown:
             self._final_transcript_shown = True
             transcript.replace_turns((t.speaker, t.text) for t in self.view.transcript)
         elif speech and not self._final_transcript_shown:
             transcript.append_turns((t.speaker, t.text) for t in speech)
+
+    @on(FollowChanged)
+    def _on_follow_changed(self, message: FollowChanged) -> None:
+        """A log the reader scrolled up says, on its section line, that newer lines wait below."""
+        name = TRANSCRIPT if isinstance(message.log, TranscriptLog) else ACTIVITY
+        label = self.query_one(f"#{message.log.id}-label", Label)
+        if message.following or not message.unseen:
+            label.update(name)
+            return
+        lines = "new line" if message.unseen == 1 else "new lines"
+        label.update(f"{name}  ↓ {message.unseen} {lines} below (scroll to the end to follow)")
 
     # --- rendering ----------------------------------------------------------------------------------
 
@@ -265,12 +291,17 @@ class MonitorScreen(WorkerEventsMixin, Screen):
             text.append("  ", style=Style(bold=False))
             text.append(PHASE_LABELS[self.view.phase], style=f"bold {colour}")
         started = self._started_at if self._started_at is not None else now
-        elapsed = (self._finished_at or now) - started
+        scheduled = self._scheduled_epoch()
+        if scheduled is not None and scheduled > started:
+            started = scheduled  # a scheduled call's time runs from its start, not from when it was booked
         # The gaps are runs of their own (plain, not bold): renderers that trim a run's leading blanks,
         # such as SVG viewers, then still keep the badge, the time and the poll state apart.
         gap = Style(bold=False)
         text.append("  ", style=gap)
-        text.append(f"elapsed {format_duration(elapsed)}", style="bold")
+        if started > now and not self.view.terminal:
+            text.append(f"starts in {format_duration(started - now)}", style="bold")
+        else:
+            text.append(f"elapsed {format_duration((self._finished_at or now) - started)}", style="bold")
         text.append("  ", style=gap)
         text.append(self._poll_text(now))
         self.query_one("#monitor-status", Static).update(text)
@@ -293,7 +324,7 @@ class MonitorScreen(WorkerEventsMixin, Screen):
             detail = f": {self.poll_message}" if self.poll_message else ""
             return f"· Reconnecting{detail}" + (f" (retry in {left} s)" if left is not None else "")
         if state == "scheduled":
-            when = (self.latest and self.latest.scheduled_at) or (self.record.scheduled_at if self.record else None)
+            when = self._scheduled_text()
             if when:
                 return f"· Scheduled for {format_when(str(when), tz)}"
             if self.next_poll_at is not None:
@@ -301,6 +332,15 @@ class MonitorScreen(WorkerEventsMixin, Screen):
             return "· Scheduled"
         detail = f": {self.poll_message}" if self.poll_message else ""
         return f"· Status unknown{detail}"
+
+    def _scheduled_text(self) -> str | None:
+        latest = self.latest.scheduled_at if self.latest else None
+        return (str(latest) if latest else None) or (self.record.scheduled_at if self.record else None)
+
+    def _scheduled_epoch(self) -> float | None:
+        when = self._scheduled_text()
+        parsed = parse_time(when) if when else None
+        return parsed.timestamp() if parsed is not None else None
 
     def _info_text(self) -> Text:
         text = Text()
@@ -358,9 +398,22 @@ class MonitorScreen(WorkerEventsMixin, Screen):
         text.rstrip()
         outcome = self.query_one("#monitor-outcome")
         outcome.display = bool(text)
+        # Finished, a short transcript gives its blank rows to the outcome (styles/runs.tcss).
+        self.set_class(view.terminal, "-finished")
         self.query_one("#monitor-outcome-text", Static).update(text)
+        self.call_after_refresh(self._hint_more_outcome)
+
+    def _hint_more_outcome(self, *_: object) -> None:
+        """An outcome taller than its panel says so on its top line until it is read to the end."""
+        outcome = self.query_one("#monitor-outcome", VerticalScroll)
+        more = outcome.display and outcome.max_scroll_y > 0 and outcome.scroll_y < outcome.max_scroll_y
+        outcome.border_title = "↓ more below: scroll, or Tab to it and press ↓" if more else None
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._hint_more_outcome)
 
     def _note(self, sentence: str, *, error: bool = False) -> None:
+        self._problem_shown = error and bool(sentence)  # an error note lasts only while its condition does
         note = self.query_one("#monitor-note", Static)
         note.update(sentence)
         note.set_class(error, "-error")

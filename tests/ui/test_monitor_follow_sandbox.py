@@ -1,0 +1,75 @@
+"""The demo's 1,000-line call (a number ending in 9) through the real app, worker and sandbox: the live
+transcript and the activity log show their newest line after every poll, at 80x24 and 120x40.
+
+Before, at 120x40 the first page overflowed the transcript while the outcome panel appeared under it, the
+scroll to the end was lost, and the transcript stayed on line 1 for the whole call."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC
+
+import pytest
+from textual.widgets import TextArea
+
+pytest.importorskip("calle_tui.sandbox.harness")
+
+from calle_tui.core.auth.secret_store import MemoryStore  # noqa: E402
+from calle_tui.core.clock import ManualClock  # noqa: E402
+from calle_tui.core.drafts import DraftStore  # noqa: E402
+from calle_tui.core.settings import Settings  # noqa: E402
+from calle_tui.core.worker import CalleWorker  # noqa: E402
+from calle_tui.ui.app import CalleApp  # noqa: E402
+from calle_tui.ui.runs.follow_end import ActivityLog  # noqa: E402
+from calle_tui.ui.runs.transcript import TranscriptLog  # noqa: E402
+from calle_tui.ui.screens.login import LoginScreen  # noqa: E402
+
+from fakes_shell import until  # noqa: E402
+
+PHONE = "+14155550199"  # last digit 9: the sandbox's marathon call
+
+
+def newest_shown(log) -> str:
+    return log.render_line(log.scrollable_content_region.height - 1).text.rstrip()
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+async def test_a_long_call_is_shown_at_its_newest_line_after_every_poll(sandbox_factory, tmp_path, size):
+    clock = ManualClock()
+    sim = sandbox_factory(clock=clock.now, auto_approve=True, dialect="calle", speed=4)
+    settings = Settings(url=sim.mcp_url, state_path=tmp_path / "state", login="auto-follow")
+    worker = CalleWorker(settings, secret_store=MemoryStore(), clock=clock, rng=random.Random(1),
+                         login_flow="auto-follow")
+    app = CalleApp(settings, worker, drafts=DraftStore(tmp_path / "draft.json"), clock=clock.now, display_tz=UTC)
+    app.cursor_blink = False
+    async with app.run_test(size=size) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, LoginScreen) and app.screen.heard_back, rounds=3000)
+        await pilot.press("s")
+        await until(pilot, lambda: type(app.screen).__name__ == "ComposerScreen", rounds=3000)
+        composer = app.screen
+        composer.query_one("#composer-request", TextArea).load_text(
+            f"Call {PHONE} in English and book a table for two at 7 pm today."
+        )
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: composer._ready_plan() is not None and not composer.planning, rounds=3000)
+        await pilot.press("ctrl+r")
+        await until(pilot, lambda: type(app.screen).__name__ == "ConfirmCallModal")
+        await pilot.press(*PHONE[-4:], "ctrl+y")
+        await until(pilot, lambda: type(app.screen).__name__ == "MonitorScreen", rounds=3000)
+        monitor = app.screen
+        transcript = monitor.query_one(TranscriptLog)
+        activity = monitor.query_one("#monitor-activity", ActivityLog)
+        checked = 0
+        while checked < 6:
+            wake = clock.next_wakeup()
+            if wake is not None:
+                clock.set(wake)
+            await pilot.pause()
+            if transcript.line_count <= transcript.scrollable_content_region.height:
+                continue
+            await pilot.pause()
+            checked += 1
+            speaker, said = transcript.turns[-1]
+            assert newest_shown(transcript).endswith(said), f"after {transcript.line_count} lines"
+            assert newest_shown(activity).endswith(str(activity.lines[-1]).split("  ", 1)[-1])
+        await app.close_worker()
