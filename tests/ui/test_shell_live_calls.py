@@ -7,11 +7,12 @@ from textual.widgets import Static
 
 from calle_tui.ui.screens.monitor import MonitorScreen
 
-from fakes_shell import FakeShellWorker, make_app, sample_records, until
+from fake_worker import FakeWorker
+from fakes_shell import make_app, sample_records, until
 
 
 async def test_a_call_still_live_at_start_up_is_said_on_the_composer_and_ctrl_o_opens_it(tmp_path):
-    worker = FakeShellWorker(signed_in=True, records=sample_records())
+    worker = FakeWorker(signed_in=True, records=sample_records())
     app = make_app(worker, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: type(app.screen).__name__ == "ComposerScreen" and bool(app.live_runs))
@@ -32,7 +33,7 @@ async def test_a_call_still_live_at_start_up_is_said_on_the_composer_and_ctrl_o_
 
 async def test_no_line_without_a_live_call(tmp_path):
     records = [r for r in sample_records() if r.terminal or r.run_id is None]
-    app = make_app(FakeShellWorker(signed_in=True, records=records), tmp_path)
+    app = make_app(FakeWorker(signed_in=True, records=records), tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: type(app.screen).__name__ == "ComposerScreen")
         await pilot.pause()
@@ -42,7 +43,7 @@ async def test_no_line_without_a_live_call(tmp_path):
 
 
 async def test_ctrl_q_during_a_live_call_says_the_call_goes_on_and_will_be_resumed(tmp_path):
-    app = make_app(FakeShellWorker(signed_in=True, records=sample_records()), tmp_path)
+    app = make_app(FakeWorker(signed_in=True, records=sample_records()), tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: type(app.screen).__name__ == "ComposerScreen")
         await pilot.press("ctrl+q")
@@ -51,7 +52,7 @@ async def test_ctrl_q_during_a_live_call_says_the_call_goes_on_and_will_be_resum
 
 
 async def test_in_the_demo_quitting_says_its_call_ends_with_the_sandbox(tmp_path):
-    app = make_app(FakeShellWorker(signed_in=True, records=sample_records()), tmp_path)
+    app = make_app(FakeWorker(signed_in=True, records=sample_records()), tmp_path)
     app.resumes_live_calls = False
     async with app.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: type(app.screen).__name__ == "ComposerScreen")
