@@ -110,7 +110,7 @@ async def _browser_login(settings: Settings, storage: Any, err: TextIO) -> tuple
             if isinstance(event, SignInNeeded):
                 break
         try:
-            await worker.sign_in(settings.login)
+            await worker.sign_in(None if settings.login == "auto" else settings.login)
         except WorkerError as exc:
             return False, "oauth", exc.message
         return True, "oauth", f"Signed in to {settings.url}."

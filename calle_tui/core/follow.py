@@ -22,7 +22,7 @@ from calle_tui.core.connection import CallError, ConnectionLost
 from calle_tui.core.contract import GetCallRunInput, GetCallRunResult
 from calle_tui.core.dialect.replies import Unreadable, read_run_page
 from calle_tui.core.dialect.status import status_label
-from calle_tui.core.events import ErrorEvent, RunFinished, RunUpdate, WorkerEvent
+from calle_tui.core.events import ErrorEvent, PollState, RunFinished, RunUpdate, WorkerEvent
 from calle_tui.core.journal import Journal
 from calle_tui.core.polling import (
     PollPolicy,
@@ -67,7 +67,7 @@ class RunFollowers:
         self._connection = connection  # the current Connection, or None while disconnected
         self._connected = connected
         self._closed = closed
-        self._tasks: dict[str, asyncio.Task] = {}
+        self._tasks: dict[str, asyncio.Task[None]] = {}
         self._last_update: dict[str, RunUpdate] = {}  # per run, without entries: replayed to late subscribers
         self._poke: dict[str, asyncio.Event] = {}
         self._last_poll: dict[str, float] = {}
@@ -78,7 +78,7 @@ class RunFollowers:
     def journal(self) -> Journal:
         return self._journal()
 
-    def tasks(self) -> list[asyncio.Task]:
+    def tasks(self) -> list[asyncio.Task[None]]:
         return list(self._tasks.values())
 
     def remember(self, event: WorkerEvent) -> None:
@@ -136,7 +136,7 @@ class RunFollowers:
             waker.cancel()
             poke.clear()
 
-    def _initial_due(self, run_id: str) -> tuple[float, str]:
+    def _initial_due(self, run_id: str) -> tuple[float, PollState]:
         state = self.journal.run(run_id)
         now = self._clock.now()
         if state is None:
@@ -152,11 +152,11 @@ class RunFollowers:
                 or (start.next_step.scheduled_at if start and start.next_step else None)
                 or state.scheduled_at,
             )
-            waiting = "scheduled" if (start and start.status == "scheduled" and due > now) else "waiting_first"
+            waiting: PollState = "scheduled" if (start and start.status == "scheduled" and due > now) else "waiting_first"
             return due, waiting
         if state.last is not None:
-            due = next_poll_at(state.last_poll_at, self._policy, self._rng, state.last)
-            return (due if due is not None else now), "waiting"
+            nxt = next_poll_at(state.last_poll_at, self._policy, self._rng, state.last)
+            return (nxt if nxt is not None else now), "waiting"
         return now, "waiting"
 
     async def _follow(self, run_id: str) -> None:

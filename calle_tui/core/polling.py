@@ -12,6 +12,7 @@ import random
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 from calle_tui.core.contract import GetCallRunResult, NextStep, RunStatus, is_terminal_status, parse_time
 
@@ -46,7 +47,7 @@ class PollPolicy:
     page_limit: int = 200  # activity entries asked for per page
 
     @classmethod
-    def from_settings(cls, settings) -> PollPolicy:
+    def from_settings(cls, settings: Any) -> PollPolicy:
         lo = max(1.0, float(settings.poll_min_seconds))
         hi = max(lo, float(settings.poll_max_seconds))
         return cls(first_poll=max(0.0, float(settings.first_poll_seconds)), min_interval=lo, max_interval=hi)
@@ -141,7 +142,7 @@ def backoff_delay(attempt: int, policy: PollPolicy, rng: random.Random, retry_af
     delay = ceiling / 2 + rng.uniform(0, ceiling / 2)
     if retry_after is not None and retry_after > 0:
         delay = max(delay, min(float(retry_after), policy.retry_after_cap))
-    return delay
+    return float(delay)
 
 
 def parse_retry_after(value: str | None, now: float) -> float | None:

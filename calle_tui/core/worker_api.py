@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:  # annotations only, so importing this seam does not import pydantic
     from calle_tui.core.auth.cli_cache import CliSignIn
@@ -73,7 +73,7 @@ class WorkerAPI(Protocol):
     server_url: str
 
     @property
-    def plan_call_schema(self) -> dict | None:
+    def plan_call_schema(self) -> dict[str, Any] | None:
         """plan_call's inputSchema from the last tools/list (as in ToolsListed), None before the first."""
 
     def subscribe(self, callback: Callable[[WorkerEvent], None]) -> Callable[[], None]:

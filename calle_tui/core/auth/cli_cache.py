@@ -71,7 +71,7 @@ def _read(path: Path) -> dict[str, Any] | None:
     register_secret(token["access_token"])
     if isinstance(token.get("refresh_token"), str):
         register_secret(token["refresh_token"])
-    return data
+    return dict(data)
 
 
 def peek_cli_sign_in(server_url: str, now: float, root: Path | None = None) -> CliSignIn:
