@@ -150,20 +150,25 @@ def main() -> None:
     parser.add_argument("--height", type=int, default=40)
     args = parser.parse_args()
     timings = asyncio.run(run(args.rounds, args.lines, args.batch, (args.width, args.height)))
-    print(f"append {args.batch} entries to a {args.lines:,}-line transcript, {args.rounds} rounds, "
-          f"{args.width}x{args.height}")
+    print(
+        f"append {args.batch} entries to a {args.lines:,}-line transcript, {args.rounds} rounds, {args.width}x{args.height}"
+    )
     idle = _median(timings["idle"], 1)
     print(f"  {'':8} {'call (median/p90)':>22} {'until idle (median/p90)':>26} {'minus idle wait':>16}")
     for name in ("idle", "monitor", "event", "log"):
         t = timings[name]
-        print(f"  {name:8} {_median(t, 0):10.2f} /{_p90(t, 0):7.2f} ms {_median(t, 1):13.2f} /{_p90(t, 1):7.2f} ms"
-              f" {_median(t, 1) - idle:13.2f} ms")
+        print(
+            f"  {name:8} {_median(t, 0):10.2f} /{_p90(t, 0):7.2f} ms {_median(t, 1):13.2f} /{_p90(t, 1):7.2f} ms"
+            f" {_median(t, 1) - idle:13.2f} ms"
+        )
     log_call, log_total = _median(timings["log"], 0), _median(timings["log"], 1) - idle
     mon_call, mon_total = _median(timings["monitor"], 0), _median(timings["monitor"], 1) - idle
     evt_total = _median(timings["event"], 1) - idle
     net = max(log_total, 1e-9)
-    print(f"  ratio monitor/Log: call {mon_call / log_call:.2f}x, until idle (net) {mon_total / net:.2f}x;"
-          f" event path/Log until idle (net) {evt_total / net:.2f}x")
+    print(
+        f"  ratio monitor/Log: call {mon_call / log_call:.2f}x, until idle (net) {mon_total / net:.2f}x;"
+        f" event path/Log until idle (net) {evt_total / net:.2f}x"
+    )
 
 
 if __name__ == "__main__":

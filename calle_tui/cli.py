@@ -29,7 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--port", type=int, default=8765, help="0 picks a free port")
     sandbox.add_argument("--speed", type=float, default=1.0, help="simulated time runs this many times faster")
-    sandbox.add_argument("--auto-approve", action="store_true", help="approve sign-ins (OAuth and brokered) without a consent page")
+    sandbox.add_argument(
+        "--auto-approve", action="store_true", help="approve sign-ins (OAuth and brokered) without a consent page"
+    )
     sandbox.add_argument("--data", help="folder for the sandbox's SQLite state (default: a temporary folder)")
     sandbox.add_argument("--token-lifetime", type=int, default=3600, help="access token lifetime in seconds")
     sandbox.add_argument("--fault-429", type=float, default=0.0, help="fraction of MCP requests answered 429")
@@ -65,7 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         account = sub.add_parser(name, help=text)
         account.add_argument("--url", dest="account_url", help="MCP endpoint URL")
-        account.add_argument("--broker-url", dest="account_broker_url", help="CALL-E's sign-in broker (default: the server's origin)")
+        account.add_argument(
+            "--broker-url", dest="account_broker_url", help="CALL-E's sign-in broker (default: the server's origin)"
+        )
         if name == "login":
             account.add_argument("--login", dest="account_login", choices=["auto", "loopback", "paste", "auto-follow"],
                                  help="how a browser sign-in finishes when there is no broker")  # fmt: skip

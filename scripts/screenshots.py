@@ -59,18 +59,60 @@ def history_records(clock: Clock):
 
     day = 86400
     return [
-        RunRecord(RUN_ID, "plan-0005", SANDBOX_URL, clock.now - 600, (PHONE,), GOAL, "completed", True,
-                  summary="Moved to Friday 5 June at 11:30."),
-        RunRecord("run-4b10", "plan-0004", SANDBOX_URL, clock.now - 3 * 3600, ("+14155550100",),
-                  "Ask if the pharmacy is open on Sunday and until what time", "no_answer", True,
-                  summary="Nobody answered after 30 seconds."),
-        RunRecord(None, "plan-0003", SANDBOX_URL, clock.now - day, ("+442071838750",),
-                  "Confirm the delivery window for order 5512", "unknown", False),
-        RunRecord("run-2a07", "plan-0002", SANDBOX_URL, clock.now - 2 * day, ("+14155550102",),
-                  "Book a table for two at 7 pm", "completed", True, summary="Booked a table for two at 19:00."),
-        RunRecord("run-1e55", "plan-0001", SANDBOX_URL, clock.now - 3 * day, ("+61291234567",),
-                  "Ask the garage when the car will be ready", "voicemail", True,
-                  summary="Reached voicemail; no message was left."),
+        RunRecord(
+            RUN_ID,
+            "plan-0005",
+            SANDBOX_URL,
+            clock.now - 600,
+            (PHONE,),
+            GOAL,
+            "completed",
+            True,
+            summary="Moved to Friday 5 June at 11:30.",
+        ),
+        RunRecord(
+            "run-4b10",
+            "plan-0004",
+            SANDBOX_URL,
+            clock.now - 3 * 3600,
+            ("+14155550100",),
+            "Ask if the pharmacy is open on Sunday and until what time",
+            "no_answer",
+            True,
+            summary="Nobody answered after 30 seconds.",
+        ),
+        RunRecord(
+            None,
+            "plan-0003",
+            SANDBOX_URL,
+            clock.now - day,
+            ("+442071838750",),
+            "Confirm the delivery window for order 5512",
+            "unknown",
+            False,
+        ),
+        RunRecord(
+            "run-2a07",
+            "plan-0002",
+            SANDBOX_URL,
+            clock.now - 2 * day,
+            ("+14155550102",),
+            "Book a table for two at 7 pm",
+            "completed",
+            True,
+            summary="Booked a table for two at 19:00.",
+        ),
+        RunRecord(
+            "run-1e55",
+            "plan-0001",
+            SANDBOX_URL,
+            clock.now - 3 * day,
+            ("+61291234567",),
+            "Ask the garage when the car will be ready",
+            "voicemail",
+            True,
+            summary="Reached voicemail; no message was left.",
+        ),
     ]
 
 
@@ -131,8 +173,7 @@ def speech_entries(clock: Clock, first: int, count: int):
     from calle_tui.core.contract import ActivityEntry
 
     return tuple(
-        ActivityEntry(id=f"s{i}", at=clock.iso(-40 + 6 * i), type="speech", speaker=TRANSCRIPT[i][0],
-                      text=TRANSCRIPT[i][1])
+        ActivityEntry(id=f"s{i}", at=clock.iso(-40 + 6 * i), type="speech", speaker=TRANSCRIPT[i][0], text=TRANSCRIPT[i][1])
         for i in range(first, first + count)
     )
 
@@ -140,10 +181,15 @@ def speech_entries(clock: Clock, first: int, count: int):
 def progress_entries(clock: Clock):
     from calle_tui.core.contract import ActivityEntry
 
-    steps = [("status", "Call queued", -75), ("dialing", "Dialing +44 20 7946 0000", -70),
-             ("status", "Ringing", -62), ("status", "Answered", -50)]
-    return tuple(ActivityEntry(id=f"a{i}", at=clock.iso(at), type=kind, text=text)
-                 for i, (kind, text, at) in enumerate(steps))
+    steps = [
+        ("status", "Call queued", -75),
+        ("dialing", "Dialing +44 20 7946 0000", -70),
+        ("status", "Ringing", -62),
+        ("status", "Answered", -50),
+    ]
+    return tuple(
+        ActivityEntry(id=f"a{i}", at=clock.iso(at), type=kind, text=text) for i, (kind, text, at) in enumerate(steps)
+    )
 
 
 async def main(size: tuple[int, int], out: Path) -> None:
@@ -189,8 +235,9 @@ async def main(size: tuple[int, int], out: Path) -> None:
         async def confirm(pilot) -> None:
             await composer_steps(worker)(pilot)
             await pilot.press("ctrl+r")
-            await until(pilot, lambda: type(pilot.app.screen).__name__ == "ConfirmCallModal"
-                        and pilot.app.screen.is_mounted)
+            await until(
+                pilot, lambda: type(pilot.app.screen).__name__ == "ConfirmCallModal" and pilot.app.screen.is_mounted
+            )
             await pilot.press(*"0000")
             await until(pilot, lambda: not pilot.app.screen.query_one("#confirm-place").disabled)
 
@@ -208,7 +255,9 @@ async def main(size: tuple[int, int], out: Path) -> None:
             await until(pilot, lambda: isinstance(pilot.app.screen, MonitorScreen) and pilot.app.screen.is_mounted)
             clock.now += 80  # the call has been going for a while
             update = RunUpdate(
-                run_id=RUN_ID, status="in_progress", poll_state="waiting",
+                run_id=RUN_ID,
+                status="in_progress",
+                poll_state="waiting",
                 new_activity=progress_entries(clock) + speech_entries(clock, 0, 4),
                 next_poll_at=clock.now + 6,
                 result=GetCallRunResult(run_id=RUN_ID, status="in_progress", terminal=False),
@@ -217,10 +266,14 @@ async def main(size: tuple[int, int], out: Path) -> None:
             await until(pilot, lambda: pilot.app.screen.status == "in_progress")
             if finish:
                 clock.now += 16
-                turns = [TranscriptTurn(at=clock.iso(-56 + 6 * i), speaker=who, text=text)
-                         for i, (who, text) in enumerate(TRANSCRIPT)]
+                turns = [
+                    TranscriptTurn(at=clock.iso(-56 + 6 * i), speaker=who, text=text)
+                    for i, (who, text) in enumerate(TRANSCRIPT)
+                ]
                 result = GetCallRunResult(
-                    run_id=RUN_ID, status="completed", terminal=True,
+                    run_id=RUN_ID,
+                    status="completed",
+                    terminal=True,
                     summary="The appointment moved from Thursday 10:00 to Friday 5 June at 11:30.",
                     details={"new_time": "Friday 5 June, 11:30"},
                     transcript=turns,
@@ -234,12 +287,17 @@ async def main(size: tuple[int, int], out: Path) -> None:
 
     clock = Clock()
     worker = session_worker(clock)
-    await shoot(session_app(tmp / "monitor", worker, clock), size, out / "monitor.svg",
-                monitor_steps(worker, clock, finish=False))
+    await shoot(
+        session_app(tmp / "monitor", worker, clock), size, out / "monitor.svg", monitor_steps(worker, clock, finish=False)
+    )
     clock = Clock()
     worker = session_worker(clock)
-    await shoot(session_app(tmp / "monitor-finished", worker, clock), size, out / "monitor-finished.svg",
-                monitor_steps(worker, clock, finish=True))
+    await shoot(
+        session_app(tmp / "monitor-finished", worker, clock),
+        size,
+        out / "monitor-finished.svg",
+        monitor_steps(worker, clock, finish=True),
+    )
 
     # History of a few outcomes (the call above at the top), and the help on it.
     def history_steps(worker):

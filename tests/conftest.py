@@ -1,8 +1,8 @@
 """Shared fixtures: the local sandbox (real HTTP on 127.0.0.1, a free port) and a manual clock.
 
-    def test_x(sandbox): ...                        # auto-approve, state in tmp, stopped at teardown
-    def test_y(sandbox_factory, fake_clock):
-        box = sandbox_factory(clock=fake_clock.now, speed=10, auto_approve=False)
+def test_x(sandbox): ...                        # auto-approve, state in tmp, stopped at teardown
+def test_y(sandbox_factory, fake_clock):
+    box = sandbox_factory(clock=fake_clock.now, speed=10, auto_approve=False)
 """
 
 from __future__ import annotations

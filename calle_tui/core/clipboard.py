@@ -25,9 +25,7 @@ def _tmux_option(name: str) -> str | None:
     return done.stdout.strip() if done.returncode == 0 else None
 
 
-def osc52_reach(
-    env: Mapping[str, str] | None = None, tmux_option: Callable[[str], str | None] | None = None
-) -> Reach:
+def osc52_reach(env: Mapping[str, str] | None = None, tmux_option: Callable[[str], str | None] | None = None) -> Reach:
     """What becomes of an OSC 52 copy: tmux drops it unless set-clipboard is on; elsewhere it is unknown."""
     env = os.environ if env is None else env
     if not env.get("TMUX"):

@@ -76,12 +76,13 @@ def config_problem() -> str | None:
     if "url" in data and not isinstance(data["url"], str):
         # Read as "no address", it would quietly become production's, which places real calls.
         return (
-            f"The setting 'url' from the config file {path} must be an address in quotes, "
-            'e.g. url = "https://host/mcp".'
+            f"The setting 'url' from the config file {path} must be an address in quotes, e.g. url = \"https://host/mcp\"."
         )
     unknown = sorted(set(data) - KNOWN_SETTINGS)
     if unknown:
-        return f"The config file {path} has an unknown setting '{unknown[0]}'. Known settings: " + ", ".join(
-            sorted(KNOWN_SETTINGS)
-        ) + "."
+        return (
+            f"The config file {path} has an unknown setting '{unknown[0]}'. Known settings: "
+            + ", ".join(sorted(KNOWN_SETTINGS))
+            + "."
+        )
     return None

@@ -209,14 +209,19 @@ def not_mcp(exc: BaseException, outcome: HttpOutcome | None) -> CallError | None
         return None
     status = outcome.status if outcome is not None else None
     if status in _NOT_MCP_STATUSES:
-        return CallError("not_mcp", f"The server at this address answered, but it is not an MCP endpoint (HTTP {status}).",
-                         reached_server=True, status=status)
+        return CallError(
+            "not_mcp",
+            f"The server at this address answered, but it is not an MCP endpoint (HTTP {status}).",
+            reached_server=True,
+            status=status,
+        )
     if isinstance(cause, MCPError):
         code = getattr(cause, "code", None)
         text = str(cause).lower()
         if code in {_METHOD_NOT_FOUND, _PARSE_ERROR} or (code == _INVALID_REQUEST and "content type" in text):
-            return CallError("not_mcp", "The server at this address answered, but not in the MCP protocol.",
-                             reached_server=True)
+            return CallError(
+                "not_mcp", "The server at this address answered, but not in the MCP protocol.", reached_server=True
+            )
     return None
 
 
@@ -404,7 +409,10 @@ class Connection:
             failure = self._failure or CallError("network", "The connection to the server was lost.")
             reached = True if outcome.sent else (False if outcome.never_sent else None)
             raise ConnectionLost(
-                failure.kind, failure.message, retry_after=failure.retry_after, reached_server=reached,
+                failure.kind,
+                failure.message,
+                retry_after=failure.retry_after,
+                reached_server=reached,
                 status=failure.status,
             )
         if task.cancelled():

@@ -104,8 +104,10 @@ async def diagnose(
                 await worker.start()
                 outcome = await asyncio.wait_for(
                     first(
-                        lambda e: isinstance(e, ToolsListed | SignInNeeded | ErrorEvent)
-                        or (isinstance(e, ConnectionChanged) and e.state in ("reconnecting", "failed") and e.message)
+                        lambda e: (
+                            isinstance(e, ToolsListed | SignInNeeded | ErrorEvent)
+                            or (isinstance(e, ConnectionChanged) and e.state in ("reconnecting", "failed") and e.message)
+                        )
                     ),
                     connect_timeout,
                 )

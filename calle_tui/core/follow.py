@@ -171,8 +171,15 @@ class RunFollowers:
         while not self._closed():
             if due > self._clock.now():
                 self._emit(
-                    RunUpdate(run_id=run_id, status=status, poll_state=waiting, next_poll_at=due, message=message,
-                              status_text=status_text, problem=problem)  # fmt: skip
+                    RunUpdate(
+                        run_id=run_id,
+                        status=status,
+                        poll_state=waiting,
+                        next_poll_at=due,
+                        message=message,
+                        status_text=status_text,
+                        problem=problem,
+                    )
                 )
                 await self._wait_or_poke(run_id, due)
             if not self._connected.is_set():
@@ -180,7 +187,10 @@ class RunFollowers:
                 errors, problem = 0, ""
                 self._emit(
                     RunUpdate(
-                        run_id=run_id, status=status, poll_state="reconnecting", message="Waiting for the connection.",
+                        run_id=run_id,
+                        status=status,
+                        poll_state="reconnecting",
+                        message="Waiting for the connection.",
                         status_text=status_text,
                     )
                 )
@@ -188,7 +198,7 @@ class RunFollowers:
                 continue
             try:
                 last, said = await self._poll(run_id)
-            except (CallError, Exception) as exc:  # noqa: BLE001 - a follower never dies silently
+            except (CallError, Exception) as exc:  # a follower never dies silently
                 if isinstance(exc, ConnectionLost) or (isinstance(exc, CallError) and not self._connected.is_set()):
                     # The supervisor reconnects; we resume from the journal's cursor once it has.
                     errors, problem = 0, ""
@@ -231,8 +241,13 @@ class RunFollowers:
             status_text = last.status_text or status_text
             if last.is_terminal:
                 self._emit(
-                    RunFinished(run_id=run_id, status=status, result=last, transcript=tuple(last.transcript or ()),
-                                status_text=status_text)  # fmt: skip
+                    RunFinished(
+                        run_id=run_id,
+                        status=status,
+                        result=last,
+                        transcript=tuple(last.transcript or ()),
+                        status_text=status_text,
+                    )
                 )
                 return
             now = self._clock.now()
@@ -240,8 +255,16 @@ class RunFollowers:
             if nxt is None:
                 # next_step said there is nothing more to poll for, though the run is not terminal.
                 note = (last.next_step.message if last.next_step else None) or "Nothing more to follow."
-                self._emit(RunUpdate(run_id=run_id, status=status, poll_state="finished", result=last, message=note,
-                                     status_text=status_text))  # fmt: skip
+                self._emit(
+                    RunUpdate(
+                        run_id=run_id,
+                        status=status,
+                        poll_state="finished",
+                        result=last,
+                        message=note,
+                        status_text=status_text,
+                    )
+                )
                 return
             due = nxt
             waiting = "scheduled" if status == "scheduled" else "waiting"
@@ -275,8 +298,7 @@ class RunFollowers:
                     await asyncio.to_thread(self.journal.touch_poll, run_id, self._clock.now())
                     state = await asyncio.to_thread(self.journal.run, run_id)
                     self._emit(
-                        RunUpdate(run_id=run_id, status=state.status if state else "", poll_state="polling",
-                                  message=said)  # fmt: skip
+                        RunUpdate(run_id=run_id, status=state.status if state else "", poll_state="polling", message=said)
                     )
                     return last, said
                 try:

@@ -47,6 +47,7 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
 class JournalError(Exception):
     """The journal cannot be used; the text says why and what to do."""
 
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS plans (
@@ -183,9 +184,7 @@ class Journal:
         if version == 0:
             # A fresh file, or one written before user_version was kept (it then has the version-1 tables).
             self._db.executescript(_SCHEMA)
-            self._db.execute(
-                "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
-            )
+            self._db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
             self._db.execute("PRAGMA user_version = 1")
             version = 1
         if version > SCHEMA_VERSION:
@@ -567,9 +566,7 @@ class _Transaction:
             raise
         return self._db
 
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         try:
             self._db.execute("ROLLBACK" if exc_type else "COMMIT")
         finally:

@@ -159,7 +159,7 @@ def from_journal(
 
 
 def outcome_line(outcome: CallOutcome | None) -> str:
-    """"task completed: yes (confidence high 0.82)" - empty when the server judged nothing."""
+    """ "task completed: yes (confidence high 0.82)" - empty when the server judged nothing."""
     if outcome is None or (outcome.task_completed is None and outcome.confidence_score is None
                            and not outcome.confidence_label):  # fmt: skip
         return ""

@@ -31,7 +31,6 @@ from calle_tui.core.contract import (
     RunCallInput,
     RunCallResult,
 )
-from calle_tui.core.timezone import user_zone
 from calle_tui.core.events import (
     ConnectionChanged,
     ConnectionState,
@@ -51,6 +50,7 @@ from calle_tui.core.follow import RunFollowers, fmt_seconds
 from calle_tui.core.journal import Journal, JournalError
 from calle_tui.core.polling import PollPolicy, backoff_delay
 from calle_tui.core.settings import Settings
+from calle_tui.core.timezone import user_zone
 from calle_tui.core.worker_api import AuthStatus, PlanRequest, RunRecord, WorkerError
 
 log = logging.getLogger("calle_tui.worker")
@@ -58,9 +58,7 @@ log = logging.getLogger("calle_tui.worker")
 NOT_CALLE = "This server is not a CALL-E endpoint: it does not offer plan_call, run_call and get_call_run."
 UNKNOWN_OUTCOME = "We sent the call request but got no answer, so we do not know whether the call started."
 UNKNOWN_PROSE = "The server answered in words without a run id, so we do not know whether the call started."
-UNKNOWN_ACTION = (
-    "Do not plan it again yet: open the history (f2), select the request and press k to check it with CALL-E."
-)
+UNKNOWN_ACTION = "Do not plan it again yet: open the history (f2), select the request and press k to check it with CALL-E."
 
 
 class CalleWorker:
@@ -175,7 +173,7 @@ class CalleWorker:
             from calle_tui.core.logs import setup_logging
 
             setup_logging(self.settings.state_root / "logs")
-        except Exception:  # noqa: BLE001 - logging is best effort, never a reason not to start
+        except Exception:  # logging is best effort, never a reason not to start
             log.debug("logging setup failed", exc_info=True)
         await self._ensure_storage()
         for attempt in self.journal.settle_crashed_attempts(self.server_url):
@@ -352,9 +350,7 @@ class CalleWorker:
                     had_tokens = bool(self._storage is not None and self._storage.has_tokens())
                     if had_tokens and await self._try_refresh_instead():
                         continue
-                    self._require_sign_in(
-                        "Your session expired. Sign in again." if had_tokens else "Sign in to continue."
-                    )
+                    self._require_sign_in("Your session expired. Sign in again." if had_tokens else "Sign in to continue.")
                     continue
                 if exc.kind in {"not_calle", "not_mcp"}:
                     # Retrying cannot fix a wrong URL: say so once and wait for an explicit retry.
@@ -396,7 +392,7 @@ class CalleWorker:
             if tokens is None or not tokens.refresh_token:
                 return False
             await storage.set_tokens(tokens.model_copy(update={"expires_in": 0}))
-        except Exception:  # noqa: BLE001 - then we simply ask for a sign-in
+        except Exception:  # then we simply ask for a sign-in
             log.info("could not mark the access token expired", exc_info=True)
             return False
         self._set_state("reconnecting", "Refreshing the sign-in.")
@@ -448,9 +444,7 @@ class CalleWorker:
                     raise WorkerError("You need to sign in first.", action="Sign in, then try again.", kind="auth")
                 error = self._last_error if done else None
                 if error is not None:
-                    raise WorkerError(
-                        f"Not connected: {error.message}", action=_action_for(error.kind), kind=error.kind
-                    )
+                    raise WorkerError(f"Not connected: {error.message}", action=_action_for(error.kind), kind=error.kind)
                 raise WorkerError(
                     "Not connected to the server.", action="Check your network; we keep retrying.", kind="network"
                 )
@@ -509,7 +503,7 @@ class CalleWorker:
                 if close is not None:
                     try:
                         await close()
-                    except Exception:  # noqa: BLE001
+                    except Exception:
                         log.debug("login flow close failed", exc_info=True)
             self._install(conn)
             self._emit(self._signed_in_event())
@@ -633,9 +627,7 @@ class CalleWorker:
         ).to_arguments()
         conn = await self._connection()
         try:
-            raw = await conn.call(
-                "plan_call", args, meta=self.zone.plan_meta(self._clock.now()), timeout=PLAN_TIMEOUT
-            )
+            raw = await conn.call("plan_call", args, meta=self.zone.plan_meta(self._clock.now()), timeout=PLAN_TIMEOUT)
         except CallError as exc:
             raise WorkerError(
                 f"Could not prepare the call: {exc.message}", action=_action_for(exc.kind), kind=exc.kind
@@ -834,7 +826,7 @@ class CalleWorker:
             return query(self.journal)
         try:
             journal = Journal.in_state_dir(self.settings.state_root)
-        except Exception as exc:  # noqa: BLE001 - a sentence, not a traceback; the details go to the log
+        except Exception as exc:  # a sentence, not a traceback; the details go to the log
             log.warning("the call history could not be opened", exc_info=exc)
             raise WorkerError("The call history could not be opened.", kind="journal") from None
         try:
@@ -876,4 +868,3 @@ def _action_for(kind: str) -> str:
         "not_mcp": "Check the URL (--url), or run calle-tui --demo to try the sandbox.",
         "malformed": "Try again later.",
     }.get(kind, "Try again.")
-

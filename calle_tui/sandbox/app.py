@@ -138,8 +138,9 @@ def tool_definitions(calle: bool = False) -> list[types.Tool]:
                 name="track_ui_events",
                 description="Widget telemetry sink (production offers it; clients may ignore it).",
                 input_schema={"type": "object", "properties": {}, "additionalProperties": True},
-                annotations=types.ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True,
-                                                  open_world_hint=False),
+                annotations=types.ToolAnnotations(
+                    read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+                ),
             )
         )
     return tools

@@ -202,11 +202,14 @@ def broker_routes(provider: SandboxOAuthProvider, base_url: str) -> list[Route]:
             decision = str((await request.form()).get("decision") or "")
             status = broker.decide(session_id, approve=decision == "approve") if decision in {"approve", "deny"} else None
             if status == "AUTHORIZED":
-                return HTMLResponse(DONE_HTML.format(title="Signed in", text="You can close this page: the "
-                                                     "application finishes by itself."), headers=headers)
+                return HTMLResponse(
+                    DONE_HTML.format(
+                        title="Signed in", text="You can close this page: the application finishes by itself."
+                    ),
+                    headers=headers,
+                )
             if status == "FAILED":
-                return HTMLResponse(DONE_HTML.format(title="Sign-in denied", text="Nothing was shared."),
-                                    headers=headers)
+                return HTMLResponse(DONE_HTML.format(title="Sign-in denied", text="Nothing was shared."), headers=headers)
         elif found is not None and broker._current_status(found) == "PENDING":
             page = APPROVE_HTML.format(
                 client=html.escape(found["client_name"]),

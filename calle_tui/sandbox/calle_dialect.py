@@ -102,6 +102,7 @@ def zone_from_meta(meta: dict[str, Any] | None) -> tzinfo | None:
         return timezone(timedelta(minutes=-offset))
     return None
 
+
 # The reference simulator's statuses in production's words: everything before the end is PREPARING.
 FINAL_WORDS = {
     "completed": "COMPLETED",
@@ -200,14 +201,12 @@ class CalleTools(Tools):
             if problem:
                 out["message"] = f"{problem} A new plan was created. No call was started."
                 out["next_step"] = (
-                    "Tell the user what the first clarifying question says, then continue with "
-                    f'plan_id="{ref["plan_id"]}".'
+                    f'Tell the user what the first clarifying question says, then continue with plan_id="{ref["plan_id"]}".'
                 )
             elif getattr(self.config, "no_questions", False):
                 out["clarifying_questions"], out["questions"] = [], []  # production may ask nothing at all
                 out["next_step"] = (
-                    "Ask the user for the missing details, then call plan_call again with "
-                    f'plan_id="{ref["plan_id"]}".'
+                    f'Ask the user for the missing details, then call plan_call again with plan_id="{ref["plan_id"]}".'
                 )
             else:
                 out["next_step"] = (
@@ -254,7 +253,10 @@ class CalleTools(Tools):
                 "activity": [],
                 "transcript": None,
                 "next_step": self._step(
-                    request.run_id, None, "report_blocked", None,
+                    request.run_id,
+                    None,
+                    "report_blocked",
+                    None,
                     "Report the current terminal run status. Do not start another call.",
                 ),
             }
@@ -285,8 +287,10 @@ class CalleTools(Tools):
             "transcript": None,
         }
         if state.terminal:
-            result["message"] = "Call ended from realtime events." if state.status in ("completed", "voicemail") else (
-                f"calling task completed with status={status.replace('_', ' ')}"
+            result["message"] = (
+                "Call ended from realtime events."
+                if state.status in ("completed", "voicemail")
+                else (f"calling task completed with status={status.replace('_', ' ')}")
             )
             result["result"] = self._result(run, state.status, events)
             result["next_step"] = self._step(run["run_id"], run["plan_id"], "report_result", None,
@@ -331,9 +335,9 @@ class CalleTools(Tools):
             if event.speaker == "callee":
                 rough = event.text.rstrip(".!?").lower().replace(",", "")
                 corrected = entry("callee_realtime", f"Callee said: {event.text}", 0.4)
-                return [entry("callee_realtime", f"Callee said: {rough}"), corrected] if rough != event.text else [
-                    corrected
-                ]
+                return (
+                    [entry("callee_realtime", f"Callee said: {rough}"), corrected] if rough != event.text else [corrected]
+                )
             return [entry("progress", f"Bot is speaking: {event.text}")]
         # Production's live vocabulary (CALLE-DIALECT.md): its pipeline stages, then the call's moments.
         words = {
@@ -418,4 +422,3 @@ def prose_for(result: dict[str, Any]) -> str:
     if "status" in result and "activity" not in result:
         return f"The call was started ({result.get('status')})."
     return f"Call run status: {result.get('status')}."
-

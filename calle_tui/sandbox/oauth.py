@@ -82,9 +82,7 @@ class SandboxOAuthProvider:
                                                                          configured_resource=r)]  # fmt: skip
         if covering:
             return max(covering, key=len)  # /mcp/openagent_oauth over /mcp for a request at the alias
-        raise AuthorizeError(
-            "invalid_target", f"This server only issues tokens for {self.resource}, not for {requested}."
-        )
+        raise AuthorizeError("invalid_target", f"This server only issues tokens for {self.resource}, not for {requested}.")
 
     # --- clients -----------------------------------------------------------------------------------
 
@@ -220,9 +218,7 @@ class SandboxOAuthProvider:
         )
         if getattr(self.config, "no_refresh", False):
             # As production advertises: no refresh grant, so the client must sign in again when this expires.
-            return OAuthToken(
-                access_token=access, token_type="Bearer", expires_in=lifetime, scope=" ".join(scopes) or None
-            )
+            return OAuthToken(access_token=access, token_type="Bearer", expires_in=lifetime, scope=" ".join(scopes) or None)
         db.execute(
             "INSERT INTO refresh_tokens (token_hash, client_id, scopes, resource, expires_at, family) "
             "VALUES (?, ?, ?, ?, ?, ?)",

@@ -59,11 +59,11 @@ NOW_RE = re.compile(r"^\s*(now|right now|asap|as soon as possible|immediately|ri
 
 QUESTIONS = {
     "to_phones": "Who should I call? Please give the phone number with its country code, e.g. +44 20 7946 0000.",
-    "goal": "What should the call achieve? For example: \"move my appointment to Friday\".",
+    "goal": 'What should the call achieve? For example: "move my appointment to Friday".',
     "language": "Which language should the call be in?",
     "scheduled_at": (
         "When exactly should the call happen? Give a date and time with a time zone "
-        "(e.g. 2026-06-05T15:00+01:00), or say \"now\"."
+        '(e.g. 2026-06-05T15:00+01:00), or say "now".'
     ),
 }
 FIELD_ORDER = ("to_phones", "goal", "language", "scheduled_at")
@@ -209,8 +209,7 @@ def apply(
             (numbers if number else bad).append(number or str(raw))
         if bad:
             new.problems["to_phones"] = (
-                f"I can't use {', '.join(bad)}: a number needs its country code, starting with +. "
-                "What is the full number?"
+                f"I can't use {', '.join(bad)}: a number needs its country code, starting with +. What is the full number?"
             )
         # Never keep part of a list with a bad number in it: the user fixes the list, we don't trim it.
         new.to_phones = [] if bad else numbers[:MAX_PHONES]
@@ -275,13 +274,30 @@ def apply(
                 break
             if name == "scheduled_at":
                 new.problems["scheduled_at"] = (
-                    f"I couldn't read \"{reading.leftover}\" as an exact time. " + QUESTIONS["scheduled_at"]
+                    f'I couldn\'t read "{reading.leftover}" as an exact time. ' + QUESTIONS["scheduled_at"]
                 )
                 break
     return new
 
 
-_NOT_LANGUAGE_WORDS = {"in", "the", "at", "on", "to", "a", "an", "please", "and", "or", "my", "it", "is", "morning", "now", "later"}
+_NOT_LANGUAGE_WORDS = {
+    "in",
+    "the",
+    "at",
+    "on",
+    "to",
+    "a",
+    "an",
+    "please",
+    "and",
+    "or",
+    "my",
+    "it",
+    "is",
+    "morning",
+    "now",
+    "later",
+}
 
 
 def _looks_like_language(text: str) -> bool:
@@ -295,13 +311,11 @@ def _set_time(draft: Draft, value: str, now: datetime) -> None:
     if parsed is None:
         draft.schedule_open = True
         draft.problems["scheduled_at"] = (
-            f"I couldn't read \"{value.strip()[:60]}\" as a time with a time zone. " + QUESTIONS["scheduled_at"]
+            f'I couldn\'t read "{value.strip()[:60]}" as a time with a time zone. ' + QUESTIONS["scheduled_at"]
         )
     elif parsed <= now:
         draft.schedule_open = True
-        draft.problems["scheduled_at"] = (
-            f"{parsed.isoformat()} is in the past. " + QUESTIONS["scheduled_at"]
-        )
+        draft.problems["scheduled_at"] = f"{parsed.isoformat()} is in the past. " + QUESTIONS["scheduled_at"]
     else:
         draft.scheduled_at = parsed.isoformat()
         draft.schedule_open = False

@@ -99,7 +99,9 @@ def timeline(run: dict[str, Any]) -> list[Event]:
         events.append(Event(9, "status", "The line is busy.", "busy"))
     elif scenario == "voicemail":
         events.append(Event(30, "note", "Reached a voicemail greeting.", "in_progress"))
-        message = f"Hello, this is CALL-E calling on behalf of my client about: {goal} Please call back when you can. Thank you."
+        message = (
+            f"Hello, this is CALL-E calling on behalf of my client about: {goal} Please call back when you can. Thank you."
+        )
         events.append(Event(36, "speech", message, None, "agent"))
         events.append(Event(50, "status", "Left a voicemail message.", "voicemail"))
     else:  # failed

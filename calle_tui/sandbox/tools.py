@@ -147,8 +147,7 @@ class Tools:
         if plan["ready"]:
             when = f" at {details['scheduled_at']}" if details["scheduled_at"] else " as soon as you confirm"
             message = (
-                f"Ready to call {', '.join(details['to_phones'])} in {details['language']}{when}. "
-                f"Goal: {details['goal']}"
+                f"Ready to call {', '.join(details['to_phones'])} in {details['language']}{when}. Goal: {details['goal']}"
             )
             next_step = {
                 "action": "confirm_with_user",
@@ -226,8 +225,7 @@ class Tools:
                 "expires_at": now + ttl,
             }
             db.execute(
-                "INSERT INTO runs (run_id, plan_id, confirm_token, data, created_at, expires_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO runs (run_id, plan_id, confirm_token, data, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
                 (run["run_id"], run["plan_id"], run["confirm_token"], json.dumps(run), now, run["expires_at"]),
             )
             plan["run_id"] = run["run_id"]

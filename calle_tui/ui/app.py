@@ -15,10 +15,10 @@ import time
 from collections.abc import Callable
 from datetime import datetime, tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import App
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.reactive import var
 from textual.screen import ModalScreen, Screen
 
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from calle_tui.core.events import RunFinished
     from calle_tui.core.settings import Settings
     from calle_tui.core.worker_api import RunRecord, WorkerAPI
+
 
 def _css_paths() -> list[Path]:
     folder = styles_dir()
@@ -55,16 +56,22 @@ def _screen_actions() -> type[Provider]:
 class CalleApp(App[None]):
     CSS_PATH = _css_paths()
     TITLE = "calle-tui"
-    COMMANDS = App.COMMANDS | {_screen_actions}
+    COMMANDS: ClassVar[set[type[Provider] | Callable[[], type[Provider]]]] = App.COMMANDS | {_screen_actions}
     NOTIFICATION_TIMEOUT = 8
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "quit", "Quit", priority=True, id="app.quit", tooltip="Leave calle-tui."),
         Binding("question_mark,f1", "help", "Help", id="app.help", tooltip="Keys for this screen."),
         Binding("h,f2", "history", "History", id="app.history", tooltip="Past calls, searchable."),
         Binding("a", "account", "Account", id="app.account", tooltip="Sign in or out, see where tokens are kept."),
-        Binding("ctrl+o", "open_live", "Open live call", show=False, id="app.open_live",
-                tooltip="Follow the call still live (the composer says when there is one)."),
+        Binding(
+            "ctrl+o",
+            "open_live",
+            "Open live call",
+            show=False,
+            id="app.open_live",
+            tooltip="Follow the call still live (the composer says when there is one).",
+        ),
     ]
 
     shell_status: var[ShellStatus] = var(ShellStatus)
@@ -150,7 +157,7 @@ class CalleApp(App[None]):
     def _read_auth_status(self):
         try:
             status = self.worker.auth_status()
-        except Exception:  # the worker could not say: treat as signed out, the login screen explains
+        except Exception:  # noqa: BLE001 - the worker could not say: treat as signed out, the login screen explains
             return None
         self.shell_status = dataclasses.replace(
             self.shell_status,
@@ -246,8 +253,9 @@ class CalleApp(App[None]):
         from calle_tui.ui.widgets.live_calls import quit_note
 
         # Quitting stops only the following: say so, so nobody takes it for hanging up.
-        self.quit_note = quit_note(self._read_live_runs() if not self._worker_closed else (),
-                                   resumes=self.resumes_live_calls)
+        self.quit_note = quit_note(
+            self._read_live_runs() if not self._worker_closed else (), resumes=self.resumes_live_calls
+        )
         try:
             await self.close_worker()
         finally:
@@ -268,8 +276,10 @@ class CalleApp(App[None]):
         event = message.event
         if isinstance(event, ConnectionChanged):
             self.shell_status = dataclasses.replace(
-                self.shell_status, server_url=event.server_url or self.shell_status.server_url,
-                connection=event.state, message=event.message,
+                self.shell_status,
+                server_url=event.server_url or self.shell_status.server_url,
+                connection=event.state,
+                message=event.message,
             )
         elif isinstance(event, SignedIn):
             self.shell_status = dataclasses.replace(
@@ -299,9 +309,8 @@ class CalleApp(App[None]):
     def _announce_finished(self, event: RunFinished) -> None:
         import textwrap
 
-        from calle_tui.ui.screens.history import outcome_look
-
         from calle_tui.core.runview import outcome_line
+        from calle_tui.ui.screens.history import outcome_look
 
         # Once per run and app: a run reopened from History, or a finish reported again, rings no second bell.
         announced: set[str] = vars(self).setdefault("_announced_runs", set())

@@ -145,9 +145,7 @@ class DemoSandbox:
             if url:
                 return url
             time.sleep(0.05)
-        raise LaunchError(
-            f"The demo sandbox did not start within {deadline_seconds:.0f} s. Its log: {self.log_file}"
-        )
+        raise LaunchError(f"The demo sandbox did not start within {deadline_seconds:.0f} s. Its log: {self.log_file}")
 
     def stop(self, *, keep_log: bool = False) -> None:
         if self.process.poll() is None:
@@ -329,7 +327,7 @@ def run_app(args: argparse.Namespace) -> int:
         return 130
     except _HangUp as exc:
         return exc.code
-    except Exception as exc:  # the last line of defence: one sentence, details in the log
+    except Exception:  # the last line of defence: one sentence, details in the log
         log.exception("calle-tui stopped unexpectedly")
         print(
             "calle-tui stopped unexpectedly. Please report it with the log from the calle-tui state folder.",

@@ -135,7 +135,9 @@ class FakeCalle:
                 "message": "Ready." if ready else "I need a few details.",
                 "plan": {"to_phones": to_phones or [], "goal": goal, "language": language},
                 "seen_input": user_input,
-                "seen_fields": sorted(k for k, v in locals().items() if v is not None and k not in {"fake", "missing", "ready"}),
+                "seen_fields": sorted(
+                    k for k, v in locals().items() if v is not None and k not in {"fake", "missing", "ready"}
+                ),
             }
 
         def run_call(plan_id: str, confirm_token: str, ttl_seconds: int | None = None) -> dict[str, Any]:

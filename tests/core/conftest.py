@@ -6,12 +6,12 @@ import random
 from pathlib import Path
 
 import pytest
+from calle_fakes import FakeCalle, Recorder, serve
 
 from calle_tui.core.auth.secret_store import MemoryStore
 from calle_tui.core.clock import ManualClock
 from calle_tui.core.settings import Settings
 from calle_tui.core.worker import CalleWorker
-from calle_fakes import FakeCalle, Recorder, serve
 
 
 @pytest.fixture
@@ -49,12 +49,9 @@ async def make_worker(tmp_path: Path, manual_clock: ManualClock, secret_store: M
         await worker.close()
 
 
-
-
 @pytest.fixture
 def fake_calle():
     """A FakeCalle served over real HTTP (no auth): yields (fake, url)."""
     fake = FakeCalle()
     with serve(fake.tools(), name="fake-calle") as server:
         yield fake, server.url
-

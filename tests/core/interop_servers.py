@@ -142,8 +142,12 @@ class ThirdPartyCalle:
             "third-party-calle",
             version="9.9.9",
             token_verifier=self.auth,
-            auth=AuthSettings(issuer_url=issuer, resource_server_url=AnyHttpUrl(self.url), required_scopes=SCOPES,
-                              validate_token_resource=True),
+            auth=AuthSettings(
+                issuer_url=issuer,
+                resource_server_url=AnyHttpUrl(self.url),
+                required_scopes=SCOPES,
+                validate_token_resource=True,
+            ),
         )
         for name, (fn, structured) in tools.items():
             server.tool(name=name, structured_output=structured)(fn)

@@ -83,7 +83,9 @@ def _fast(diagnose_fn):
 
 
 async def test_doctor_signs_in_against_the_sandbox_and_never_runs_a_call(sandbox, tmp_path, secret_store):
-    report = await diagnose(Settings(url=sandbox.mcp_url, state_path=tmp_path), login="auto-follow", secret_store=secret_store)
+    report = await diagnose(
+        Settings(url=sandbox.mcp_url, state_path=tmp_path), login="auto-follow", secret_store=secret_store
+    )
     assert report.ok, render(report)
     assert report.steps[1].detail == "Signed in." and sandbox.stats.authorize_requests == 1
     assert sandbox.stats.run_call_sent == 0 and sandbox.stats.tool_calls["plan_call"] == 1

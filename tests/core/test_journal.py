@@ -98,7 +98,12 @@ def test_started_run_and_pages_deduplicate_and_keep_cursor(tmp_path):
     assert reopened.unfinished_runs(URL) == []
     assert [e.id for e in reopened.entries("r1")] == ["a", "b", "c"]
     [record] = reopened.history()
-    assert (record.run_id, record.status, record.terminal, record.summary) == ("r1", "completed", True, "Table booked for 2.")
+    assert (record.run_id, record.status, record.terminal, record.summary) == (
+        "r1",
+        "completed",
+        True,
+        "Table booked for 2.",
+    )
     assert record.to_phones == ("+15551230001",)
     assert reopened.run("r1").last.summary == "Table booked for 2."
 

@@ -57,7 +57,9 @@ def test_steady_cadence_is_jittered_within_bounds():
 def test_next_poll_honours_clamped_after_seconds():
     rng = random.Random(1)
     assert next_poll_at(NOW, P, rng, page(next_step=NextStep(action="poll", after_seconds=20))) == NOW + 20
-    assert next_poll_at(NOW, P, rng, page(next_step=NextStep(action="poll", after_seconds=-3))) == NOW + 5  # the seed's floor
+    assert (
+        next_poll_at(NOW, P, rng, page(next_step=NextStep(action="poll", after_seconds=-3))) == NOW + 5
+    )  # the seed's floor
     assert next_poll_at(NOW, P, rng, page(next_step=NextStep(action="wait", after_seconds=9e9))) == NOW + 300
 
 

@@ -8,14 +8,14 @@ import asyncio
 import random
 import threading
 
+from calle_fakes import Recorder
+
 from calle_tui.core.auth import secret_store as secret_store_module
 from calle_tui.core.auth.secret_store import MemoryStore
 from calle_tui.core.events import SignedIn
 from calle_tui.core.settings import Settings
 from calle_tui.core.worker import CalleWorker
 from calle_tui.core.worker_api import PlanRequest
-
-from calle_fakes import Recorder
 
 
 async def test_sign_in_during_a_slow_keyring_probe_waits_for_it(sandbox_factory, tmp_path, manual_clock, monkeypatch):

@@ -52,8 +52,11 @@ async def test_the_cli_sign_in_is_peeked_then_used_when_asked(sandbox, make_work
 
     session = httpx2.post(sandbox.base_url + "/api/v1/openagent-auth/sessions",
                           json={"server_url": sandbox.mcp_url}, timeout=10).json()  # fmt: skip
-    document = httpx2.post(f"{sandbox.base_url}/api/v1/openagent-auth/sessions/{session['session_id']}/exchange",
-                           headers={"x-openagent-session-secret": session["session_secret"]}, timeout=10).json()
+    document = httpx2.post(
+        f"{sandbox.base_url}/api/v1/openagent-auth/sessions/{session['session_id']}/exchange",
+        headers={"x-openagent-session-secret": session["session_secret"]},
+        timeout=10,
+    ).json()
     folder = tmp_path / "cli" / hashlib.md5(sandbox.mcp_url.encode()).hexdigest()
     folder.mkdir(parents=True)
     (folder / "token.json").write_text(json.dumps(document))

@@ -98,7 +98,12 @@ async def test_plan_asks_refines_and_a_run_is_followed_to_the_end(sim, make_work
     first = await worker.plan(PlanRequest(user_input="Please call +15550100"))
     assert not first.ready_to_run and {m.field for m in first.missing} >= {"goal"}
     refined = await worker.plan(
-        PlanRequest(user_input="Book a table for two, in English", plan_id=first.plan_id, goal="Book a table for two", language="English")
+        PlanRequest(
+            user_input="Book a table for two, in English",
+            plan_id=first.plan_id,
+            goal="Book a table for two",
+            language="English",
+        )
     )
     assert refined.plan_id == first.plan_id and refined.ready_to_run
     t0 = manual_clock.now()
@@ -128,7 +133,9 @@ async def test_thousand_entries_transferred_once(sim, make_worker, manual_clock)
 async def test_concurrent_confirms_make_one_run_call_on_the_wire(sim, make_worker):
     worker, _log = await signed_in_worker(make_worker, sim)
     plan = await worker.plan(ready_request())
-    results = await asyncio.gather(*(worker.run(plan.plan_id, plan.confirm_token) for _ in range(6)), return_exceptions=True)
+    results = await asyncio.gather(
+        *(worker.run(plan.plan_id, plan.confirm_token) for _ in range(6)), return_exceptions=True
+    )
     assert sum(not isinstance(r, BaseException) for r in results) == 1
     assert all(r.kind == "already_started" for r in results if isinstance(r, WorkerError))
     assert sim.stats.run_call_sent == 1 and sim.stats.calls_placed == 1
@@ -202,9 +209,11 @@ async def test_error_storms_back_off_without_flooding(sim, make_worker, manual_c
     await drive(manual_clock, log, lambda: bool(received(log, started.run_id)))
     waits = []  # (now, next_poll_at) of every "retrying" update
     worker.subscribe(
-        lambda e: waits.append((manual_clock.now(), e.next_poll_at))
-        if isinstance(e, RunUpdate) and "Retrying" in e.problem and e.next_poll_at
-        else None
+        lambda e: (
+            waits.append((manual_clock.now(), e.next_poll_at))
+            if isinstance(e, RunUpdate) and "Retrying" in e.problem and e.next_poll_at
+            else None
+        )
     )
     sim.config.faults.retry_after = 30.0
     setattr(sim.config.faults, fault, 1.0)
@@ -297,9 +306,7 @@ async def test_access_token_revoked_early_is_refreshed_without_asking(sim, make_
     each_entry_once(sim, log, started.run_id)
 
 
-async def test_a_screen_that_subscribes_after_run_call_still_sees_the_first_check_countdown(
-    sim, make_worker, manual_clock
-):
+async def test_a_screen_that_subscribes_after_run_call_still_sees_the_first_check_countdown(sim, make_worker, manual_clock):
     worker, log = await signed_in_worker(make_worker, sim)
     started = await start_call(worker)
     await log.wait_for(lambda e: isinstance(e, RunUpdate) and e.poll_state == "waiting_first")
@@ -314,9 +321,7 @@ async def test_a_screen_that_subscribes_after_run_call_still_sees_the_first_chec
     await worker.close()
 
 
-async def test_a_retry_notice_ends_with_its_condition_and_never_describes_a_connection_loss(
-    sim, make_worker, manual_clock
-):
+async def test_a_retry_notice_ends_with_its_condition_and_never_describes_a_connection_loss(sim, make_worker, manual_clock):
     worker, log = await signed_in_worker(make_worker, sim)
     started = await start_call(worker)
     await drive(manual_clock, log, lambda: bool(received(log, started.run_id)))

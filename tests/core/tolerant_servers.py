@@ -26,9 +26,7 @@ def structured(data: dict[str, Any]) -> CallToolResult:
 
 def content_only(data: dict[str, Any], prose: str = "Here is what happened.") -> CallToolResult:
     """No structuredContent: a prose block first and the JSON object in a later text block (seen live)."""
-    return CallToolResult(
-        content=[TextContent(type="text", text=prose), TextContent(type="text", text=json.dumps(data))]
-    )
+    return CallToolResult(content=[TextContent(type="text", text=prose), TextContent(type="text", text=json.dumps(data))])
 
 
 def _answer(value: Any, only_content: bool = False) -> CallToolResult:

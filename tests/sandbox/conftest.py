@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from sandbox_helpers import Tools
 
 from calle_tui.sandbox.harness import sdk_client
-from sandbox_helpers import Tools
 
 
 @pytest.fixture

@@ -42,8 +42,15 @@ async def test_production_shapes_from_plan_to_finished_call(calle_box, fake_cloc
         assert asked["clarifying_questions"] and all(isinstance(q, str) for q in asked["clarifying_questions"])
         assert {q["key"] for q in asked["questions"]} and "plan" not in asked and "missing" not in asked
         assert isinstance(asked["next_step"], str)
-        _, ready = await call(client, "plan_call", user_input=f"Call {PHONE} in English and ask if the order is ready",
-                              plan_id=asked["plan_id"], to_phones=[PHONE], language="English", goal="Ask about the order")
+        _, ready = await call(
+            client,
+            "plan_call",
+            user_input=f"Call {PHONE} in English and ask if the order is ready",
+            plan_id=asked["plan_id"],
+            to_phones=[PHONE],
+            language="English",
+            goal="Ask about the order",
+        )
         assert ready["ready_to_run"] and ready["confirm_token"] and PHONE in ready["confirm_summary"]
         assert ready["display_goal"] == "Ask about the order" and "plan" not in ready
         _, started = await call(client, "run_call", plan_id=ready["plan_id"], confirm_token=ready["confirm_token"])

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 
+from fake_worker import SERVER_URL
 from textual.app import App
 from textual.screen import Screen
 
@@ -16,12 +17,10 @@ from calle_tui.core.contract import (
     NextStep,
     PlanCallResult,
     PlanDetails,
-    RunCallResult,
     TranscriptTurn,
 )
 from calle_tui.core.events import RunFinished, RunUpdate
 from calle_tui.core.worker_api import RunRecord
-from fake_worker import SERVER_URL
 
 FIXED_START = datetime(2026, 6, 5, 9, 30, tzinfo=UTC)
 
@@ -162,8 +161,15 @@ def finished(status: str, **extra) -> RunFinished:
     return RunFinished(run_id=RUN_ID, status=status, result=result, transcript=tuple(result.transcript or ()))
 
 
-def update(status: str, poll_state: str, *, entries=(), next_poll_in: float | None = None, message: str = "",
-           clock: FakeClock | None = None) -> RunUpdate:
+def update(
+    status: str,
+    poll_state: str,
+    *,
+    entries=(),
+    next_poll_in: float | None = None,
+    message: str = "",
+    clock: FakeClock | None = None,
+) -> RunUpdate:
     base = (clock or FakeClock())()
     return RunUpdate(
         run_id=RUN_ID,
@@ -172,7 +178,8 @@ def update(status: str, poll_state: str, *, entries=(), next_poll_in: float | No
         new_activity=tuple(entries),
         next_poll_at=None if next_poll_in is None else base + next_poll_in,
         # As the real follower: only an update that comes from a poll carries the page it read.
-        result=GetCallRunResult(run_id=RUN_ID, status=status, terminal=False) if poll_state in {"polling", "finished"}
+        result=GetCallRunResult(run_id=RUN_ID, status=status, terminal=False)
+        if poll_state in {"polling", "finished"}
         else None,
         message=message,
     )

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import UTC
 
-from calle_tui.core.worker_api import RunRecord
 from fake_worker import (  # noqa: F401 - re-exported for the shell's tests
     AUTHORIZE_URL,
     CALLBACK_PORT,
@@ -16,20 +15,55 @@ from fake_worker import (  # noqa: F401 - re-exported for the shell's tests
     fixed_clock,
 )
 
+from calle_tui.core.worker_api import RunRecord
 
 
 def sample_records() -> list[RunRecord]:
     """Four runs of different outcomes, newest first, one of them an attempt whose outcome is unknown."""
     base = FIXED_NOW
     return [
-        RunRecord("run-0004", "plan-0004", SERVER_URL, base - 60, ("+14155550100",), "Ask if the pharmacy is open "
-                  "on Sunday and until what time", "in_progress", False),
-        RunRecord(None, "plan-0003", SERVER_URL, base - 3600, ("+442071838750",), "Confirm the delivery window for "
-                  "order 5512", "unknown", False),
-        RunRecord("run-0002", "plan-0002", SERVER_URL, base - 86400, ("+14155550102", "+14155550112"),
-                  "Book a table for two at 7 pm", "completed", True, summary="Booked a table for two at 19:00."),
-        RunRecord("run-0001", "plan-0001", SERVER_URL, base - 2 * 86400, ("+61291234567",), "Reschedule the "
-                  "dentist appointment to next week", "no_answer", True, summary="Nobody answered."),
+        RunRecord(
+            "run-0004",
+            "plan-0004",
+            SERVER_URL,
+            base - 60,
+            ("+14155550100",),
+            "Ask if the pharmacy is open on Sunday and until what time",
+            "in_progress",
+            False,
+        ),
+        RunRecord(
+            None,
+            "plan-0003",
+            SERVER_URL,
+            base - 3600,
+            ("+442071838750",),
+            "Confirm the delivery window for order 5512",
+            "unknown",
+            False,
+        ),
+        RunRecord(
+            "run-0002",
+            "plan-0002",
+            SERVER_URL,
+            base - 86400,
+            ("+14155550102", "+14155550112"),
+            "Book a table for two at 7 pm",
+            "completed",
+            True,
+            summary="Booked a table for two at 19:00.",
+        ),
+        RunRecord(
+            "run-0001",
+            "plan-0001",
+            SERVER_URL,
+            base - 2 * 86400,
+            ("+61291234567",),
+            "Reschedule the dentist appointment to next week",
+            "no_answer",
+            True,
+            summary="Nobody answered.",
+        ),
     ]
 
 

@@ -11,6 +11,8 @@ import re
 
 import pytest
 import reply_fixtures as rf
+from fake_worker import FakeWorker
+from fakes_runs import FakeClock, RunsHostApp, record
 from textual.widgets import Input, Static, TextArea
 
 from calle_tui.core.events import RunFinished, RunUpdate
@@ -18,9 +20,6 @@ from calle_tui.ui.runs.transcript import TranscriptLog
 from calle_tui.ui.screens.composer import ComposerScreen
 from calle_tui.ui.screens.confirm import ConfirmCallModal
 from calle_tui.ui.screens.monitor import MonitorScreen
-
-from fake_worker import FakeWorker
-from fakes_runs import FakeClock, RunsHostApp, record
 
 SIZES = [(80, 24), (120, 40)]
 REQUEST = "Call +1 415 555 0142 and ask if order 1182 is ready for pickup today"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+from fake_worker import FakeWorker
+from fakes_runs import RunsHostApp, missing_plan, ready_plan
 from textual.widgets import Input, Static, TextArea
 
 from calle_tui.core.drafts import DraftStore
@@ -11,9 +13,6 @@ from calle_tui.core.worker_api import WorkerError
 from calle_tui.ui.screens.composer import ComposerScreen
 from calle_tui.ui.screens.confirm import ConfirmCallModal
 from calle_tui.ui.screens.monitor import MonitorScreen
-
-from fake_worker import FakeWorker
-from fakes_runs import RunsHostApp, missing_plan, ready_plan
 
 SIZE = (80, 24)
 
@@ -109,9 +108,7 @@ async def test_missing_detail_answers_refine_the_same_plan():
 
 
 async def test_refine_with_a_free_form_answer_keeps_it_only_in_user_input():
-    worker = FakeWorker(
-        [missing_plan("p9", [("scheduled_at", "When should we call?")]), ready_plan("p9")]
-    )
+    worker = FakeWorker([missing_plan("p9", [("scheduled_at", "When should we call?")]), ready_plan("p9")])
     app = host(worker)
     async with app.run_test(size=SIZE) as pilot:
         await type_request(pilot, "Call +14155550123 to book")
@@ -126,8 +123,7 @@ async def test_refine_with_a_free_form_answer_keeps_it_only_in_user_input():
 
 
 async def test_worker_error_is_a_sentence_and_the_request_stays():
-    worker = FakeWorker([WorkerError("The server is not answering.", "Press ctrl+s to retry.", "network"),
-                             ready_plan()])
+    worker = FakeWorker([WorkerError("The server is not answering.", "Press ctrl+s to retry.", "network"), ready_plan()])
     app = host(worker)
     async with app.run_test(size=SIZE) as pilot:
         await type_request(pilot, "Call +14155550123 please")
@@ -190,8 +186,9 @@ async def test_double_confirm_while_run_is_in_flight_places_one_call():
 async def test_run_error_for_an_expired_plan_sends_the_user_back_to_replan():
     worker = FakeWorker([ready_plan(), ready_plan("plan-2")])
     # As the real worker reports a server's refusal of run_call (worker._send_run_call): kind "tool".
-    worker.run_error = WorkerError("The server did not start the call: The plan expired before the call started.",
-                                   action="Plan again.", kind="tool")
+    worker.run_error = WorkerError(
+        "The server did not start the call: The plan expired before the call started.", action="Plan again.", kind="tool"
+    )
     app = host(worker)
     async with app.run_test(size=SIZE) as pilot:
         await plan_ready(pilot, worker)
@@ -271,8 +268,13 @@ async def test_field_hints_follow_the_servers_schema():
     worker = FakeWorker()
     app = host(worker)
     async with app.run_test(size=SIZE) as pilot:
-        schema = {"properties": {"user_input": {}, "to_phones": {"description": "E.164 numbers, please."},
-                                 "goal": {"description": "What to achieve."}}}
+        schema = {
+            "properties": {
+                "user_input": {},
+                "to_phones": {"description": "E.164 numbers, please."},
+                "goal": {"description": "What to achieve."},
+            }
+        }
         worker.emit(ToolsListed(tool_names=("plan_call", "run_call", "get_call_run"), plan_call_schema=schema))
         await pilot.pause()
         screen = app.screen
@@ -284,7 +286,8 @@ async def test_field_hints_follow_the_servers_schema():
 async def test_unknown_outcome_is_a_sentence_and_the_plan_is_not_offered_again():
     worker = FakeWorker([ready_plan()])
     worker.run_error = WorkerError(
-        "We sent the call request but got no answer.", "Check the call history before trying again.",
+        "We sent the call request but got no answer.",
+        "Check the call history before trying again.",
         "outcome_unknown",
     )
     app = host(worker)
@@ -326,8 +329,7 @@ async def test_tab_and_shift_tab_follow_the_screen_order_through_the_answers():
         for _ in order:
             await pilot.press("shift+tab")
             back.append(focused_id(app))
-        assert back == ["answer-1-0", "CollapsibleTitle", "composer-request", "answers-send-1", "answer-1-1",
-                        "answer-1-0"]
+        assert back == ["answer-1-0", "CollapsibleTitle", "composer-request", "answers-send-1", "answer-1-1", "answer-1-0"]
         # The details, once open, sit between the request and the answers, as on screen.
         await pilot.press("shift+tab")
         await pilot.press("enter")  # opens the Details collapsible

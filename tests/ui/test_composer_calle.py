@@ -14,15 +14,14 @@ from pathlib import Path
 
 import pytest
 import reply_fixtures as rf
+from fake_worker import FakeWorker
+from fakes_runs import RunsHostApp
 from textual.widgets import Footer, Input, Static, TextArea
 
 from calle_tui.core.dialect.replies import read_plan
 from calle_tui.core.timezone import UserZone
 from calle_tui.ui.screens.composer import GENERIC_PROMPT, ComposerScreen
 from calle_tui.ui.screens.confirm import CONFIRM_WORD, ConfirmCallModal
-
-from fake_worker import FakeWorker
-from fakes_runs import RunsHostApp
 
 SIZES = [(80, 24), (120, 40)]
 BERLIN = UserZone("Europe/Berlin", "system")

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from fake_worker import FakeWorker
+from fakes_runs import RunsHostApp, missing_plan, ready_plan
 from textual.widgets import TextArea
 
 from calle_tui.ui.screens.composer import ComposerScreen
-
-from fake_worker import FakeWorker
-from fakes_runs import RunsHostApp, missing_plan, ready_plan
 
 SIZES = [(80, 24), (120, 40)]
 REQUEST = "Call +14155550123 in English and book a table for two at 7 pm today."

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+from fakes_runs import FakeClock, ready_plan
 from textual.app import App
 from textual.screen import Screen
 from textual.widgets import Button, Input, Static
 
 from calle_tui.ui.screens.confirm import ConfirmCallModal
-
-from fakes_runs import FakeClock, ready_plan
 
 SIZE = (80, 24)
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from fake_worker import FakeWorker
+from fakes_runs import RunsHostApp, ready_plan
 from textual.widgets import TextArea
 
 from calle_tui.ui.screens.composer import ComposerScreen
-
-from fake_worker import FakeWorker
-from fakes_runs import RunsHostApp, ready_plan
 
 SIZES = [(80, 24), (120, 40)]
 

@@ -8,13 +8,12 @@ import random
 from datetime import UTC
 
 import pytest
-from textual.widgets import Static
-
-from calle_tui.ui.screens.login import LoginScreen
-
 from fake_worker import FakeWorker
 from fakes_shell import make_shell_app, until
 from test_confirm import ModalHost, ready_plan
+from textual.widgets import Static
+
+from calle_tui.ui.screens.login import LoginScreen
 
 SIZE = (80, 24)
 
@@ -88,8 +87,9 @@ async def test_the_demo_reaches_the_composer_against_its_sandbox_with_no_key(san
     app = CalleApp(settings, worker, display_tz=UTC, demo=True)
     app.cursor_blink = False
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: type(app.screen).__name__ == "ComposerScreen" and app.screen.query("AppHeader"),
-                    rounds=3000)
+        await until(
+            pilot, lambda: type(app.screen).__name__ == "ComposerScreen" and app.screen.query("AppHeader"), rounds=3000
+        )
         assert "sandbox 127.0.0.1" in app.screen.query_one("AppHeader").render().plain
     await app.close_worker()
 
@@ -99,10 +99,10 @@ SNAP_SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="12
 
 @pytest.mark.parametrize("size", SNAP_SIZES)
 def test_demo_confirm_modal_snapshot(snap_compare, size):
+    from fakes_runs import RunsHostApp
     from textual.widgets import TextArea
 
     from calle_tui.ui.screens.composer import ComposerScreen
-    from fakes_runs import RunsHostApp
 
     class DemoRunsHost(RunsHostApp):
         demo = True

@@ -9,15 +9,14 @@ import sys
 from datetime import UTC
 
 import pytest
+from fake_worker import FakeWorker
+from fakes_shell import SERVER_URL, fixed_clock, make_settings, until
 
 from calle_tui import PRODUCTION_URL
 from calle_tui.cli import build_parser
 from calle_tui.core.events import SignInNeeded
 from calle_tui.ui.deferred import Booted, DeferredWorker
 from calle_tui.ui.launch import LaunchError, build_settings, peek_url
-
-from fake_worker import FakeWorker
-from fakes_shell import SERVER_URL, fixed_clock, make_settings, until
 
 
 def args(*argv: str) -> argparse.Namespace:
@@ -104,6 +103,7 @@ async def test_the_stand_in_before_and_after_building(tmp_path):
         return Booted(make_settings(tmp_path), fake)
 
     deferred = DeferredWorker(build, "http://from-the-command-line.invalid/mcp")
+
     def broken(event: object) -> None:
         raise RuntimeError("a broken subscriber")
 

@@ -14,7 +14,10 @@ class HeaderApp(App[None]):
     def __init__(self) -> None:
         super().__init__()
         self.shell_status = ShellStatus(
-            server_url="http://127.0.0.1:8765/mcp", connection="connected", signed_in=True, storage="keyring",
+            server_url="http://127.0.0.1:8765/mcp",
+            connection="connected",
+            signed_in=True,
+            storage="keyring",
             demo=True,
         )
 

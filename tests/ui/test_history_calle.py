@@ -4,12 +4,12 @@ its task was done, so the detail of a finished row leads with it (read once from
 from __future__ import annotations
 
 import reply_fixtures as rf
-from textual.widgets import Static
-
-from calle_tui.core.runview import RunView, apply
 from fake_worker import FakeWorker
 from fakes_shell import make_shell_app, sample_records, until
 from test_shell_history_help import open_history
+from textual.widgets import Static
+
+from calle_tui.core.runview import RunView, apply
 
 
 class JudgingWorker(FakeWorker):

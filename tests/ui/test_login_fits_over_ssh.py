@@ -3,12 +3,11 @@ the link is one unbroken piece of text (what `c` copies and what the OSC 8 link 
 
 from __future__ import annotations
 
-import pytest
-from textual.widgets import Static
-
 import fake_worker
+import pytest
 from fake_worker import FakeWorker
 from fakes_shell import make_shell_app, until
+from textual.widgets import Static
 
 # As long as the sandbox's own (resource, PKCE and a 43-character state): about 330 characters.
 LONG_URL = (
@@ -33,8 +32,11 @@ def fully_visible(screen, widget) -> bool:
 @pytest.mark.parametrize("size", SIZES)
 async def test_ssh_command_and_whole_link_are_visible_without_scrolling(tmp_path, monkeypatch, size):
     ssh_long_link(monkeypatch)
-    worker = FakeWorker(signed_in=False, storage="memory", storage_notice="No secure keyring is available: you will need to "
-                             "sign in again next time.")
+    worker = FakeWorker(
+        signed_in=False,
+        storage="memory",
+        storage_notice="No secure keyring is available: you will need to sign in again next time.",
+    )
     app = make_shell_app(worker, tmp_path)
     async with app.run_test(size=size) as pilot:
         await until(pilot, lambda: worker.started.is_set() and app.screen.heard_back)

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import json
 
+from fake_worker import FakeWorker
+from fakes_runs import RUN_ID, RunsHostApp, activity, finished, record, speech, update
 from textual.widgets import Log, Static
 
 from calle_tui.core.contract import ActivityEntry
 from calle_tui.core.events import ErrorEvent
 from calle_tui.ui.runs.transcript import TranscriptLog
 from calle_tui.ui.screens.monitor import MonitorScreen
-
-from fake_worker import FakeWorker
-from fakes_runs import RUN_ID, RunsHostApp, activity, finished, record, speech, update
 
 SIZE = (80, 24)
 
@@ -216,10 +215,17 @@ async def test_long_turns_wrap_under_the_speaker_and_control_characters_are_neut
     app = host(worker, record())
     async with app.run_test(size=SIZE) as pilot:
         long_text = " ".join(f"word{i}" for i in range(60))
-        worker.emit(update("in_progress", "waiting", clock=app.clock, entries=(
-            ActivityEntry(id="w1", type="speech", speaker="agent", text=long_text),
-            ActivityEntry(id="w2", type="speech", speaker="call\x1bee", text="bell\x07 and \x1b[31mred"),
-        )))
+        worker.emit(
+            update(
+                "in_progress",
+                "waiting",
+                clock=app.clock,
+                entries=(
+                    ActivityEntry(id="w1", type="speech", speaker="agent", text=long_text),
+                    ActivityEntry(id="w2", type="speech", speaker="call\x1bee", text="bell\x07 and \x1b[31mred"),
+                ),
+            )
+        )
         await pilot.pause()
         transcript = app.screen.query_one(TranscriptLog)
         assert transcript.turn_count == 2 and transcript.line_count > 3

@@ -11,6 +11,8 @@ from types import SimpleNamespace
 
 import pytest
 import reply_fixtures as rf
+from fake_worker import FakeWorker
+from fakes_runs import FIXED_START, FakeClock, RunsHostApp, record
 from textual.widgets import Log, Static
 
 from calle_tui.core.contract import NextStep
@@ -19,9 +21,6 @@ from calle_tui.core.export import to_json, to_markdown
 from calle_tui.core.runview import from_journal
 from calle_tui.ui.runs.transcript import TranscriptLog
 from calle_tui.ui.screens.monitor import MonitorScreen
-
-from fake_worker import FakeWorker
-from fakes_runs import FIXED_START, FakeClock, RunsHostApp, record
 
 RUN = "run_51a0c2d4e6"
 SIZES = [(80, 24), (120, 40)]

@@ -6,6 +6,8 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from fake_worker import FakeWorker
+from fakes_runs import RUN_ID, RunsHostApp, record, update
 from textual.widgets import Label
 
 from calle_tui.core.contract import ActivityEntry, GetCallRunResult
@@ -13,16 +15,14 @@ from calle_tui.core.events import RunUpdate
 from calle_tui.ui.runs.transcript import TranscriptLog
 from calle_tui.ui.screens.monitor import MonitorScreen
 
-from fake_worker import FakeWorker
-from fakes_runs import RUN_ID, RunsHostApp, activity, record, update
-
 SIZES = [(80, 24), (120, 40)]
 
 
 def lines(start: int, count: int) -> tuple[ActivityEntry, ...]:
     return tuple(
-        ActivityEntry(id=f"l{i}", type="speech", speaker="agent" if i % 2 else "callee",
-                      text=f"Line {i} of a very long conversation.")
+        ActivityEntry(
+            id=f"l{i}", type="speech", speaker="agent" if i % 2 else "callee", text=f"Line {i} of a very long conversation."
+        )
         for i in range(start, start + count)
     )
 
@@ -34,10 +34,16 @@ def notes(start: int, count: int) -> tuple[ActivityEntry, ...]:
 def talking(entries, app, said: str = "Callee said: hello.") -> RunUpdate:
     """A live page as production sends it: CALL-E's words and extra fields, so the outcome panel shows
     under the transcript while lines arrive."""
-    page = GetCallRunResult(run_id=RUN_ID, status="in_progress", terminal=False, message=said,
-                            extra_fields={"display_goal": "Book a table", "root_run_id": None})
-    return dataclasses.replace(update("in_progress", "waiting", entries=entries, next_poll_in=5, clock=app.clock),
-                               result=page)
+    page = GetCallRunResult(
+        run_id=RUN_ID,
+        status="in_progress",
+        terminal=False,
+        message=said,
+        extra_fields={"display_goal": "Book a table", "root_run_id": None},
+    )
+    return dataclasses.replace(
+        update("in_progress", "waiting", entries=entries, next_poll_in=5, clock=app.clock), result=page
+    )
 
 
 def last_shown(log) -> str:

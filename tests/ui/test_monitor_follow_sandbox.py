@@ -14,17 +14,17 @@ from textual.widgets import TextArea
 
 pytest.importorskip("calle_tui.sandbox.harness")
 
-from calle_tui.core.auth.secret_store import MemoryStore  # noqa: E402
-from calle_tui.core.clock import ManualClock  # noqa: E402
-from calle_tui.core.drafts import DraftStore  # noqa: E402
-from calle_tui.core.settings import Settings  # noqa: E402
-from calle_tui.core.worker import CalleWorker  # noqa: E402
-from calle_tui.ui.app import CalleApp  # noqa: E402
-from calle_tui.ui.runs.follow_end import ActivityLog  # noqa: E402
-from calle_tui.ui.runs.transcript import TranscriptLog  # noqa: E402
-from calle_tui.ui.screens.login import LoginScreen  # noqa: E402
+from fakes_shell import until
 
-from fakes_shell import until  # noqa: E402
+from calle_tui.core.auth.secret_store import MemoryStore
+from calle_tui.core.clock import ManualClock
+from calle_tui.core.drafts import DraftStore
+from calle_tui.core.settings import Settings
+from calle_tui.core.worker import CalleWorker
+from calle_tui.ui.app import CalleApp
+from calle_tui.ui.runs.follow_end import ActivityLog
+from calle_tui.ui.runs.transcript import TranscriptLog
+from calle_tui.ui.screens.login import LoginScreen
 
 PHONE = "+14155550199"  # last digit 9: the sandbox's marathon call
 
@@ -38,8 +38,7 @@ async def test_a_long_call_is_shown_at_its_newest_line_after_every_poll(sandbox_
     clock = ManualClock()
     sim = sandbox_factory(clock=clock.now, auto_approve=True, dialect="calle", speed=4)
     settings = Settings(url=sim.mcp_url, state_path=tmp_path / "state", login="auto-follow")
-    worker = CalleWorker(settings, secret_store=MemoryStore(), clock=clock, rng=random.Random(1),
-                         login_flow="auto-follow")
+    worker = CalleWorker(settings, secret_store=MemoryStore(), clock=clock, rng=random.Random(1), login_flow="auto-follow")
     app = CalleApp(settings, worker, drafts=DraftStore(tmp_path / "draft.json"), clock=clock.now, display_tz=UTC)
     app.cursor_blink = False
     async with app.run_test(size=size) as pilot:
@@ -69,7 +68,7 @@ async def test_a_long_call_is_shown_at_its_newest_line_after_every_poll(sandbox_
                 continue
             await pilot.pause()
             checked += 1
-            speaker, said = transcript.turns[-1]
+            _speaker, said = transcript.turns[-1]
             assert newest_shown(transcript).endswith(said), f"after {transcript.line_count} lines"
             assert newest_shown(activity).endswith(str(activity.lines[-1]).split("  ", 1)[-1])
         await app.close_worker()

@@ -6,13 +6,12 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from fake_worker import FakeWorker
+from fakes_runs import RUN_ID, RunsHostApp, activity, finished, record, update
 from textual.widgets import Static
 
 from calle_tui.core.events import ErrorEvent
 from calle_tui.ui.screens.monitor import MonitorScreen
-
-from fake_worker import FakeWorker
-from fakes_runs import RUN_ID, RunsHostApp, activity, finished, record, update
 
 BUSY = "The server is busy (too many requests)."
 

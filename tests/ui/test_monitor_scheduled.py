@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+from fake_worker import FakeWorker
+from fakes_runs import RUN_ID, RunsHostApp, iso, record, update
 from textual.widgets import Static
 
 from calle_tui.ui.screens.monitor import MonitorScreen
-
-from fake_worker import FakeWorker
-from fakes_runs import RUN_ID, RunsHostApp, iso, record, update
 
 
 def status_line(app) -> str:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
-
-from calle_tui.ui.screens.monitor import MonitorScreen
-
 from fake_worker import FakeWorker
 from fakes_runs import RUN_ID, RunsHostApp, activity, finished, iso, record, speech, update
+
+from calle_tui.ui.screens.monitor import MonitorScreen
 
 SIZES = [(80, 24), (120, 40)]
 OUTCOMES = ["completed", "no_answer", "busy", "voicemail", "failed", "canceled"]
@@ -53,8 +52,7 @@ def test_monitor_live_with_transcript(snap_compare, size):
 def test_monitor_reconnecting(snap_compare, size):
     run_before = emitting(
         lambda app: update("ringing", "waiting", entries=activity(3), next_poll_in=5, clock=app.clock),
-        lambda app: update("ringing", "reconnecting", next_poll_in=8, clock=app.clock,
-                           message="The connection dropped"),
+        lambda app: update("ringing", "reconnecting", next_poll_in=8, clock=app.clock, message="The connection dropped"),
         advance=70,
     )
     assert snap_compare(monitor(), terminal_size=size, run_before=run_before)
@@ -78,13 +76,15 @@ def test_monitor_scrolled_up_says_new_lines_are_below(snap_compare, size):
 
         app = pilot.app
         app.clock.advance(95)
-        app.screen.worker.emit(update("in_progress", "waiting", entries=activity(3) + speech(40), next_poll_in=7,
-                                      clock=app.clock))
+        app.screen.worker.emit(
+            update("in_progress", "waiting", entries=activity(3) + speech(40), next_poll_in=7, clock=app.clock)
+        )
         await pilot.pause()
         app.screen.query_one(TranscriptLog).focus()
         await pilot.press("pageup")
-        app.screen.worker.emit(update("in_progress", "waiting", entries=speech(6, start=40), next_poll_in=7,
-                                      clock=app.clock))
+        app.screen.worker.emit(
+            update("in_progress", "waiting", entries=speech(6, start=40), next_poll_in=7, clock=app.clock)
+        )
         await pilot.pause()
 
     assert snap_compare(monitor(), terminal_size=size, run_before=run_before)

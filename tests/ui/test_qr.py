@@ -22,11 +22,14 @@ def decode(lines: list[str]) -> list[list[bool]]:
 
 def test_the_rendering_decodes_to_segnos_matrix():
     for url, border in ((LOGIN_URL, 1), ("http://127.0.0.1:8765/openagent-auth/sessions/abc/start", 2)):
-        expected = [[bool(v) for v in row] for row in segno.make(url, error="l", boost_error=False, micro=False).matrix_iter(border=border)]
+        expected = [
+            [bool(v) for v in row]
+            for row in segno.make(url, error="l", boost_error=False, micro=False).matrix_iter(border=border)
+        ]
         assert qr_matrix(url, border) == expected
         decoded = decode(qr_lines(url, border))
         assert decoded[: len(expected)] == expected
-        assert all(not any(row) for row in decoded[len(expected):])  # a padding row is light margin
+        assert all(not any(row) for row in decoded[len(expected) :])  # a padding row is light margin
 
 
 def test_a_typical_login_url_fits_80x24_with_text():

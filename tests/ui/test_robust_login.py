@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+from fake_worker import FakeWorker
+from fakes_shell import make_shell_app, until
 from textual.widgets import Static
 
 from calle_tui.core.events import ConnectionChanged
 from calle_tui.ui.screens.login import LoginScreen
-
-from fake_worker import FakeWorker
-from fakes_shell import make_shell_app, until
 
 NOT_MCP = "The server at this address answered, but it is not an MCP endpoint (HTTP 404)."
 

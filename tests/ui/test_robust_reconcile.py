@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
+from fake_worker import FakeWorker
+from fakes_shell import make_shell_app, sample_records, until
 from textual.widgets import DataTable, Static
 
 from calle_tui.core.contract import RunCallResult
 from calle_tui.core.worker_api import WorkerError
 from calle_tui.ui.screens.history import HistoryScreen
 from calle_tui.ui.screens.reconcile import ReconcileModal
-
-from fake_worker import FakeWorker
-from fakes_shell import make_shell_app, sample_records, until
-from test_shell_history_help import open_history
 
 
 def reconciling_worker(idempotent: bool = True) -> FakeWorker:
@@ -67,8 +65,9 @@ async def test_check_needs_the_digits_then_reconciles_once(tmp_path):
 
 async def test_a_failed_check_is_a_sentence(tmp_path):
     worker = reconciling_worker()
-    worker.reconcile_answers["plan-0003"] = WorkerError("Could not check the request: Cannot reach the server.",
-                                                        action="Try again.", kind="network")
+    worker.reconcile_answers["plan-0003"] = WorkerError(
+        "Could not check the request: Cannot reach the server.", action="Try again.", kind="network"
+    )
     app = make_shell_app(worker, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await open_unknown(pilot, worker)

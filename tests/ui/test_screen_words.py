@@ -10,6 +10,7 @@ import re
 from datetime import UTC
 
 import pytest
+from fakes_shell import until
 from textual.widgets import Input, TextArea
 from tolerant_servers import ScriptedCalle, structured
 
@@ -19,7 +20,6 @@ from calle_tui.core.drafts import DraftStore
 from calle_tui.core.settings import Settings
 from calle_tui.core.worker import CalleWorker
 from calle_tui.ui.app import CalleApp
-from fakes_shell import until
 
 pytest.importorskip("calle_tui.sandbox.harness")
 

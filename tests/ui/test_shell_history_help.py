@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fake_worker import FakeWorker
+from fakes_shell import FIXED_NOW, make_shell_app, sample_records, until
 from textual.widgets import DataTable, Input, Static
 
 from calle_tui.core.events import RunUpdate
@@ -10,9 +12,6 @@ from calle_tui.ui.screens.history import HistoryScreen
 from calle_tui.ui.screens.login import LoginScreen
 from calle_tui.ui.screens.monitor import MonitorScreen
 from calle_tui.ui.widgets.commands import ScreenActionsProvider
-
-from fake_worker import FakeWorker
-from fakes_shell import FIXED_NOW, make_shell_app, sample_records, until
 
 
 def mounted(app, kind) -> bool:

@@ -58,8 +58,7 @@ async def test_sign_in_plan_answer_confirm_follow_export(sandbox_factory, tmp_pa
     clock = ManualClock()
     sim = sandbox_factory(clock=clock.now, auto_approve=True, **DIALECTS[dialect])
     settings = Settings(url=sim.mcp_url, state_path=tmp_path / "state", login="auto-follow")
-    worker = CalleWorker(settings, secret_store=MemoryStore(), clock=clock, rng=random.Random(1),
-                         login_flow="auto-follow")
+    worker = CalleWorker(settings, secret_store=MemoryStore(), clock=clock, rng=random.Random(1), login_flow="auto-follow")
     app = CalleApp(settings, worker, drafts=DraftStore(tmp_path / "draft.json"), clock=clock.now, display_tz=UTC)
     app.cursor_blink = False
     bells: list[int] = []

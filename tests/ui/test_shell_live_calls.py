@@ -3,12 +3,11 @@ during a live call says the call goes on at CALL-E and will be followed again.""
 
 from __future__ import annotations
 
+from fake_worker import FakeWorker
+from fakes_shell import make_app, sample_records, until
 from textual.widgets import Static
 
 from calle_tui.ui.screens.monitor import MonitorScreen
-
-from fake_worker import FakeWorker
-from fakes_shell import make_app, sample_records, until
 
 
 async def test_a_call_still_live_at_start_up_is_said_on_the_composer_and_ctrl_o_opens_it(tmp_path):

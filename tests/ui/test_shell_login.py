@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+from fake_worker import FakeWorker
+from fakes_shell import AUTHORIZE_URL, STATE, make_shell_app, until
 from textual.events import Paste
 from textual.widgets import Button, Input, Static
 
 from calle_tui.ui.screens.login import LoginScreen
 from calle_tui.ui.widgets.question import YesNoModal
-
-from fake_worker import FakeWorker
-from fakes_shell import AUTHORIZE_URL, STATE, make_shell_app, until
 
 GOOD = f"http://127.0.0.1:53121/callback?code=secret-code-123&state={STATE}"
 WRONG_STATE = "http://127.0.0.1:53121/callback?code=secret-code-123&state=someone-else"

@@ -6,14 +6,13 @@ Review the report before `--snapshot-update`: these pictures are the spec of wha
 from __future__ import annotations
 
 import pytest
+from fake_worker import FakeWorker
+from fakes_shell import make_shell_app, sample_records, until
 from textual.widgets import Input
 
 from calle_tui.ui.screens.help import HelpScreen
 from calle_tui.ui.screens.history import HistoryScreen
 from calle_tui.ui.screens.login import LoginScreen
-
-from fake_worker import FakeWorker
-from fakes_shell import make_shell_app, sample_records, until
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
 WRONG = "http://127.0.0.1:53121/callback?code=secret-code-123&state=someone-else"

@@ -131,8 +131,10 @@ def _pending_from_reply(body: Any, server_url: str) -> PendingSession:
         raise _error("bad_reply")
     parts = urlsplit(login_url) if isinstance(login_url, str) else None
     loopback = parts is not None and parts.hostname in {"127.0.0.1", "localhost", "::1"}
-    if not isinstance(login_url, str) or parts is None or not (
-        parts.scheme == "https" or (parts.scheme == "http" and loopback)
+    if (
+        not isinstance(login_url, str)
+        or parts is None
+        or not (parts.scheme == "https" or (parts.scheme == "http" and loopback))
     ):
         raise _error("bad_reply")  # a link we would show a person must be https (or the local sandbox)
     return PendingSession(

@@ -43,10 +43,10 @@ def _spellings(server_url: str) -> list[str]:
 def cli_token_path(server_url: str, root: Path | None = None) -> Path:
     root = root or cli_cache_root()
     for spelling in _spellings(server_url):
-        path = root / hashlib.md5(spelling.encode("utf-8")).hexdigest() / "token.json"  # noqa: S324 - the CLI's name
+        path = root / hashlib.md5(spelling.encode("utf-8")).hexdigest() / "token.json"  # the CLI's name
         if path.exists():
             return path
-    return root / hashlib.md5(server_url.encode("utf-8")).hexdigest() / "token.json"  # noqa: S324
+    return root / hashlib.md5(server_url.encode("utf-8")).hexdigest() / "token.json"
 
 
 @dataclass(frozen=True)

@@ -126,8 +126,10 @@ def client_rejected(status: int, body: bytes | str) -> bool:
     description = str(data.get("error_description") or "").lower()
     if error in ("invalid_client", "unauthorized_client"):
         return True
-    return error == "invalid_request" and "client" in description and any(
-        word in description for word in ("not found", "unknown", "not registered", "invalid")
+    return (
+        error == "invalid_request"
+        and "client" in description
+        and any(word in description for word in ("not found", "unknown", "not registered", "invalid"))
     )
 
 
@@ -214,7 +216,9 @@ class _PendingLogin:
 
     def _emit_waiting(self, **fields: Any) -> None:
         try:
-            self._emit(SignInProgress(step="waiting_for_browser", flow=self.flow_name, authorize_url=self.authorize_url, **fields))
+            self._emit(
+                SignInProgress(step="waiting_for_browser", flow=self.flow_name, authorize_url=self.authorize_url, **fields)
+            )
         except Exception:  # a broken subscriber must not break sign-in
             log.exception("sign-in progress subscriber failed")
 
@@ -330,7 +334,9 @@ class BrowserLogin(_PendingLogin):
             "<!doctype html><html><head><meta charset='utf-8'><title>calle-tui</title></head>"
             f"<body style='font-family:sans-serif;margin:3em'><p>{body}</p></body></html>"
         ).encode()
-        reason = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 409: "Conflict"}.get(status, "Error")
+        reason = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 409: "Conflict"}.get(
+            status, "Error"
+        )
         try:
             writer.write(
                 f"HTTP/1.1 {status} {reason}\r\nContent-Type: text/html; charset=utf-8\r\n"

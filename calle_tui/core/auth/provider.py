@@ -113,7 +113,7 @@ class CalleOAuthProvider(OAuthClientProvider):
         self._emitted.add(step)
         try:
             self._emit_cb(SignInProgress(step=step, flow=self._flow_name, message=message))
-        except Exception:  # noqa: BLE001 - a broken subscriber must not break sign-in
+        except Exception:  # a broken subscriber must not break sign-in
             log.exception("sign-in progress subscriber failed")
 
     def _note_outgoing(self, outgoing: httpx2.Request, original: httpx2.Request) -> None:

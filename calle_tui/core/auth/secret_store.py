@@ -27,9 +27,7 @@ log = logging.getLogger("calle_tui.auth.store")
 SERVICE = "calle-tui"
 PROBE_SERVICE = "calle-tui-probe"
 MEMORY_NOTICE = "No secure keyring is available: you will need to sign in again next time."
-FILE_NOTICE = (
-    "No secure keyring is available: tokens are kept in a file only you can read ({name}), as you asked."
-)
+FILE_NOTICE = "No secure keyring is available: tokens are kept in a file only you can read ({name}), as you asked."
 
 StoreKind = Literal["keyring", "memory", "file"]
 
@@ -87,7 +85,7 @@ class KeyringStore:
     def delete(self, key: str) -> None:
         try:
             self.backend.delete_password(self.service, key)
-        except Exception as exc:  # noqa: BLE001 - PasswordDeleteError when absent: nothing to delete
+        except Exception as exc:  # PasswordDeleteError when absent: nothing to delete
             if type(exc).__name__ != "PasswordDeleteError":
                 raise
 
@@ -168,6 +166,7 @@ class FileStore:
 
 
 # --- choosing a backend ---------------------------------------------------------------------------------
+
 
 def _is_insecure(backend: Any) -> bool:
     """fail/null backends, anything from keyrings.alt (plaintext or file-based), or priority <= 0."""

@@ -503,7 +503,10 @@ def _details(data: dict[str, Any], nested: dict[str, Any]) -> dict[str, Any]:
         ("callee", (calling.get("callee"), calling.get("to"))),
         ("started_at", (calling.get("started_at"), calling.get("start_time"))),
         ("ended_at", (calling.get("ended_at"), calling.get("end_time"))),
-        ("duration_seconds", (calling.get("duration_seconds"), nested.get("duration_seconds"), data.get("duration_seconds"))),
+        (
+            "duration_seconds",
+            (calling.get("duration_seconds"), nested.get("duration_seconds"), data.get("duration_seconds")),
+        ),
         ("call_id", (nested.get("call_id"), data.get("call_id"), calling.get("call_id"))),
     ):
         value = next((v for v in sources if v is not None), None)

@@ -14,12 +14,8 @@ from typing import Literal
 StatusKind = Literal["terminal", "progress", "unknown"]
 
 # The documented terminal set (CALLE-DIALECT.md) plus our reference dialect's.
-TERMINAL = frozenset(
-    {"completed", "failed", "no_answer", "declined", "canceled", "voicemail", "busy", "expired"}
-)
-PROGRESS = frozenset(
-    {"queued", "scheduled", "started", "preparing", "dialing", "ringing", "in_progress"}
-)
+TERMINAL = frozenset({"completed", "failed", "no_answer", "declined", "canceled", "voicemail", "busy", "expired"})
+PROGRESS = frozenset({"queued", "scheduled", "started", "preparing", "dialing", "ringing", "in_progress"})
 
 # Other spellings -> canonical word. Keys are already folded (lower case, "_" for spaces and hyphens).
 SYNONYMS = {

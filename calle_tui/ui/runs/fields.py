@@ -71,9 +71,7 @@ def parse_field(name: str, raw: str) -> Any:
         numbers = tuple(part.strip() for part in text.replace(";", ",").split(",") if part.strip())
         for number in numbers:
             if not number.startswith("+"):
-                raise FieldValueError(
-                    f"'{number}' has no country code. Write it in international form, e.g. +14155550100."
-                )
+                raise FieldValueError(f"'{number}' has no country code. Write it in international form, e.g. +14155550100.")
         return numbers
     if name == "scheduled_at":
         if parse_time(text) is None:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
+from typing import ClassVar
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.timer import Timer
@@ -22,12 +23,12 @@ from textual.widgets import Button, Collapsible, Footer, Input, Label, Static, T
 from calle_tui.core.contract import MissingField, PlanCallResult
 from calle_tui.core.drafts import DraftStore
 from calle_tui.core.events import RunOutcomeUnknown, ToolsListed
+from calle_tui.core.phones import numbers_in_text
 from calle_tui.core.worker_api import PlanRequest, RunRecord, WorkerAPI, WorkerError
 from calle_tui.ui.bridge import WorkerEventMessage, WorkerEventsMixin
+from calle_tui.ui.paths import styles_path
 from calle_tui.ui.runs.app_context import clock_of, settle_blink, tz_of
 from calle_tui.ui.runs.fields import FieldSpec, FieldValueError, field_specs, parse_field
-from calle_tui.ui.paths import styles_path
-from calle_tui.core.phones import numbers_in_text
 from calle_tui.ui.runs.plan_view import PlanCard, plan_expired, plan_sheet, who_is_called
 from calle_tui.ui.screens.confirm import ConfirmCallModal
 from calle_tui.ui.screens.monitor import MonitorScreen
@@ -58,8 +59,8 @@ def zone_text(zone: object | None) -> str:
 
 class ComposerScreen(WorkerEventsMixin, Screen):
     TITLE = "New call"  # the shared header shows it; sub_title says how far the plan has got
-    CSS_PATH = [str(styles_path("runs.tcss"))]
-    BINDINGS = [
+    CSS_PATH = str(styles_path("runs.tcss"))
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "submit", "Plan", id="composer.plan", tooltip="Send to plan_call (never places a call)"),
         Binding("ctrl+j,alt+enter", "submit", "Plan", show=False, id="composer.plan_alt"),
         Binding("ctrl+r", "review", "Review & call", id="composer.review", tooltip="Review the plan, then confirm"),
@@ -90,8 +91,9 @@ class ComposerScreen(WorkerEventsMixin, Screen):
         # The body scrolls to whatever has the focus, so it never takes the focus itself: Tab goes from the
         # last answer straight on to the next control instead of to an invisible scroll container.
         with VerticalScroll(id="composer-body", can_focus=False):
-            yield Label("Describe the call. It is sent as written; nothing is called until you confirm.",
-                        id="composer-intro")
+            yield Label(
+                "Describe the call. It is sent as written; nothing is called until you confirm.", id="composer-intro"
+            )
             yield settle_blink(
                 TextArea(
                     id="composer-request",
@@ -183,8 +185,7 @@ class ComposerScreen(WorkerEventsMixin, Screen):
                 self.drafts.clear()
         except OSError as exc:
             if self.is_attached and not self._closing:
-                self._say(f"Could not save your draft ({exc.strerror or 'disk error'}). Keep this window open.",
-                          error=True)
+                self._say(f"Could not save your draft ({exc.strerror or 'disk error'}). Keep this window open.", error=True)
 
     # --- planning -----------------------------------------------------------------------------------
 
@@ -212,8 +213,10 @@ class ComposerScreen(WorkerEventsMixin, Screen):
             return
         waited = max(0, round(clock_of(self.app)() - self._planning_since))
         elapsed = f" {waited} s." if waited else ""
-        self._say(f"Planning…{elapsed} This never places a call; it can take a minute or two. "
-                  "Esc stops waiting (your request stays).")
+        self._say(
+            f"Planning…{elapsed} This never places a call; it can take a minute or two. "
+            "Esc stops waiting (your request stays)."
+        )
 
     def _planning_done(self) -> None:
         self.planning = False
@@ -230,8 +233,10 @@ class ComposerScreen(WorkerEventsMixin, Screen):
             return
         self.workers.cancel_group(self, "plan")
         self._planning_done()
-        self._say("Stopped waiting for the plan. CALL-E may still finish it; that plan is ignored and never "
-                  "called. Your request is still here: press ctrl+s to plan again.")
+        self._say(
+            "Stopped waiting for the plan. CALL-E may still finish it; that plan is ignored and never "
+            "called. Your request is still here: press ctrl+s to plan again."
+        )
 
     def _new_request(self) -> PlanRequest | None:
         text = self.query_one("#composer-request", TextArea).text
@@ -264,8 +269,7 @@ class ComposerScreen(WorkerEventsMixin, Screen):
             if value.strip():
                 answers.append((question, value))
         if not answers:
-            self._say("Type an answer to at least one question above, or press ctrl+n to start a new plan.",
-                      error=True)
+            self._say("Type an answer to at least one question above, or press ctrl+n to start a new plan.", error=True)
             return None
         values: dict = {}
         known = {spec.name for spec in self.specs}
@@ -299,7 +303,7 @@ class ComposerScreen(WorkerEventsMixin, Screen):
         except WorkerError as exc:
             self._say(self._sentence(exc, "Your request is kept: press ctrl+s to try again."), error=True)
             return
-        except Exception as exc:  # noqa: BLE001 - never a traceback on screen; the details go to the log
+        except Exception as exc:  # never a traceback on screen; the details go to the log
             logging.getLogger("calle_tui.ui").error("planning failed", exc_info=exc)
             self._say("Planning failed unexpectedly. Your request is kept: press ctrl+s to try again.", error=True)
             return
@@ -350,12 +354,21 @@ class ComposerScreen(WorkerEventsMixin, Screen):
         for index, question in enumerate(self.questions):
             widgets.append(Label(question.question, classes="question"))
             hint = f"your answer ({question.field})" if question.field else "your answer"
-            widgets.append(settle_blink(
-                Input(placeholder=hint, id=f"answer-{self._question_round}-{index}", classes="answer", compact=True)
-            ))
+            widgets.append(
+                settle_blink(
+                    Input(placeholder=hint, id=f"answer-{self._question_round}-{index}", classes="answer", compact=True)
+                )
+            )
         # A real stop after the answers: Tab moves on in reading order, and mouse users can send them too.
-        widgets.append(Button("Send answers (ctrl+s)", id=f"answers-send-{self._question_round}",
-                              classes="answers-send", variant="primary", compact=True))
+        widgets.append(
+            Button(
+                "Send answers (ctrl+s)",
+                id=f"answers-send-{self._question_round}",
+                classes="answers-send",
+                variant="primary",
+                compact=True,
+            )
+        )
         await box.mount_all(widgets)
         first = box.query(Input).first()
         first.focus()
@@ -451,13 +464,16 @@ class ComposerScreen(WorkerEventsMixin, Screen):
             else:
                 self._say(self._sentence(exc, "Check the call history before planning it again."), error=True)
             return
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             self.running = False
             self.sub_title = self._stage()
             self.refresh_bindings()
             logging.getLogger("calle_tui.ui").error("the call request failed", exc_info=exc)
-            self._say("The call request failed unexpectedly. It may or may not have "
-                      "been placed: check the call history before planning it again.", error=True)
+            self._say(
+                "The call request failed unexpectedly. It may or may not have "
+                "been placed: check the call history before planning it again.",
+                error=True,
+            )
             return
         self.running = False
         self._reset_after_run()
@@ -542,4 +558,3 @@ class ComposerScreen(WorkerEventsMixin, Screen):
         message.update(text)
         message.set_class(error, "-error")
         message.display = bool(text)
-

@@ -10,28 +10,32 @@ never confirm twice. An expired plan cannot be confirmed: the user is sent back 
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.events import Key
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Label, Static
 
 from calle_tui.core.contract import PlanCallResult
+from calle_tui.ui.paths import styles_path
 from calle_tui.ui.runs.app_context import clock_of, settle_blink, tz_of
 from calle_tui.ui.runs.format import format_phone, last_digits, short_phone
-from calle_tui.ui.paths import styles_path
 from calle_tui.ui.runs.plan_view import PlanCard, plan_expired, plan_sheet, who_is_called
 
 CONFIRM_WORD = "CALL"  # typed instead of digits when a plan shows no number at all
-NO_CANCEL = ("⚠ A started call cannot be cancelled through calle-tui: CALL-E offers no way to stop it. "
-             "Confirm only if it may run to the end.")
+NO_CANCEL = (
+    "⚠ A started call cannot be cancelled through calle-tui: CALL-E offers no way to stop it. "
+    "Confirm only if it may run to the end."
+)
 
 
 class ConfirmCallModal(ModalScreen[bool]):
-    CSS_PATH = [str(styles_path("runs.tcss"))]
-    BINDINGS = [
+    CSS_PATH = str(styles_path("runs.tcss"))
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="confirm.cancel", tooltip="Close without calling"),
         Binding(
             "ctrl+y",
@@ -59,7 +63,8 @@ class ConfirmCallModal(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-dialog"):
             yield Static(  # --demo's own sandbox rings no phone: the gate below stays the same
-                "⚠  Sandbox: a simulated call, no phone rings" if getattr(self.app, "demo", False)
+                "⚠  Sandbox: a simulated call, no phone rings"
+                if getattr(self.app, "demo", False)
                 else "⚠  This places a REAL phone call",
                 id="confirm-title",
             )

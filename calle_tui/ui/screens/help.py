@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from textual.app import App, ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.dom import DOMNode
 from textual.screen import ModalScreen, Screen
@@ -38,7 +39,7 @@ def collect_keys(screen: Screen) -> list[KeyRow]:
         if not binding.description or binding.system:
             continue
         group = (id(active.node), binding.action)
-        node, _b, keys = grouped.setdefault(group, (active.node, binding, []))
+        _node, _b, keys = grouped.setdefault(group, (active.node, binding, []))
         keys.append(app.get_key_display(binding.with_key(key)))
     rows = [KeyRow(" / ".join(dict.fromkeys(keys)), b.description, _scope(n, screen)) for n, b, keys in grouped.values()]
 
@@ -64,7 +65,7 @@ def collect_keys(screen: Screen) -> list[KeyRow]:
 class HelpScreen(ModalScreen[None]):
     """Built from the screen underneath it at the moment help was asked for."""
 
-    BINDINGS = [Binding("escape,q,f1,question_mark", "close", "Close help", id="help.close")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q,f1,question_mark", "close", "Close help", id="help.close")]
 
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
@@ -85,8 +86,7 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(
-                f"Keys for {self.screen_title}. ctrl+p opens the command palette with every action. "
-                "Esc closes this help.",
+                f"Keys for {self.screen_title}. ctrl+p opens the command palette with every action. Esc closes this help.",
                 id="help-intro",
                 markup=False,
             )

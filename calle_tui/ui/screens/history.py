@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
-from textual.widgets.data_table import ColumnKey
+from textual.widgets.data_table import CellDoesNotExist, ColumnKey
 
 from calle_tui.core.events import RunFinished, RunOutcomeUnknown, RunStarted, RunUpdate
 from calle_tui.ui.bridge import WorkerEventMessage, WorkerEventsMixin
@@ -61,7 +61,7 @@ def record_key(record: RunRecord) -> str:
 
 
 class HistoryScreen(WorkerEventsMixin, Screen[None]):
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", id="history.back", tooltip="Back to where you were."),
         Binding("slash", "focus_search", "Search", key_display="/", id="history.search", tooltip="Filter the list."),
         Binding("r", "reload", "Reload", id="history.reload", tooltip="Read the list again."),
@@ -163,7 +163,7 @@ class HistoryScreen(WorkerEventsMixin, Screen[None]):
             return None
         try:
             return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        except Exception:
+        except CellDoesNotExist:
             return None
 
     def _detail(self, text: str) -> None:
@@ -175,7 +175,9 @@ class HistoryScreen(WorkerEventsMixin, Screen[None]):
         if record is None:
             search = self.query_one("#history-search", Input).value.strip()
             self._detail(
-                f"No calls match “{search}”. Esc clears the search." if search else "No calls yet. Place one from the composer."
+                f"No calls match “{search}”. Esc clears the search."
+                if search
+                else "No calls yet. Place one from the composer."
             )
             return
         if is_unknown(record):
@@ -213,9 +215,9 @@ class HistoryScreen(WorkerEventsMixin, Screen[None]):
     def on_worker_event_message(self, message: WorkerEventMessage) -> None:
         message.stop()
         event = message.event
-        if isinstance(event, (RunStarted, RunFinished, RunOutcomeUnknown)):
-            self.reload()
-        elif isinstance(event, RunUpdate) and self._statuses.get(event.run_id) not in (None, event.status):
+        if isinstance(event, (RunStarted, RunFinished, RunOutcomeUnknown)) or (
+            isinstance(event, RunUpdate) and self._statuses.get(event.run_id) not in (None, event.status)
+        ):
             self.reload()
 
     @on(Input.Changed, "#history-search")
@@ -310,7 +312,7 @@ class HistoryScreen(WorkerEventsMixin, Screen[None]):
         except WorkerError as exc:
             self._detail(f"✗ {exc.message} {exc.action}".strip())
             return
-        except Exception as exc:  # noqa: BLE001 - a sentence, never a traceback on screen
+        except Exception as exc:  # a sentence, never a traceback on screen
             logging.getLogger("calle_tui.ui").error("reconcile failed", exc_info=exc)
             self._detail("✗ The request could not be checked. Try again in a moment.")
             return

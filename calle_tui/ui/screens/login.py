@@ -11,12 +11,12 @@ import logging
 import os
 import sys
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 from urllib.parse import urlsplit
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.events import Paste
@@ -71,12 +71,15 @@ def local_browser_available() -> bool:
 
 
 class LoginScreen(WorkerEventsMixin, Screen[None]):
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("s", "sign_in", "Sign in", id="login.sign_in", tooltip="Start signing in with your browser."),
         Binding("escape", "cancel", "Cancel", id="login.cancel", tooltip="Stop the sign-in, or go back."),
         Binding("c", "copy_link", "Copy link", id="login.copy", tooltip="Copy the sign-in link (works over SSH)."),
         Binding(
-            "l", "show_link_alone", "Link alone", id="login.link_alone",
+            "l",
+            "show_link_alone",
+            "Link alone",
+            id="login.link_alone",
             tooltip="Show the sign-in link on the plain terminal, unbroken, to select and copy it.",
         ),
         Binding("o", "open_browser", "Open browser", id="login.open", tooltip="Open the sign-in link here."),
@@ -144,7 +147,7 @@ class LoginScreen(WorkerEventsMixin, Screen[None]):
     def _auth_status(self) -> AuthStatus | None:
         try:
             return self.worker.auth_status()
-        except Exception:
+        except Exception:  # noqa: BLE001 - no status to show is the same as signed out here: the screen asks
             return None
 
     def watch_phase(self, _old: str, _new: str) -> None:

@@ -10,19 +10,27 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.style import Style
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Label, Static
 
 from calle_tui.core.contract import ActivityEntry, GetCallRunResult, TranscriptTurn, parse_time
 from calle_tui.core.dialect.status import status_kind
+from calle_tui.core.events import ErrorEvent, RunFinished, RunUpdate
+from calle_tui.core.export import (
+    DETAIL_LABELS,
+    TranscriptExport,
+    export_transcript,
+    split_details,
+    to_markdown,
+)
 from calle_tui.core.polling import asks_user
 from calle_tui.core.runview import (
     PHASE_LABELS,
@@ -33,17 +41,11 @@ from calle_tui.core.runview import (
     outcome_line,
     set_status,
 )
-from calle_tui.core.events import ErrorEvent, RunFinished, RunUpdate
-from calle_tui.core.export import (
-    DETAIL_LABELS,
-    TranscriptExport,
-    export_transcript,
-    split_details,
-    to_markdown,
-)
 from calle_tui.core.worker_api import RunRecord, WorkerAPI, WorkerError
 from calle_tui.ui.bridge import WorkerEventMessage, WorkerEventsMixin
+from calle_tui.ui.paths import styles_path
 from calle_tui.ui.runs.app_context import clock_of, tz_of
+from calle_tui.ui.runs.follow_end import ActivityLog, FollowChanged
 from calle_tui.ui.runs.format import (
     format_clock,
     format_datetime,
@@ -53,8 +55,6 @@ from calle_tui.ui.runs.format import (
     short_phone,
     status_look,
 )
-from calle_tui.ui.paths import styles_path
-from calle_tui.ui.runs.follow_end import ActivityLog, FollowChanged
 from calle_tui.ui.runs.transcript import TranscriptLog
 
 SPEECH = "speech"
@@ -63,10 +63,10 @@ TRANSCRIPT = "Transcript"
 
 
 class MonitorScreen(WorkerEventsMixin, Screen):
-    CSS_PATH = [str(styles_path("runs.tcss"))]
+    CSS_PATH = str(styles_path("runs.tcss"))
     # A tall terminal gives the outcome (summary, judgement, details) room instead of an empty transcript.
-    VERTICAL_BREAKPOINTS = [(0, "-short"), (34, "-tall")]
-    BINDINGS = [
+    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-short"), (34, "-tall")]
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "refresh", "Refresh now", id="monitor.refresh", tooltip="Check the call's status now"),
         Binding("c", "copy", "Copy transcript", id="monitor.copy", tooltip="Copy as Markdown (OSC 52)"),
         Binding("e", "export", "Export", id="monitor.export", tooltip="Save the transcript as Markdown and JSON"),
@@ -135,8 +135,7 @@ class MonitorScreen(WorkerEventsMixin, Screen):
         self.set_interval(1.0, self._render_status)  # countdown and elapsed time
         outcome = self.query_one("#monitor-outcome", VerticalScroll)
         self.watch(outcome, "scroll_y", self._hint_more_outcome, init=False)
-        self.watch(outcome, "virtual_size", lambda _size: self.call_after_refresh(self._hint_more_outcome),
-                   init=False)
+        self.watch(outcome, "virtual_size", lambda _size: self.call_after_refresh(self._hint_more_outcome), init=False)
         # After this mount finishes, so the bridge has subscribed before the worker can report anything.
         # A run the journal knows has finished is drawn from it and never followed (or polled) again.
         if not self.view.terminal:

@@ -81,7 +81,9 @@ def status_content(status: ShellStatus) -> Content:
         glyph, colour, word = "○", "$warning", "signed out"
     server = server_label(status.server_url, demo=status.demo)
     parts: list[Content | tuple[str, str] | str] = [
-        (f"{glyph} {word}", colour), *_separator(), (server, "bold $warning") if server == PRODUCTION_LABEL else server
+        (f"{glyph} {word}", colour),
+        *_separator(),
+        (server, "bold $warning") if server == PRODUCTION_LABEL else server,
     ]
     if status.storage:
         text, style = _STORAGE_LOOK.get(status.storage, (f"tokens: {status.storage}", ""))

@@ -27,7 +27,12 @@ from calle_tui.core.worker_api import WorkerError
 
 def encodings(secret: str) -> set[str]:
     raw = secret.encode()
-    forms = {secret, quote(secret, safe=""), base64.b64encode(raw).decode().rstrip("="), base64.urlsafe_b64encode(raw).decode().rstrip("=")}
+    forms = {
+        secret,
+        quote(secret, safe=""),
+        base64.b64encode(raw).decode().rstrip("="),
+        base64.urlsafe_b64encode(raw).decode().rstrip("="),
+    }
     for k in (1, 2):  # inside a longer base64 text: the characters that depend on the secret alone
         enc = base64.b64encode(b"\0" * k + raw).decode()
         forms.add(enc[-(-8 * k // 6) : (8 * (k + len(raw))) // 6])
@@ -124,7 +129,9 @@ async def test_canary_secrets_never_leak(sandbox_factory, tmp_path, capfd, debug
     blob["expires_at"] = time.time() - 60
     store.set(storage.key, json.dumps(blob))
     try:
-        await list_tools(url, build_oauth_provider(url, ServerTokenStorage(store, url), None, EventLog(), interactive=False))
+        await list_tools(
+            url, build_oauth_provider(url, ServerTokenStorage(store, url), None, EventLog(), interactive=False)
+        )
     except BaseException as exc:
         exception_texts.append(text_of(exc))
 

@@ -60,7 +60,8 @@ def test_a_sign_in_for_another_server_is_said_as_such(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "document", ["{not json", json.dumps({"token": {}}), json.dumps({"token": {"access_token": "a" * 20}, "expires_at": "soon"})]
+    "document",
+    ["{not json", json.dumps({"token": {}}), json.dumps({"token": {"access_token": "a" * 20}, "expires_at": "soon"})],
 )
 def test_an_unreadable_cache_is_said_as_such(tmp_path, document):
     write_cache(tmp_path, URL, document)

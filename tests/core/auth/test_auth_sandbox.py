@@ -156,7 +156,9 @@ async def test_rejected_refresh_token_means_login_required_and_is_forgotten(sand
     sandbox.expire_access_tokens()
     age_stored_token(store, first)
     storage = ServerTokenStorage(store, sandbox.mcp_url)
-    await expect_failure(sandbox.mcp_url, build_oauth_provider(sandbox.mcp_url, storage, None, EventLog(), interactive=False), LoginRequired)
+    await expect_failure(
+        sandbox.mcp_url, build_oauth_provider(sandbox.mcp_url, storage, None, EventLog(), interactive=False), LoginRequired
+    )
     assert not storage.has_tokens()  # a dead refresh token is not retried after the next restart
     assert await storage.get_client_info() is not None
 

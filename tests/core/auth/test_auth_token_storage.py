@@ -75,7 +75,9 @@ async def test_expiry_is_absolute_and_survives_a_restart():
 async def test_client_info_and_metadata_round_trip_and_clear():
     store = MemoryStore()
     storage = ServerTokenStorage(store, "http://127.0.0.1:9/mcp")
-    client = OAuthClientInformationFull(client_id="cid", client_secret="client-secret-SSSS", redirect_uris=["http://127.0.0.1:5/callback"])
+    client = OAuthClientInformationFull(
+        client_id="cid", client_secret="client-secret-SSSS", redirect_uris=["http://127.0.0.1:5/callback"]
+    )
     await storage.set_client_info(client)
     await storage.set_tokens(_token())
     prm = ProtectedResourceMetadata(resource="http://127.0.0.1:9/mcp", authorization_servers=["http://127.0.0.1:9/"])
