@@ -22,10 +22,14 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+from calle_tui.core.auth.cli_cache import CliSignIn, CliState
 from calle_tui.core.contract import ActivityEntry, GetCallRunResult, PlanCallResult, RunCallResult
 from calle_tui.core.events import (
+    BrokerSignInEnded,
+    BrokerSignInPending,
     ConnectionChanged,
     LoginFlowName,
     PlanResult,
@@ -54,6 +58,8 @@ AUTHORIZE_URL = (
     "&redirect_uri=http%3A%2F%2F127.0.0.1%3A53121%2Fcallback&state=" + STATE + "&code_challenge=abc123"
 )
 CALLBACK_PORT = 53121
+BROKER_LOGIN_URL = "https://calle.invalid/cli/login?session=bs-0001"  # what a broker's login_url looks like
+CLI_CACHE_PATH = Path("/home/user/.calle-mcp/cli/0123456789abcdef/token.json")
 FIRST_CHECK_AFTER = 60.0  # the seed's first get_call_run, about a minute after run_call
 
 # The kinds of WorkerError the real worker raises (worker.py, follow.py, connection.classify): a scripted
@@ -63,6 +69,9 @@ REAL_ERROR_KINDS = frozenset({
     "already_started", "safety", "outcome_unknown", "closed", "journal", "busy", "cannot_check", "unknown_run",
     "unknown_plan", "rejected", "no_login", "state_mismatch", "denied", "no_code", "canceled", "registration_failed", "token_refused",
     "login_failed",
+    # brokered sign-in (core/auth/broker.py) and the CALL-E CLI's sign-in (worker.use_cli_sign_in)
+    "failed", "expired", "gone", "exchanged", "forbidden", "cancelled", "unreachable", "bad_reply", "not_offered",
+    "cli_near_expiry", "cli_other_server", "cli_unreadable", "cli_none",
 })  # fmt: skip
 
 
@@ -132,6 +141,16 @@ class FakeWorker:
         self.run_entered = asyncio.Event()
         self.waiting_for_browser = asyncio.Event()
         self.started = asyncio.Event()
+        # Brokered sign-in and the CALL-E CLI's sign-in (scripted like the real worker's outcomes).
+        self.broker = False  # whether the server offers the broker
+        self.broker_login_url = BROKER_LOGIN_URL
+        self.broker_expires_in = 600.0
+        self.broker_calls = 0
+        self.broker_cancels = 0
+        self._broker_pending: asyncio.Future | None = None
+        self.broker_waiting = asyncio.Event()
+        self.cli_state: CliState = "none"
+        self.cli_uses = 0
 
     # --- events ----------------------------------------------------------------------------------------
 
@@ -228,6 +247,61 @@ class FakeWorker:
     async def cancel_sign_in(self) -> None:
         if self._pending is not None and not self._pending.done():
             self._pending.cancel()
+
+    async def broker_offered(self) -> bool:
+        return self.broker
+
+    async def sign_in_brokered(self) -> None:
+        """Like the real worker: BrokerSignInPending, then wait for approve_broker() / end_broker(kind) /
+        cancel_brokered_sign_in(); a failure is BrokerSignInEnded plus WorkerError of the same kind."""
+        self.broker_calls += 1
+        if not self.broker:
+            return self._broker_ended("not_offered", "This server does not offer the one-link sign-in.")
+        self._broker_pending = asyncio.get_running_loop().create_future()
+        self.emit(BrokerSignInPending(self.server_url, self.broker_login_url, self.clock() + self.broker_expires_in, 2.0))
+        self.broker_waiting.set()
+        try:
+            outcome = await self._broker_pending
+        finally:
+            self._broker_pending = None
+            self.broker_waiting.clear()
+        if outcome is not None:
+            kind, message = outcome
+            return self._broker_ended(kind, message)
+        self.signed_in = True
+        self.expires_at = self.clock() + 3600
+        self._connected()
+
+    def _broker_ended(self, kind: str, message: str) -> None:
+        self.emit(BrokerSignInEnded(self.server_url, kind, message))
+        raise _checked(WorkerError(message, kind=kind))
+
+    def approve_broker(self) -> None:
+        """The person approved on their phone."""
+        assert self._broker_pending is not None, "no brokered sign-in is waiting"
+        self._broker_pending.set_result(None)
+
+    def end_broker(self, kind: str, message: str) -> None:
+        """The broker said FAILED / EXPIRED / 410 ... (kind as the real worker names it)."""
+        assert self._broker_pending is not None, "no brokered sign-in is waiting"
+        self._broker_pending.set_result((kind, message))
+
+    async def cancel_brokered_sign_in(self) -> None:
+        self.broker_cancels += 1
+        if self._broker_pending is not None and not self._broker_pending.done():
+            self._broker_pending.set_result(("cancelled", "Sign-in cancelled."))
+
+    def cli_sign_in(self) -> CliSignIn:
+        return CliSignIn(self.cli_state, CLI_CACHE_PATH, FIXED_NOW + 3600 if self.cli_state == "usable" else None)
+
+    async def use_cli_sign_in(self) -> None:
+        self.cli_uses += 1
+        seen = self.cli_sign_in()
+        if seen.state != "usable":
+            raise _checked(WorkerError(seen.sentence, kind="cli_" + seen.state))
+        self.signed_in = True
+        self.expires_at = seen.expires_at
+        self._connected()
 
     async def sign_out(self) -> None:
         self.sign_out_calls += 1

@@ -20,6 +20,7 @@ from fake_worker import REAL_ERROR_KINDS, STATE, FakeWorker
 from fakes_runs import ready_plan
 
 import calle_tui.core
+from calle_tui.core.auth.cli_cache import CliState
 from calle_tui.core.auth.secret_store import MemoryStore
 from calle_tui.core.clock import ManualClock
 from calle_tui.core.contract import TOOL_NAMES, PlanCallResult
@@ -232,4 +233,7 @@ def test_the_fake_knows_only_error_kinds_the_real_worker_raises():
     written = set(re.findall(r'kind="(\w+)"', source)) | set(re.findall(r'CallError\(\s*"(\w+)"', source))
     written |= set(re.findall(r'\.detail = "(\w+)"', source))  # sign-in failures carry their detail as kind
     written |= set(re.findall(r'^    kind = "(\w+)"', source, flags=re.M))  # auth/errors.py's classes
+    written |= set(re.findall(r'_error\("(\w+)"', source))  # broker.py's BrokerError kinds, raised as themselves
+    if 'kind="cli_" + seen.state' in source:  # worker.use_cli_sign_in: one kind per CLI cache state
+        written |= {"cli_" + state for state in typing.get_args(CliState)}
     assert REAL_ERROR_KINDS <= written, REAL_ERROR_KINDS - written
