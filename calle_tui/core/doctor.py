@@ -19,7 +19,14 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, TextIO
 
 from calle_tui.core.contract import TOOL_NAMES
-from calle_tui.core.events import ConnectionChanged, ErrorEvent, SignInNeeded, SignInProgress, ToolsListed
+from calle_tui.core.events import (
+    ConnectionChanged,
+    ErrorEvent,
+    LoginFlowChoice,
+    SignInNeeded,
+    SignInProgress,
+    ToolsListed,
+)
 from calle_tui.core.journal import Journal
 from calle_tui.core.logs import mask_known_secrets as safe_text
 from calle_tui.core.settings import Settings, SettingsError, load_settings
@@ -62,7 +69,7 @@ class _Timer:
 async def diagnose(
     settings: Settings,
     *,
-    login: str | None = None,
+    login: LoginFlowChoice | None = None,
     secret_store: Any = None,
     connect_timeout: float = 30.0,
     notify: TextIO | None = None,

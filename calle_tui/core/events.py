@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # annotations only: screens import these events, and pydantic
 ConnectionState = Literal["disconnected", "connecting", "connected", "reconnecting", "failed"]
 SignInStep = Literal["discovering", "registering", "waiting_for_browser", "exchanging", "done", "failed", "canceled"]
 LoginFlowName = Literal["loopback", "paste", "auto-follow"]
+LoginFlowChoice = Literal["auto", "loopback", "paste", "auto-follow"]  # what a person may ask for: "auto" picks
 TokenStorageKind = Literal["keyring", "memory", "file"]
 PollState = Literal["waiting_first", "polling", "waiting", "reconnecting", "scheduled", "finished", "unknown"]
 

@@ -20,12 +20,13 @@ import asyncio
 import logging
 import random
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from calle_tui.core.clock import Clock, SystemClock
 from calle_tui.core.connection import PLAN_TIMEOUT, CallError, Connection, classify
 from calle_tui.core.contract import (
     TOOL_NAMES,
+    ActivityEntry,
     PlanCallInput,
     PlanCallResult,
     RunCallInput,
@@ -35,6 +36,7 @@ from calle_tui.core.events import (
     ConnectionChanged,
     ConnectionState,
     ErrorEvent,
+    LoginFlowChoice,
     LoginFlowName,
     PlanResult,
     RunOutcomeUnknown,
@@ -43,6 +45,7 @@ from calle_tui.core.events import (
     SignedOut,
     SignInNeeded,
     Subscribers,
+    TokenStorageKind,
     ToolsListed,
     WorkerEvent,
 )
@@ -54,6 +57,7 @@ from calle_tui.core.timezone import user_zone
 from calle_tui.core.worker_api import AuthStatus, PlanRequest, RunRecord, WorkerError
 
 log = logging.getLogger("calle_tui.worker")
+_T = TypeVar("_T")
 
 NOT_CALLE = "This server is not a CALL-E endpoint: it does not offer plan_call, run_call and get_call_run."
 UNKNOWN_OUTCOME = "We sent the call request but got no answer, so we do not know whether the call started."
@@ -72,7 +76,7 @@ class CalleWorker:
         journal: Journal | None = None,
         clock: Clock | None = None,
         rng: random.Random | None = None,
-        login_flow: str | None = None,
+        login_flow: LoginFlowChoice | None = None,
     ) -> None:
         self.settings = settings
         self.zone = user_zone(settings.timezone)  # sent with plan_call; the composer shows it
@@ -92,9 +96,9 @@ class CalleWorker:
         self._retiring: set[asyncio.Task[None]] = set()
         self._state: ConnectionState = "disconnected"
         self._started = False
-        self._starting: asyncio.Future | None = None  # the one start-up, awaited by every early request
+        self._starting: asyncio.Future[None] | None = None  # the one start-up, awaited by every early request
         self._closed = False
-        self._supervisor: asyncio.Task | None = None
+        self._supervisor: asyncio.Task[None] | None = None
         self._run_locks: dict[str, asyncio.Lock] = {}
         self._login: Any = None
         self._broker_client: Any = None  # core/auth/broker.BrokerClient, made on first use
@@ -127,7 +131,7 @@ class CalleWorker:
         self.tools: Any = None  # connection.ToolInfo of the current session
 
     @property
-    def plan_call_schema(self) -> dict | None:
+    def plan_call_schema(self) -> dict[str, Any] | None:
         """plan_call's inputSchema from the current session's tools/list (None before one): a composer
         opened after ToolsListed was announced builds its fields from it."""
         return self.tools.schemas.get("plan_call", {}) if self.tools is not None else None
@@ -457,7 +461,7 @@ class CalleWorker:
 
     def auth_status(self) -> AuthStatus:
         store = self._store
-        kind = getattr(store, "kind", "memory")
+        kind: TokenStorageKind = getattr(store, "kind", "memory")
         notice = getattr(store, "notice", "") or ""
         storage = self._storage
         signed_in = bool(storage is not None and storage.has_tokens())
@@ -522,7 +526,8 @@ class CalleWorker:
         return self._broker_client
 
     async def broker_offered(self) -> bool:
-        return await self._broker().offered()
+        offered: bool = await self._broker().offered()
+        return offered
 
     async def sign_in_brokered(self) -> None:
         from calle_tui.core.auth.broker import BrokerError, poll_delay
@@ -816,11 +821,11 @@ class CalleWorker:
 
         return self._read(build)
 
-    def run_entries(self, run_id: str) -> list:
+    def run_entries(self, run_id: str) -> list[ActivityEntry]:
         """Every activity entry stored for a run, in order (to redraw a past run)."""
         return self._read(lambda journal: journal.entries(run_id))
 
-    def _read(self, query: Callable[[Journal], Any]) -> Any:
+    def _read(self, query: Callable[[Journal], _T]) -> _T:
         """Reads keep working after close(): the history is on disk, so a closed worker opens it briefly."""
         if not (self._closed and self._own_journal):
             return query(self.journal)

@@ -27,11 +27,13 @@ import httpx2
 from mcp.client.auth import OAuthClientProvider, OAuthFlowError, OAuthRegistrationError, OAuthTokenError
 from mcp.client.auth.utils import extract_field_from_www_auth
 from mcp.shared.auth import (
+    AuthorizationCodeResult,
     OAuthClientInformationFull,
     OAuthClientMetadata,
     OAuthMetadata,
     ProtectedResourceMetadata,
 )
+from pydantic import AnyUrl
 
 from calle_tui.core.auth.errors import (
     AuthError,
@@ -45,7 +47,7 @@ from calle_tui.core.auth.errors import (
 )
 from calle_tui.core.auth.login_flows import PASTE_REDIRECT_URI, client_rejected
 from calle_tui.core.auth.token_storage import ServerTokenStorage
-from calle_tui.core.events import SignInProgress
+from calle_tui.core.events import LoginFlowName, SignInProgress
 from calle_tui.core.logs import register_secret
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -100,7 +102,7 @@ class CalleOAuthProvider(OAuthClientProvider):
         self._interactive = interactive and login is not None
         self._preregistered = preregistered
         self._probe_authorize = probe_authorize
-        self._flow_name = getattr(login, "flow_name", "loopback")
+        self._flow_name: LoginFlowName = getattr(login, "flow_name", "loopback")
         self._emitted: set[str] = set()
         self._registered_in_flow = False  # a client registered moments ago needs no "still known?" probe
         self.registrations = 0  # dynamic registrations made by this provider (for tests and the doctor)
@@ -199,7 +201,10 @@ class CalleOAuthProvider(OAuthClientProvider):
         info = self.context.client_info
         if info is None or self._preregistered is not None:
             return False
-        wanted = str(self.context.client_metadata.redirect_uris[0])
+        ours = self.context.client_metadata.redirect_uris or []
+        if not ours:
+            return False
+        wanted = str(ours[0])
         return wanted not in {str(uri) for uri in info.redirect_uris or []}
 
     # --- the flow wrapper --------------------------------------------------------------------------------------
@@ -256,10 +261,10 @@ class CalleOAuthProvider(OAuthClientProvider):
                 self._emit("failed", exc.message, once=False)
                 raise
             except OAuthFlowError as exc:
-                failure = _safe_oauth_failure(exc)
+                flow_failure = _safe_oauth_failure(exc)
                 log.info("OAuth flow failed: %s: %s", type(exc).__name__, exc)
-                self._emit("failed", failure.message, once=False)
-                raise failure from None
+                self._emit("failed", flow_failure.message, once=False)
+                raise flow_failure from None
             finally:
                 await inner.aclose()
 
@@ -297,12 +302,12 @@ class CalleOAuthProvider(OAuthClientProvider):
         if client_rejected(response.status_code, response.content):
             raise ClientRejected()
 
-    async def _callback_handler(self):
+    async def _callback_handler(self) -> AuthorizationCodeResult:
         login = self._login
         result_fn = getattr(login, "callback_result", None)
         if result_fn is not None:
-            return await result_fn()
-        from mcp.shared.auth import AuthorizationCodeResult
+            result: AuthorizationCodeResult = await result_fn()
+            return result
 
         code, state = await login.callback_handler()
         return AuthorizationCodeResult(code=code, state=state)
@@ -340,7 +345,7 @@ def build_oauth_provider(
     redirect_uri = getattr(login, "redirect_uri", None) or PASTE_REDIRECT_URI
     metadata = OAuthClientMetadata(
         client_name=client_name,
-        redirect_uris=[redirect_uri],
+        redirect_uris=[AnyUrl(redirect_uri)],
         grant_types=["authorization_code", "refresh_token"],
         response_types=["code"],
     )
@@ -350,7 +355,7 @@ def build_oauth_provider(
         preregistered = OAuthClientInformationFull(
             client_id=client_id,
             client_secret=client_secret or None,
-            redirect_uris=[redirect_uri],
+            redirect_uris=[AnyUrl(redirect_uri)],
             grant_types=["authorization_code", "refresh_token"],
             response_types=["code"],
             token_endpoint_auth_method="client_secret_post" if client_secret else "none",

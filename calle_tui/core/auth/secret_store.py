@@ -77,7 +77,8 @@ class KeyringStore:
         self.service = service
 
     def get(self, key: str) -> str | None:
-        return self.backend.get_password(self.service, key)
+        value = self.backend.get_password(self.service, key)
+        return value if isinstance(value, str) else None
 
     def set(self, key: str, value: str) -> None:
         self.backend.set_password(self.service, key, value)

@@ -15,11 +15,14 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from calle_tui.core.auth.secret_store import SecretStore
 from calle_tui.core.logs import register_secret
+
+if TYPE_CHECKING:  # the SDK is imported when first used: start-up stays quick
+    from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
 
 log = logging.getLogger("calle_tui.auth.storage")
 
@@ -114,7 +117,7 @@ class ServerTokenStorage:
 
     # --- mcp TokenStorage ------------------------------------------------------------------------------
 
-    async def get_tokens(self):
+    async def get_tokens(self) -> OAuthToken | None:
         from mcp.shared.auth import OAuthToken
 
         data = self._load().get("tokens")
@@ -126,11 +129,11 @@ class ServerTokenStorage:
             log.warning("stored tokens are damaged; ignoring them")
             return None
 
-    async def set_tokens(self, tokens) -> None:
+    async def set_tokens(self, tokens: OAuthToken) -> None:
         expires_at = self._clock() + int(tokens.expires_in) if tokens.expires_in is not None else None
         self._update(tokens=tokens.model_dump(mode="json", exclude_none=True), expires_at=expires_at)
 
-    async def get_client_info(self):
+    async def get_client_info(self) -> OAuthClientInformationFull | None:
         from mcp.shared.auth import OAuthClientInformationFull
 
         data = self._load().get("client_info")
@@ -142,7 +145,7 @@ class ServerTokenStorage:
             log.warning("stored client registration is damaged; ignoring it")
             return None
 
-    async def set_client_info(self, client_info) -> None:
+    async def set_client_info(self, client_info: OAuthClientInformationFull) -> None:
         self._update(client_info=client_info.model_dump(mode="json", exclude_none=True))
 
     # --- what the SDK does not persist -----------------------------------------------------------------
