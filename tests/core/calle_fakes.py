@@ -100,6 +100,7 @@ class FakeCalle:
         self.run_call_entered = threading.Event()
         self.run_call_jsonrpc_error: int | None = None
         self.plan_result: dict[str, Any] | None = None  # override plan_call's answer
+        self.endless_cursor = False  # a server that hands out a fresh next_cursor on every page, caught up or not
 
     def _count(self, name: str) -> None:
         with self.lock:
@@ -160,7 +161,7 @@ class FakeCalle:
                     fake.malformed_pages -= 1
                     return {"status": 42, "activity": "not a list"}
                 entries = fake.entries.get(run_id, [])
-                start = int(cursor or 0)
+                start = int((cursor or "0").split(".")[0])
                 page = entries[start : start + (limit or 50)]
                 end = start + len(page)
                 fake.entries_returned += len(page)
@@ -171,7 +172,9 @@ class FakeCalle:
                     "status": status,
                     "terminal": status in {"completed", "failed", "no_answer", "busy", "voicemail", "canceled"},
                     "activity": page,
-                    "next_cursor": None if caught_up else str(end),
+                    "next_cursor": (f"{end}.{fake.calls['get_call_run']}" if fake.endless_cursor else None)
+                    if caught_up
+                    else str(end),
                     "resume_cursor": str(end),  # like the sandbox: where to continue once caught up
                     "summary": "All done." if status == "completed" else None,
                     "next_step": {"action": "poll"},
