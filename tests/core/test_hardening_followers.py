@@ -81,3 +81,42 @@ async def test_a_follower_that_trips_locally_says_so_retries_and_recovers(
     fake.status[RUN_ID] = "completed"
     await drive(manual_clock, log, lambda: bool(log.of(RunFinished)))
     assert log.of(RunFinished)[-1].run_id == RUN_ID
+
+
+async def test_a_server_that_dies_under_run_call_leaves_the_outcome_open(make_worker, monkeypatch):
+    """The run_call POST left, then the server went away: its own request reached the server, so the
+    refused connects of the requests after it (the session's root cause) must not make it "not started"."""
+    import asyncio
+    import threading
+
+    import pytest
+    from calle_fakes import FakeCalle, serve
+
+    from calle_tui.core.events import RunOutcomeUnknown
+    from calle_tui.core.worker_api import WorkerError
+
+    fake = FakeCalle()
+    fake.run_call_gate = threading.Event()
+    server = serve(fake.tools(), name="dies-under-run-call")
+    server.serve()
+    try:
+        worker, log = make_worker(server.url, request_timeout_seconds=5.0)
+        await worker.start()
+        await log.wait_kind(ToolsListed)
+        plan = await worker.plan(READY)
+        sending = asyncio.ensure_future(worker.run(plan.plan_id, plan.confirm_token))
+        assert await asyncio.to_thread(fake.run_call_entered.wait, 10)
+        # The server goes away at once: the in-flight request's connection drops, every connect after it is refused.
+        server._server.force_exit = True
+        await asyncio.to_thread(server.stop)
+        with pytest.raises(WorkerError) as caught:
+            await sending
+    finally:
+        fake.run_call_gate.set()
+        server.stop()
+    assert caught.value.kind == "outcome_unknown", caught.value
+    assert log.of(RunOutcomeUnknown) and log.of(RunOutcomeUnknown)[0].plan_id == plan.plan_id
+    assert worker.journal.attempt(plan.plan_id).state == "unknown"  # the latch stays closed: never re-sent
+    with pytest.raises(WorkerError) as again:
+        await worker.run(plan.plan_id, plan.confirm_token)
+    assert again.value.kind == "already_started" and fake.calls["run_call"] == 1
