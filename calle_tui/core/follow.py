@@ -32,6 +32,7 @@ from calle_tui.core.polling import (
     next_poll_at,
     refresh_allowed,
 )
+from calle_tui.core.request_budget import RequestBudget
 from calle_tui.core.worker_api import WorkerError
 
 log = logging.getLogger("calle_tui.follow")
@@ -58,6 +59,7 @@ class RunFollowers:
         connection: Callable[[], Any],
         connected: asyncio.Event,
         closed: Callable[[], bool],
+        budget: RequestBudget | None = None,
     ) -> None:
         self._clock = clock
         self._rng = rng
@@ -67,6 +69,7 @@ class RunFollowers:
         self._connection = connection  # the current Connection, or None while disconnected
         self._connected = connected
         self._closed = closed
+        self._budget = budget or RequestBudget(clock)  # shared by every run this worker follows
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._last_update: dict[str, RunUpdate] = {}  # per run, without entries: replayed to late subscribers
         self._poke: dict[str, asyncio.Event] = {}
@@ -211,6 +214,9 @@ class RunFollowers:
                 errors += 1
                 delay = backoff_delay(errors, self._policy, self._rng, exc.retry_after)
                 due = self._clock.now() + delay
+                if exc.kind == "rate_limited":
+                    # The server is busy for the account, not for this run: every follower holds off.
+                    self._budget.hold_off(due)
                 waiting = "waiting"
                 problem = f"{exc.message} Retrying in {fmt_seconds(delay)}."
                 if errors >= SLOW_AFTER:
@@ -285,6 +291,9 @@ class RunFollowers:
             for _ in range(self._policy.page_cap):
                 conn = self._connection()
                 if conn is None or not conn.alive:
+                    raise ConnectionLost("network", "The connection was lost.")
+                await self._budget.acquire()  # all runs together stay within the request budget
+                if conn is not self._connection() or not conn.alive:
                     raise ConnectionLost("network", "The connection was lost.")
                 self._last_poll[run_id] = self._clock.now()
                 args = GetCallRunInput(run_id=run_id, cursor=cursor, limit=self._policy.page_limit).to_arguments()

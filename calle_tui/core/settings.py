@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Literal
 
 import platformdirs
-from pydantic import SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 from calle_tui import PRODUCTION_URL
@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     first_poll_seconds: float = 60.0  # the seed: wait about 60 s before the first status query
     poll_min_seconds: float = 5.0
     poll_max_seconds: float = 10.0
+    # Status requests per second for all followed runs together (core/request_budget.py): fifty live calls
+    # never burst the server; a 429 pauses every run.
+    poll_budget_per_second: float = Field(default=2.0, gt=0, le=50)
     # The IANA zone sent with plan_call so "tomorrow at 9" means the user's 9 (CALLE_TUI_TIMEZONE); None:
     # the system's zone.
     timezone: str | None = None

@@ -52,6 +52,7 @@ from calle_tui.core.events import (
 from calle_tui.core.follow import RunFollowers, fmt_seconds
 from calle_tui.core.journal import Journal, JournalError
 from calle_tui.core.polling import PollPolicy, backoff_delay
+from calle_tui.core.request_budget import RequestBudget
 from calle_tui.core.settings import Settings
 from calle_tui.core.timezone import user_zone
 from calle_tui.core.worker_api import AuthStatus, PlanRequest, RunRecord, WorkerError
@@ -127,6 +128,7 @@ class CalleWorker:
             connection=lambda: self._conn,
             connected=self._connected,
             closed=lambda: self._closed,
+            budget=RequestBudget(self._clock, rate=settings.poll_budget_per_second),
         )
         self.tools: Any = None  # connection.ToolInfo of the current session
 

@@ -100,6 +100,8 @@ class FakeCalle:
         self.run_call_entered = threading.Event()
         self.run_call_jsonrpc_error: int | None = None
         self.plan_result: dict[str, Any] | None = None  # override plan_call's answer
+        self.clock: Callable[[], float] | None = None  # when set: get_call_run notes the time of each request
+        self.polled_at: list[tuple[float, str]] = []  # (clock time, run_id) per get_call_run, with `clock`
         self.endless_cursor = False  # a server that hands out a fresh next_cursor on every page, caught up or not
 
     def _count(self, name: str) -> None:
@@ -156,6 +158,9 @@ class FakeCalle:
 
         def get_call_run(run_id: str, cursor: str | None = None, limit: int | None = None) -> dict[str, Any]:
             fake._count("get_call_run")
+            if fake.clock is not None:
+                with fake.lock:
+                    fake.polled_at.append((fake.clock(), run_id))
             with fake.lock:
                 if fake.malformed_pages > 0:
                     fake.malformed_pages -= 1
