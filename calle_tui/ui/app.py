@@ -64,6 +64,7 @@ class CalleApp(App[None]):
         Binding("question_mark,f1", "help", "Help", id="app.help", tooltip="Keys for this screen."),
         Binding("h,f2", "history", "History", id="app.history", tooltip="Past calls, searchable."),
         Binding("a", "account", "Account", id="app.account", tooltip="Sign in or out, see where tokens are kept."),
+        Binding("f3", "board", "Calls", show=False, id="app.board", tooltip="Every followed call, live ones first."),
         Binding(
             "ctrl+o",
             "open_live",
@@ -353,6 +354,9 @@ class CalleApp(App[None]):
             return not self._showing("calle_tui.ui.screens.help", "HelpScreen")
         if action == "account":
             return not on_login
+        if action == "board":
+            on_board = self._showing("calle_tui.ui.screens.board", "RunsBoardScreen")
+            return not on_board and (self.shell_status.signed_in or not on_login)
         if action == "open_live":
             return bool(self.live_runs) and not self._showing("calle_tui.ui.screens.monitor", "MonitorScreen")
         return True
@@ -370,6 +374,12 @@ class CalleApp(App[None]):
 
         if not isinstance(self.screen, HistoryScreen):
             self.push_screen(HistoryScreen(self.worker))
+
+    def action_board(self) -> None:
+        from calle_tui.ui.screens.board import RunsBoardScreen
+
+        if not isinstance(self.screen, RunsBoardScreen):
+            self.push_screen(RunsBoardScreen(self.worker))
 
     def action_open_live(self) -> None:
         if self.live_runs:

@@ -1,0 +1,126 @@
+"""The runs board (issue 10): every followed call, live ones first, updated cell by cell as followers report."""
+
+from __future__ import annotations
+
+import pytest
+from fake_worker import SERVER_URL, FakeWorker
+from fakes_shell import FIXED_NOW, make_shell_app, sample_records, until
+from textual.widgets import DataTable, Input
+
+from calle_tui.core.contract import ActivityEntry
+from calle_tui.core.events import RunUpdate
+from calle_tui.core.worker_api import RunRecord
+from calle_tui.ui.runs.board_rows import board_row, destination, ordered
+from calle_tui.ui.screens.board import RunsBoardScreen
+from calle_tui.ui.screens.monitor import MonitorScreen
+
+SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
+
+
+def many_records() -> list[RunRecord]:
+    """Two live calls among finished ones, as after a batch: what a restart must list at once."""
+    live = [
+        RunRecord(
+            f"run-l{i}",
+            f"plan-l{i}",
+            SERVER_URL,
+            FIXED_NOW - 90 - i * 30,
+            (f"+1415555010{i}",),
+            f"Ask whether the shop {i} has the blue kettle in stock",
+            "in_progress" if i else "ringing",
+            False,
+        )
+        for i in range(2)
+    ]
+    return [*live, *sample_records()]
+
+
+async def open_board(pilot, worker) -> RunsBoardScreen:
+    app = pilot.app
+    await until(pilot, lambda: worker.started.is_set() and app.shell_status.connection == "connected")
+    await pilot.press("f3")
+    await until(pilot, lambda: isinstance(app.screen, RunsBoardScreen) and app.screen.is_mounted)
+    return app.screen
+
+
+def cells(screen: RunsBoardScreen, column: str) -> list[str]:
+    table = screen.query_one(DataTable)
+    return [str(table.get_cell(key, column)) for key in screen._shown]
+
+
+def test_rows_put_live_calls_first_and_name_the_country():
+    records = ordered(many_records())
+    assert [r.run_id for r in records][:3] == ["run-0004", "run-l0", "run-l1"]  # live, newest first
+    assert all(not r.terminal for r in records[:3]) and all(r.terminal for r in records[3:])
+    assert None not in [r.run_id for r in records]  # an unknown outcome is not a followed run (History has it)
+    assert destination(["+442071838750"]) == "+44 20 7183 8750 GB"
+    assert destination(["+14155550102", "+14155550112"]) == "+1 415-555-0102 US +1"
+    assert destination(["5550100"]) == "5550100 (no country code)"  # never guessed
+    update = RunUpdate("run-l0", "in_progress", "waiting", next_poll_at=FIXED_NOW + 7, problem="The server is busy.")
+    row = board_row(records[1], update=update, last_line="Agent: hello", now=FIXED_NOW, tz=None)
+    assert (row.elapsed, row.next_check, row.last) == ("1:30", "in 0:07", "The server is busy.")
+
+
+async def test_the_board_lists_updates_filters_and_opens(tmp_path):
+    worker = FakeWorker(signed_in=True, records=many_records())
+    app = make_shell_app(worker, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_board(pilot, worker)
+        assert screen.title == "Calls · 3 live"
+        assert cells(screen, "status")[:3] == ["● In progress", "◑ Ringing", "● In progress"]
+        assert len(screen._shown) == 5
+        # A follower's report changes that row in place: status, last activity, next check.
+        table = screen.query_one(DataTable)
+        worker.emit(
+            RunUpdate(
+                "run-l0",
+                "in_progress",
+                "waiting",
+                new_activity=(ActivityEntry(id="a1", text="Shop: yes, two left", type="speech"),),
+                next_poll_at=FIXED_NOW + 8,
+            )
+        )
+        await until(pilot, lambda: "Shop: yes" in cells(screen, "last")[1])
+        assert cells(screen, "status")[1] == "● In progress" and cells(screen, "next")[1] == "in 0:08"
+        assert table.row_count == 5
+        # `/` filters on any words of the row; Esc clears the filter first.
+        await pilot.press("slash")
+        assert screen.query_one("#board-filter", Input).has_focus
+        await pilot.press(*"kettle")
+        await until(pilot, lambda: len(screen._shown) == 2)
+        await pilot.press("escape")
+        await until(pilot, lambda: len(screen._shown) == 5)
+        # A run that finishes moves to the finished group.
+        worker.finish("run-l0", "completed", "They have two.")
+        await until(pilot, lambda: screen.title == "Calls · 2 live")
+        assert screen._shown.index("run-l0") >= 2
+        # Enter opens the highlighted run's monitor; a live one keeps being followed.
+        table.focus()
+        table.move_cursor(row=0)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, MonitorScreen))
+        assert worker.followed[-1] == "run-0004"
+        await app.close_worker()
+
+
+async def test_typing_in_the_filter_opens_nothing(tmp_path):
+    worker = FakeWorker(signed_in=True, records=many_records())
+    app = make_shell_app(worker, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_board(pilot, worker)
+        await pilot.press("slash", *"a history of calls", "enter")
+        assert app.screen is screen and worker.sign_out_calls == 0
+        await app.close_worker()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_runs_board(snap_compare, tmp_path, size):
+    worker = FakeWorker(signed_in=True, records=many_records())
+    app = make_shell_app(worker, tmp_path)
+
+    async def run_before(pilot) -> None:
+        await open_board(pilot, worker)
+        await pilot.pause()
+        app.clear_notifications()
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
