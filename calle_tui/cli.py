@@ -52,6 +52,14 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument(
         "--no-refresh", action="store_true", help="no refresh grant (as production advertises): sign in again"
     )
+    sandbox.add_argument(
+        "--max-active-calls",
+        type=int,
+        default=None,
+        metavar="N",
+        help="refuse a run_call while N calls are live, as production's default line does with N=1 "
+        "(account_concurrency_exceeded); default: no limit",
+    )
     sandbox.add_argument("--auth-path", default="", help="serve the authorization server under a path, e.g. /mcp-auth")
     sandbox.add_argument("--ready-file", help="write the base URL to this file once listening (for scripts)")
 

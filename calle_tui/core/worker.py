@@ -734,6 +734,14 @@ class CalleWorker:
                 # latch stays closed and the person checks, nothing is re-sent.
                 return self._outcome_unknown(plan_id, message, message=f"{UNKNOWN_PROSE} The server said: {message}")
             self.journal.mark_rejected(plan_id, message)
+            if _line_busy(error):
+                # Production's one-call-at-a-time line (CALLE-DIALECT.md, "Limits"): nothing was placed and
+                # the same plan may be sent again once the live call has ended.
+                raise WorkerError(
+                    f"The call was not started: {message}",
+                    action="Wait for the live call to end, then confirm again.",
+                    kind="line_busy",
+                )
             raise WorkerError(f"The server did not start the call: {message}", action="Plan again.", kind="tool")
         if isinstance(data, str):
             # Text only: the call may well have started, but run_id is opaque and we never pick one out of
@@ -862,6 +870,13 @@ NO_REPLAY = (
     "from here without risking a second call."
 )
 NO_REPLAY_ACTION = "Check in CALL-E whether the call took place before planning it again."
+
+
+def _line_busy(error: Any) -> bool:
+    """A refusal because the account's line is busy, which says no call was started."""
+    code = (error.code or "").casefold()
+    busy = code == "account_concurrency_exceeded" or (code == "429" and error.call_started is False)
+    return busy and error.call_started is not True
 
 
 def _action_for(kind: str) -> str:

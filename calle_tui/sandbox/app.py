@@ -171,7 +171,7 @@ def build_mcp_server(tools: Tools, stats: SandboxStats, config: SandboxConfig | 
                 result = handler[name](dict(arguments))
         except ToolFailure as exc:
             tool_log.info("%s refused: %s", name, exc)
-            return _error(str(exc))
+            return _error(json.dumps(exc.data) if exc.data is not None else str(exc))
         except Exception:  # noqa: BLE001 - a bug of ours: say so plainly, keep the details in the log
             tool_log.exception("%s failed unexpectedly", name)
             return _error(f"The sandbox hit an internal problem running {name}; nothing was changed. Try again.")

@@ -142,6 +142,7 @@ def run_sandbox(args: argparse.Namespace) -> int:
         no_questions=getattr(args, "no_questions", False),
         no_refresh=getattr(args, "no_refresh", False),
         auth_path=getattr(args, "auth_path", "") or "",
+        max_active_calls=getattr(args, "max_active_calls", None),
     )
     box = RunningSandbox(config)
     stop = threading.Event()

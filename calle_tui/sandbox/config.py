@@ -48,6 +48,10 @@ class SandboxConfig:
     no_questions: bool = False  # calle dialect: a plan that is not ready names no questions (seen live)
     no_refresh: bool = False  # advertise and issue no refresh tokens, as production's authorization server
     auth_path: str = ""  # e.g. "/mcp-auth": the authorization server under a path, as production's
+    # Live calls allowed at once (production's default line: 1, "max_active_tasks=1"); None: no limit. A
+    # run_call over the limit is refused as production refuses it: account_concurrency_exceeded, 429,
+    # call_started false, and nothing is placed.
+    max_active_calls: int | None = None
 
 
 class SandboxStats:
@@ -59,6 +63,7 @@ class SandboxStats:
         self.tool_calls: Counter[str] = Counter()
         self.run_call_sent = 0  # run_call requests received (replays included)
         self.calls_placed = 0  # runs actually created (at most one per plan)
+        self.run_call_refused_busy = 0  # run_calls refused because the line was busy (max_active_calls)
         self.activity_entries_returned = 0
         self.unauthorized_401 = 0
         self.authorize_requests = 0

@@ -29,7 +29,29 @@ MAX_INPUT_CHARS = 4000
 
 
 class ToolFailure(Exception):
-    """A tool error for the caller: str(exc) is the sentence."""
+    """A tool error for the caller: str(exc) is the sentence; `data`, when given, is the JSON object sent
+    instead (production's structured refusals, e.g. account_concurrency_exceeded)."""
+
+    def __init__(self, sentence: str, data: dict[str, Any] | None = None) -> None:
+        super().__init__(sentence)
+        self.data = data
+
+
+def concurrency_refusal(limit: int) -> ToolFailure:
+    """Production's answer to a run_call while the line's calls are all busy (CALLE-DIALECT.md, "Limits")."""
+    message = f"Another call is still active on this line (max_active_tasks={limit})."
+    return ToolFailure(
+        message,
+        {
+            "error": {
+                "error_code": "account_concurrency_exceeded",
+                "status": 429,
+                "message": message,
+                "retry_safe": True,
+                "call_started": False,
+            }
+        },
+    )
 
 
 def validate(model: type[BaseModel], arguments: dict[str, Any]) -> Any:
@@ -205,6 +227,10 @@ class Tools:
                     "The confirm_token does not match this plan's current confirmation (the plan may have "
                     "changed). Show the latest plan to the user and use its confirm_token."
                 )
+            limit = self.config.max_active_calls
+            if limit is not None and self._live_calls(db, now) >= limit:
+                self.stats.bump("run_call_refused_busy")
+                raise concurrency_refusal(limit)
             draft = plan["draft"]
             start_at = now
             if draft.get("scheduled_at"):
@@ -232,6 +258,16 @@ class Tools:
             self.store.save_plan(db, plan)
         self.stats.bump("calls_placed")
         return self._run_result(run, now)
+
+    def _live_calls(self, db: Any, now: float) -> int:
+        """Calls started and not ended at `now` (a scheduled call holds the line only once it starts)."""
+        live = 0
+        for row in db.execute("SELECT data FROM runs WHERE expires_at > ?", (now,)):
+            run = json.loads(row["data"])
+            state = simulator.state_at(run, now)
+            if not state.terminal and state.status != "scheduled":
+                live += 1
+        return live
 
     def _run_result(self, run: dict[str, Any], now: float) -> dict[str, Any]:
         state = simulator.state_at(run, now)

@@ -68,7 +68,7 @@ REAL_ERROR_KINDS = frozenset({
     "input", "tool", "malformed", "network", "timeout", "rate_limited", "server", "auth", "not_calle", "not_mcp",
     "already_started", "safety", "outcome_unknown", "closed", "journal", "busy", "cannot_check", "unknown_run",
     "unknown_plan", "rejected", "no_login", "state_mismatch", "denied", "no_code", "canceled", "registration_failed", "token_refused",
-    "login_failed",
+    "login_failed", "line_busy",
     # brokered sign-in (core/auth/broker.py) and the CALL-E CLI's sign-in (worker.use_cli_sign_in)
     "failed", "expired", "gone", "exchanged", "forbidden", "cancelled", "unreachable", "bad_reply", "not_offered",
     "cli_near_expiry", "cli_other_server", "cli_unreadable", "cli_none",
