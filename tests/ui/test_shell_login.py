@@ -159,7 +159,7 @@ async def test_sign_out_asks_first(tmp_path):
         assert worker.sign_out_calls == 0
         await pilot.press("x")
         await until(pilot, lambda: isinstance(app.screen, YesNoModal) and app.screen.is_mounted)
-        await pilot.press("y")
+        await pilot.press("ctrl+y")
         await until(pilot, lambda: worker.sign_out_calls == 1 and app.screen.phase == "idle")
         assert not app.shell_status.signed_in
         await app.close_worker()

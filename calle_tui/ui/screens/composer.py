@@ -12,7 +12,7 @@ import logging
 from dataclasses import replace
 from typing import ClassVar
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -129,6 +129,35 @@ class ComposerScreen(WorkerEventsMixin, Screen):
     def on_unmount(self) -> None:
         self._closing = True
         self._flush_draft()
+
+    # --- typing is never a shortcut ---------------------------------------------------------------------
+
+    def on_screen_resume(self) -> None:
+        # Back from Account, History, Help or a call: the focus goes into the request box ("your text is
+        # still here: edit it"), never onto a button where letters would be shortcuts.
+        if not isinstance(self.focused, Input | TextArea):
+            self.query_one("#composer-request", TextArea).focus()
+
+    def on_key(self, event: events.Key) -> None:
+        """Typing is typing: a character typed while a button (or any widget that takes no text) has the
+        focus goes into the request box instead of reaching a one-letter shortcut (a = Account, ...) or
+        pressing the button. Esc in a text box leaves it: only then, with nothing focused, are letters
+        shortcuts, because the person chose to stop typing."""
+        focused = self.focused
+        if isinstance(focused, Input | TextArea):
+            if event.key == "escape" and not self.planning:
+                event.stop()
+                event.prevent_default()
+                self.set_focus(None)
+                self._say("Left the text box: letters are shortcuts now (? for help). Tab goes back to typing.")
+            return
+        if focused is None or not event.is_printable or not event.character:
+            return
+        event.stop()
+        event.prevent_default()
+        box = self.query_one("#composer-request", TextArea)
+        box.focus()
+        box.insert(event.character)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "stop_planning":

@@ -23,9 +23,11 @@ class YesNoModal(ModalScreen[bool]):
     YesNoModal Button { margin-left: 2; }
     """
 
+    # Yes is ctrl+y, the app's one key for a deliberate "do it" (as placing a call): a question that can
+    # sign a person out must not be answered by the "y" of a word typed a moment too late.
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,n", "answer(False)", "No", id="question.no"),
-        Binding("y", "answer(True)", "Yes", id="question.yes"),
+        Binding("ctrl+y", "answer(True)", "Yes", id="question.yes"),
     ]
 
     def __init__(self, question: str, yes: str = "Yes", no: str = "No", *, title: str = "Are you sure?") -> None:
@@ -41,7 +43,7 @@ class YesNoModal(ModalScreen[bool]):
             with Horizontal():
                 # "No" is focused first: Enter on an unread question must not do the risky thing.
                 yield Button(self.no_label, id="question-no", variant="default")
-                yield Button(f"{self.yes_label} (y)", id="question-yes", variant="warning")
+                yield Button(f"{self.yes_label} (ctrl+y)", id="question-yes", variant="warning")
 
     def on_mount(self) -> None:
         self.query_one("#question-no", Button).focus()
