@@ -77,4 +77,5 @@ async def test_a_server_that_still_refuses_after_one_step_up_gets_a_sentence_not
         assert len(server.auth.asked_scopes) == 2  # the first sign-in and one step-up, never a third
         assert server.guard is not None and server.guard.refused == ["run_call", "run_call"]
         assert runs == []
+        assert (await worker.plan(READY)).ready_to_run  # only that request failed: the session lives on
         await worker.close()

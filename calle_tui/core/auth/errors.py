@@ -75,7 +75,8 @@ class SignInNotOffered(LoginFailed):
 
 class ScopeStillInsufficient(LoginFailed):
     """After one re-authorisation with the extra permissions a 403 asked for, the server still refused: we
-    stop there (one step-up per request) instead of sending the person to the sign-in page in a loop."""
+    stop there (one step-up per request) instead of sending the person to the sign-in page in a loop. The
+    provider lets that 403 through to its request; connection.classify gives it this sentence and kind."""
 
     kind = "insufficient_scope"
     default_message = (

@@ -15,7 +15,8 @@ The SDK does the protocol (discovery, registration, PKCE, resource indicators, r
    and the scopes the challenge names, then retries the request once. A background session has no login
    flow of its own, so it borrows one from `step_up` (the worker's, with its events) for that one
    re-authorisation; the request the person asked for is what needs the extra permission. A second 403 on
-   the same request is a sentence (ScopeStillInsufficient), never another trip to the sign-in page. The
+   the same request goes back to that request as it is (a sentence, ScopeStillInsufficient, in
+   connection.classify), never another trip to the sign-in page. The
    client is not registered again for the wider scope: servers bind MCP sessions to the client_id, so a
    new registration would end the session the retried request belongs to.
 8. A 401 from a server with no OAuth metadata and no sign-in endpoints of its own is SignInNotOffered, not a
@@ -54,7 +55,6 @@ from calle_tui.core.auth.errors import (
     LoginRequired,
     LoginTimedOut,
     RegistrationRefused,
-    ScopeStillInsufficient,
     SignInNotOffered,
 )
 from calle_tui.core.auth.login_flows import PASTE_REDIRECT_URI, client_rejected
@@ -262,7 +262,12 @@ class CalleOAuthProvider(OAuthClientProvider):
                             raise SignInNotOffered()
                         if outgoing is request and _insufficient_scope(response):
                             if stepped_up:
-                                raise ScopeStillInsufficient()
+                                # Still refused after the one step-up: the 403 goes back to this request
+                                # alone (connection.classify makes it the ScopeStillInsufficient sentence);
+                                # raising here would tear down the whole session, other calls included.
+                                log.info("still insufficient scope after one step-up; not signing in again")
+                                outgoing = await inner.asend(response)
+                                continue
                             stepped_up = True
                             self.step_ups += 1
                             if borrowed is None and not self._ready_for_another_login():
