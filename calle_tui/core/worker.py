@@ -514,6 +514,9 @@ class CalleWorker:
                     self._set_state("failed", exc.message)
                 kind = exc.detail if exc.kind == "auth" else exc.kind
                 action = "" if kind == "canceled" else _action_for(exc.kind)
+                if kind == "sign_in_not_offered":
+                    # Signing in again cannot help: the server offers no OAuth sign-in at all.
+                    action = "Check the URL (--url), or ask the server's operator how to sign in."
                 if kind == "registration_failed":
                     # Signing in again would be refused the same way: only the settings can fix this.
                     action = _configure_client_action(configured=bool(self.settings.client_id))

@@ -353,6 +353,8 @@ class CalleOAuthProvider(OAuthClientProvider):
     async def _redirect_handler(self, authorize_url: str) -> None:
         if self._login is None or not self._interactive:
             raise LoginRequired()
+        if await self._no_authorize_endpoint(authorize_url):
+            raise SignInNotOffered()
         if self._registered_for_other_redirect():
             raise ClientRejected()
         if self._probe_authorize and not self._registered_in_flow and self._is_browser_flow():
@@ -361,6 +363,25 @@ class CalleOAuthProvider(OAuthClientProvider):
 
     def _is_browser_flow(self) -> bool:
         return self._flow_name in ("loopback", "paste")
+
+    async def _no_authorize_endpoint(self, authorize_url: str) -> bool:
+        """Without any metadata the SDK guesses <origin>/authorize (the 2025-03-26 fallback; a pre-registered
+        client skips the /register that would have told us). One GET, never followed: an answer that says
+        there is no sign-in page there means no browser is sent to one."""
+        if self.context.protected_resource_metadata is not None or self.context.oauth_metadata is not None:
+            return False
+        try:
+            async with httpx2.AsyncClient(follow_redirects=False, timeout=10.0) as http:
+                response = await http.get(authorize_url)
+        except Exception as exc:  # noqa: BLE001 - a failed look says nothing: go ahead as before
+            log.debug("authorize check skipped (%s)", type(exc).__name__)
+            return False
+        if response.is_redirect:
+            location = response.headers.get("location", "")
+            from urllib.parse import parse_qsl, urlsplit
+
+            register_secret(dict(parse_qsl(urlsplit(location).query)).get("code"))
+        return response.status_code in (401, 403, 404, 405, 501)
 
     async def _probe(self, authorize_url: str) -> None:
         """Before sending a person to the browser, check the server still knows our client: otherwise they
