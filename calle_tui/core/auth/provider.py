@@ -180,6 +180,21 @@ class CalleOAuthProvider(OAuthClientProvider):
                 self.context.auth_server_url = meta["auth_server_url"]
         except Exception:  # noqa: BLE001 - stale metadata is rediscovered on the next 401
             log.info("stored OAuth metadata is unreadable; it will be discovered again")
+        self._fit_preregistered_auth_method()
+
+    def _fit_preregistered_auth_method(self) -> None:
+        """A pre-registered client with a secret authenticates at the token endpoint the way the server's
+        metadata says it accepts: client_secret_post when listed, else client_secret_basic (also RFC 8414's
+        default when the list is absent). A dynamic registration already carries what the server chose."""
+        info = self.context.client_info
+        if self._preregistered is None or info is None or not info.client_secret:
+            return
+        meta = self.context.oauth_metadata
+        supported = (meta.token_endpoint_auth_methods_supported if meta is not None else None) or []
+        method = "client_secret_post" if "client_secret_post" in supported else "client_secret_basic"
+        if meta is None:
+            return  # nothing known yet: keep what was configured
+        info.token_endpoint_auth_method = method  # type: ignore[assignment]
 
     def _persist_metadata(self) -> None:
         self._storage.set_metadata(
@@ -355,6 +370,7 @@ class CalleOAuthProvider(OAuthClientProvider):
             raise LoginRequired()
         if await self._no_authorize_endpoint(authorize_url):
             raise SignInNotOffered()
+        self._fit_preregistered_auth_method()
         if self._registered_for_other_redirect():
             raise ClientRejected()
         if self._probe_authorize and not self._registered_in_flow and self._is_browser_flow():
