@@ -21,7 +21,7 @@ import contextlib
 import logging
 import random
 from collections.abc import AsyncIterator, Callable
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from calle_tui.core.clock import Clock, SystemClock
 from calle_tui.core.connection import PLAN_TIMEOUT, CallError, Connection, classify
@@ -89,7 +89,9 @@ class CalleWorker:
         self._rng = rng or random.Random()
         self._policy = PollPolicy.from_settings(settings)
         self._login_flow_name = login_flow or settings.login
-        self._signed_in_with: LoginFlowName | None = None  # the flow of the last sign-in: a step-up reuses it
+        self._signed_in_with: LoginFlowName | Literal["auto"] | None = (
+            None  # the flow of the last sign-in: a step-up reuses it
+        )
         self._subscribers = Subscribers()
         self._storage: Any = None  # ServerTokenStorage, built in start()
         self._conn: Any = None  # calle_tui.core.connection.Connection

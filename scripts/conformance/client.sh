@@ -20,4 +20,8 @@ for key, env in (("client_id", "CALLE_TUI_CLIENT_ID"), ("client_secret", "CALLE_
         print(f"export {env}={shlex.quote(str(ctx[key]))}")
 ')"
 fi
-"$calle" doctor --login auto-follow --url "$url" || true
+if [ -n "${CONFORMANCE_CLIENT_LOG:-}" ]; then
+  "$calle" doctor --login auto-follow --url "$url" >>"$CONFORMANCE_CLIENT_LOG" 2>&1 || true
+else
+  "$calle" doctor --login auto-follow --url "$url" || true
+fi

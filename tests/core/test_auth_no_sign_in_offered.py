@@ -28,7 +28,7 @@ class Refuses:
                 await send({"type": "lifespan.startup.complete"})
             await send({"type": "lifespan.shutdown.complete"})
             return
-        self.paths.append(f'{scope["method"]} {scope["path"]}')
+        self.paths.append(f"{scope['method']} {scope['path']}")
         await send({"type": "http.response.start", "status": 401,
                     "headers": [(b"www-authenticate", b'Bearer realm="x"'), (b"content-type", b"text/plain")]})  # fmt: skip
         await send({"type": "http.response.body", "body": b"Unauthorized"})

@@ -44,7 +44,9 @@ async def signed_in(make_worker, url: str):
 
 async def test_run_needing_more_scope_signs_in_again_once_with_the_union_and_places_one_call(make_worker):
     runs: list[str] = []
-    with ThirdPartyCalle(counting_tools(runs), required_scopes=["calls.plan"], step_up={"run_call": ["calls.run"]}) as server:
+    with ThirdPartyCalle(
+        counting_tools(runs), required_scopes=["calls.plan"], step_up={"run_call": ["calls.run"]}
+    ) as server:
         worker, log = await signed_in(make_worker, server.url)
         assert server.auth.asked_scopes == [["calls.plan"]]
         plan = await worker.plan(READY)  # plan_call needs nothing extra: no second sign-in yet
@@ -66,7 +68,7 @@ async def test_a_server_that_still_refuses_after_one_step_up_gets_a_sentence_not
     runs: list[str] = []
     with ThirdPartyCalle(counting_tools(runs), required_scopes=["calls.plan"], step_up={"run_call": ["calls.run"]},
                          step_up_always=True) as server:  # fmt: skip
-        worker, log = await signed_in(make_worker, server.url)
+        worker, _log = await signed_in(make_worker, server.url)
         plan = await worker.plan(READY)
 
         with pytest.raises(WorkerError) as info:

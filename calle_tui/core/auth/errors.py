@@ -79,6 +79,4 @@ class ScopeStillInsufficient(LoginFailed):
     provider lets that 403 through to its request; connection.classify gives it this sentence and kind."""
 
     kind = "insufficient_scope"
-    default_message = (
-        "The server still refuses this action after signing in again with the extra permissions it asked for."
-    )
+    default_message = "The server still refuses this action after signing in again with the extra permissions it asked for."

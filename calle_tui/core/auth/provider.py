@@ -191,10 +191,10 @@ class CalleOAuthProvider(OAuthClientProvider):
             return
         meta = self.context.oauth_metadata
         supported = (meta.token_endpoint_auth_methods_supported if meta is not None else None) or []
-        method = "client_secret_post" if "client_secret_post" in supported else "client_secret_basic"
         if meta is None:
             return  # nothing known yet: keep what was configured
-        info.token_endpoint_auth_method = method  # type: ignore[assignment]
+        method = "client_secret_post" if "client_secret_post" in supported else "client_secret_basic"
+        info.token_endpoint_auth_method = method
 
     def _persist_metadata(self) -> None:
         self._storage.set_metadata(
