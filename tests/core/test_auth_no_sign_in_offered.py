@@ -52,6 +52,7 @@ async def test_sign_in_says_the_server_offers_no_usable_sign_in(make_worker, ref
     await worker.start()
     first = await log.wait_for(lambda e: isinstance(e, ToolsListed | SignInNeeded))
     assert isinstance(first, SignInNeeded)
+    assert not await worker.broker_offered()  # the sign-in screen offers no one-link sign-in either
 
     with pytest.raises(WorkerError) as info:
         await worker.sign_in(flow)
@@ -73,3 +74,23 @@ async def test_doctor_reports_the_sentence_at_the_sign_in_step(refusing_server, 
 
     assert [(s.name, s.ok) for s in report.steps] == [("connect", True), ("sign in", False)]
     assert report.steps[1].detail == SENTENCE
+
+
+def test_login_cli_says_so_in_one_sentence(refusing_server, tmp_path, monkeypatch):
+    import io
+    import json
+
+    from calle_tui.cli import build_parser
+    from calle_tui.core.account import run_account
+    from calle_tui.core.auth.secret_store import MemoryStore
+
+    monkeypatch.setenv("CALLE_TUI_STATE_PATH", str(tmp_path / "state"))
+    monkeypatch.setenv("CALLE_TUI_CONFIG", str(tmp_path / "absent.toml"))
+    server, _app = refusing_server
+    out, err = io.StringIO(), io.StringIO()
+    argv = ["login", "--url", server.url, "--login", "auto-follow", "--json"]
+    code = run_account(build_parser().parse_args(argv), out=out, err=err, store=MemoryStore())
+
+    report = json.loads(out.getvalue())
+    assert code == 1 and report["method"] == "oauth" and report["message"] == SENTENCE
+    assert "Traceback" not in err.getvalue()
