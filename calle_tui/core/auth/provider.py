@@ -16,9 +16,9 @@ The SDK does the protocol (discovery, registration, PKCE, resource indicators, r
    flow of its own, so it borrows one from `step_up` (the worker's, with its events) for that one
    re-authorisation; the request the person asked for is what needs the extra permission. A second 403 on
    the same request goes back to that request as it is (a sentence, ScopeStillInsufficient, in
-   connection.classify), never another trip to the sign-in page. The
-   client is not registered again for the wider scope: servers bind MCP sessions to the client_id, so a
-   new registration would end the session the retried request belongs to.
+   connection.classify), never another trip to the sign-in page. The client is not registered again for
+   the wider scope: servers bind MCP sessions to the client_id, so a new registration would end the
+   session the retried request belongs to.
 8. A 401 from a server with no OAuth metadata and no sign-in endpoints of its own is SignInNotOffered, not a
    registration "refusal" or a browser sent to a page that does not exist.
 Exceptions leaving the provider carry safe sentences (errors.py); the SDK's own error texts (which can echo
@@ -190,9 +190,9 @@ class CalleOAuthProvider(OAuthClientProvider):
         if self._preregistered is None or info is None or not info.client_secret:
             return
         meta = self.context.oauth_metadata
-        supported = (meta.token_endpoint_auth_methods_supported if meta is not None else None) or []
         if meta is None:
             return  # nothing known yet: keep what was configured
+        supported = meta.token_endpoint_auth_methods_supported or []
         method = "client_secret_post" if "client_secret_post" in supported else "client_secret_basic"
         info.token_endpoint_auth_method = method
 
