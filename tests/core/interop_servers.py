@@ -172,6 +172,7 @@ class ThirdPartyCalle:
         required_scopes: list[str] = SCOPES,  # what the resource server asks for every request
         step_up: dict[str, list[str]] | None = None,  # tool -> extra scopes its calls need (StepUpGuard)
         step_up_always: bool = False,
+        token_auth_methods: list[str] | None = None,  # what the metadata lists for the token endpoint
         **http: Any,  # streamable_http_app options: json_response, stateless_http
     ) -> None:
         self.auth = MemoryAuthServer(widen_registrations=SCOPES if step_up else None)
@@ -186,6 +187,8 @@ class ThirdPartyCalle:
         endpoints = [r for r in create_auth_routes(self.auth, issuer, None, registration_options, revocation)
                      if not r.path.startswith("/.well-known/")]  # fmt: skip
         metadata = build_metadata(issuer, None, registration_options, revocation)
+        if token_auth_methods is not None:
+            metadata.token_endpoint_auth_methods_supported = token_auth_methods
         where = "/.well-known/oauth-authorization-server/tenant-a"
         if oidc:
             where = "/tenant-a/.well-known/openid-configuration"
