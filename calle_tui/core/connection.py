@@ -39,6 +39,9 @@ class HttpOutcome:
     status: int | None = None
     retry_after: str | None = None
     sent: bool = False  # a response of any kind came back: the request reached the server
+    # 403s whose WWW-Authenticate says error="insufficient_scope" (the hook sees the auth flow's responses
+    # too): two mean the provider's one step-up happened and the server refused again.
+    insufficient_scope: int = 0
     never_sent: bool = False  # this request's own connection could not be opened: it never left
 
 
@@ -146,6 +149,15 @@ def classify(exc: BaseException, outcome: HttpOutcome | None = None, *, now: flo
             )
         if outcome.status == 401:
             return CallError("auth", "The server did not accept the sign-in.", reached_server=True, status=401)
+        if outcome.status == 403 and outcome.insufficient_scope >= 2:
+            # What is left after the provider's one step-up: the server still wants more permission. A 403
+            # answers the HTTP request before any tool runs, so for run_call it proves no call was started.
+            from calle_tui.core.auth.errors import ScopeStillInsufficient
+
+            error = CallError("auth", ScopeStillInsufficient.default_message, reached_server=True, status=403)
+            error.detail = ScopeStillInsufficient.kind
+            error.refused = True
+            return error
         if outcome.status >= 500:
             return CallError(
                 "server",
@@ -499,6 +511,9 @@ async def _record_response(response: Any) -> None:
     if response.status_code >= 400 and response.status_code != 401:
         outcome.status = response.status_code
         outcome.retry_after = response.headers.get("retry-after")
+        challenge = response.headers.get("www-authenticate", "").lower()
+        if response.status_code == 403 and "insufficient_scope" in challenge:
+            outcome.insufficient_scope += 1
     elif response.status_code < 300:
         outcome.status = None
         outcome.retry_after = None

@@ -17,10 +17,11 @@ Import cost: nothing heavy at import time (mcp and httpx2 load inside start()).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator, Callable
+from typing import Any, Literal, TypeVar
 
 from calle_tui.core.clock import Clock, SystemClock
 from calle_tui.core.connection import PLAN_TIMEOUT, CallError, Connection, classify
@@ -89,6 +90,9 @@ class CalleWorker:
         self._rng = rng or random.Random()
         self._policy = PollPolicy.from_settings(settings)
         self._login_flow_name = login_flow or settings.login
+        self._signed_in_with: LoginFlowName | Literal["auto"] | None = (
+            None  # the flow of the last sign-in: a step-up reuses it
+        )
         self._subscribers = Subscribers()
         self._storage: Any = None  # ServerTokenStorage, built in start()
         self._conn: Any = None  # calle_tui.core.connection.Connection
@@ -251,7 +255,27 @@ class CalleWorker:
             client_id=self.settings.client_id,
             client_secret=secret,
             interactive=interactive,
+            step_up=self._step_up_login,
         )
+
+    @contextlib.asynccontextmanager
+    async def _step_up_login(self) -> AsyncIterator[Any]:
+        """A login flow for one step-up (a 403 insufficient_scope on a request the person asked for): the
+        configured flow with its events, as a sign-in would use, and submit_redirect reaches it."""
+        from calle_tui.core.auth.login_flows import make_login_flow
+
+        name = self._signed_in_with or self._login_flow_name or "auto"
+        login = make_login_flow(name, self._emit, timeout=self.settings.login_timeout_seconds)
+        previous, self._login = self._login, login
+        try:
+            start = getattr(login, "start", None)
+            if start is not None:
+                await start()
+            yield login
+        finally:
+            self._login = previous
+            with contextlib.suppress(Exception):
+                await login.close()
 
     async def _open(self, login: Any = None, interactive: bool = False) -> Any:
         """Open a session and check it is a CALL-E endpoint. Raises CallError."""
@@ -476,6 +500,7 @@ class CalleWorker:
         await self.start()  # at once when started; else after the token storage is ready
         async with self._sign_in_lock:
             name = flow or self._login_flow_name or "auto"
+            self._signed_in_with = name
             login = make_login_flow(name, self._emit, timeout=self.settings.login_timeout_seconds)
             self._login = login
             try:
@@ -493,6 +518,9 @@ class CalleWorker:
                     self._set_state("failed", exc.message)
                 kind = exc.detail if exc.kind == "auth" else exc.kind
                 action = "" if kind == "canceled" else _action_for(exc.kind)
+                if kind == "sign_in_not_offered":
+                    # Signing in again cannot help: the server offers no OAuth sign-in at all.
+                    action = "Check the URL (--url), or ask the server's operator how to sign in."
                 if kind == "registration_failed":
                     # Signing in again would be refused the same way: only the settings can fix this.
                     action = _configure_client_action(configured=bool(self.settings.client_id))

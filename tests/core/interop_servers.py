@@ -9,6 +9,7 @@ so the worker's auto-follow sign-in can finish without a browser.
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 from collections.abc import Callable
@@ -29,6 +30,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
 from pydantic import AnyHttpUrl
 from starlette.applications import Starlette
+from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
 SCOPES = ["calls.plan", "calls.run"]
@@ -38,7 +40,10 @@ class MemoryAuthServer:
     """A minimal OAuth 2.1 authorization server policy (the SDK's provider protocol, in memory): approves
     at once, grants exactly the scopes asked for, binds tokens to the requested resource."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, widen_registrations: list[str] | None = None) -> None:
+        # widen_registrations: every registered client may ask for these scopes too, whatever it registered
+        # with (an AS whose client policy is "any scope we support"; what a scope step-up needs).
+        self.widen_registrations = widen_registrations
         self.clients: dict[str, OAuthClientInformationFull] = {}
         self.codes: dict[str, AuthorizationCode] = {}
         self.tokens: dict[str, AccessToken] = {}
@@ -50,6 +55,8 @@ class MemoryAuthServer:
         return self.clients.get(client_id)
 
     async def register_client(self, client_info: OAuthClientInformationFull) -> None:
+        if self.widen_registrations:
+            client_info = client_info.model_copy(update={"scope": " ".join(self.widen_registrations)})
         self.clients[client_info.client_id] = client_info
 
     async def authorize(self, client: OAuthClientInformationFull, params: AuthorizationParams) -> str:
@@ -100,6 +107,57 @@ class MemoryAuthServer:
         return self.tokens.get(token)
 
 
+class StepUpGuard:
+    """ASGI middleware in front of a resource server: a tools/call of a guarded tool whose bearer token lacks
+    the tool's extra scopes gets 403 with `error="insufficient_scope"` and a `scope` naming only the missing
+    ones (RFC 6750 §3.1), before the tool runs. `always` refuses whatever the token holds (a server that
+    keeps refusing). Unknown tokens pass through, so the server's own 401 still answers them."""
+
+    def __init__(self, app: Any, auth: MemoryAuthServer, needs: dict[str, list[str]], metadata_url: str,
+                 *, always: bool = False) -> None:  # fmt: skip
+        self.app, self.auth, self.needs, self.metadata_url, self.always = app, auth, needs, metadata_url, always
+        self.refused: list[str] = []
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        body, more = b"", True
+        while more:
+            message = await receive()
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+        try:
+            rpc = json.loads(body)
+        except ValueError:
+            rpc = None
+        name = None
+        if isinstance(rpc, dict) and rpc.get("method") == "tools/call":
+            name = (rpc.get("params") or {}).get("name")
+        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+        token = headers.get("authorization", "").removeprefix("Bearer ")
+        held = self.auth.tokens.get(token)
+        if name in self.needs and held is not None:
+            wanted = self.needs[name]
+            if self.always or not set(wanted) <= set(held.scopes):
+                self.refused.append(name)
+                challenge = (f'Bearer error="insufficient_scope", scope="{" ".join(wanted)}", '
+                             f'resource_metadata="{self.metadata_url}"')  # fmt: skip
+                reply = JSONResponse({"error": "insufficient_scope"}, 403, headers={"WWW-Authenticate": challenge})
+                await reply(scope, receive, send)
+                return
+        sent = False
+
+        async def replay() -> Any:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
 class ThirdPartyCalle:
     """Two origins: an authorization server at <as>/tenant-a (issuer with a path: metadata at
     /.well-known/oauth-authorization-server/tenant-a, endpoints under /tenant-a/) and an MCPServer at
@@ -111,9 +169,13 @@ class ThirdPartyCalle:
         *,
         registration: bool = True,
         oidc: bool = False,  # metadata only where an OpenID provider (Keycloak-style) puts it
+        required_scopes: list[str] = SCOPES,  # what the resource server asks for every request
+        step_up: dict[str, list[str]] | None = None,  # tool -> extra scopes its calls need (StepUpGuard)
+        step_up_always: bool = False,
+        token_auth_methods: list[str] | None = None,  # what the metadata lists for the token endpoint
         **http: Any,  # streamable_http_app options: json_response, stateless_http
     ) -> None:
-        self.auth = MemoryAuthServer()
+        self.auth = MemoryAuthServer(widen_registrations=SCOPES if step_up else None)
         self._as = ServerThread()
         self._rs = ServerThread()
         self.issuer = self._as.origin + "/tenant-a"
@@ -125,6 +187,8 @@ class ThirdPartyCalle:
         endpoints = [r for r in create_auth_routes(self.auth, issuer, None, registration_options, revocation)
                      if not r.path.startswith("/.well-known/")]  # fmt: skip
         metadata = build_metadata(issuer, None, registration_options, revocation)
+        if token_auth_methods is not None:
+            metadata.token_endpoint_auth_methods_supported = token_auth_methods
         where = "/.well-known/oauth-authorization-server/tenant-a"
         if oidc:
             where = "/tenant-a/.well-known/openid-configuration"
@@ -145,13 +209,18 @@ class ThirdPartyCalle:
             auth=AuthSettings(
                 issuer_url=issuer,
                 resource_server_url=AnyHttpUrl(self.url),
-                required_scopes=SCOPES,
+                required_scopes=required_scopes,
                 validate_token_resource=True,
             ),
         )
         for name, (fn, structured) in tools.items():
             server.tool(name=name, structured_output=structured)(fn)
         self._rs_app = server.streamable_http_app(streamable_http_path="/v2/calle", **http)
+        self.guard: StepUpGuard | None = None
+        if step_up:
+            prm = self._rs.origin + "/.well-known/oauth-protected-resource/v2/calle"
+            self.guard = StepUpGuard(self._rs_app, self.auth, step_up, prm, always=step_up_always)
+            self._rs_app = self.guard
         self._as_app = as_app
 
     def __enter__(self) -> ThirdPartyCalle:

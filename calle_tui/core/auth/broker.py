@@ -231,14 +231,16 @@ class BrokerClient:
 
     async def offered(self) -> bool:
         """Whether the broker is there: its sessions API answers a GET on the collection with anything but
-        404 (405 where only POST is routed). Nothing is created. An override is trusted."""
+        404 or 401 (405 where only POST is routed). Nothing is created. An override is trusted."""
         if self.overridden:
             return True
         try:
             code, _ = await self._request("GET", SESSIONS_API)
         except BrokerError:
             return False
-        return code != 404 and code < 500
+        # 401 too: the broker's API is public (a session secret, not a bearer token, guards each session), so a
+        # bearer challenge there means the whole origin is behind one - no broker to offer.
+        return code not in (401, 404) and code < 500
 
     # --- the session -----------------------------------------------------------------------------
 

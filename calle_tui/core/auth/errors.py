@@ -63,3 +63,20 @@ class RegistrationRefused(LoginFailed):
 
     kind = "registration_failed"
     default_message = "Sign-in failed: the sign-in server did not register this app."
+
+
+class SignInNotOffered(LoginFailed):
+    """The server asks for sign-in (401) but publishes no OAuth metadata and has no sign-in endpoints of its
+    own: no sign-in attempt can work, so none is made to look like one might."""
+
+    kind = "sign_in_not_offered"
+    default_message = "This server does not offer sign-in that calle-tui understands."
+
+
+class ScopeStillInsufficient(LoginFailed):
+    """After one re-authorisation with the extra permissions a 403 asked for, the server still refused: we
+    stop there (one step-up per request) instead of sending the person to the sign-in page in a loop. The
+    provider lets that 403 through to its request; connection.classify gives it this sentence and kind."""
+
+    kind = "insufficient_scope"
+    default_message = "The server still refuses this action after signing in again with the extra permissions it asked for."

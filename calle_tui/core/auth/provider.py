@@ -11,6 +11,16 @@ The SDK does the protocol (discovery, registration, PKCE, resource indicators, r
    LoginTimedOut / LoginCanceled.
 5. With interactive=False (background reconnects) a 401 raises LoginRequired instead of opening a browser.
 6. SignInProgress events (discovering, registering, exchanging, done, failed, canceled).
+7. Step-up (a 403 with error="insufficient_scope"): the SDK re-authorises with the union of the scopes held
+   and the scopes the challenge names, then retries the request once. A background session has no login
+   flow of its own, so it borrows one from `step_up` (the worker's, with its events) for that one
+   re-authorisation; the request the person asked for is what needs the extra permission. A second 403 on
+   the same request goes back to that request as it is (a sentence, ScopeStillInsufficient, in
+   connection.classify), never another trip to the sign-in page. The client is not registered again for
+   the wider scope: servers bind MCP sessions to the client_id, so a new registration would end the
+   session the retried request belongs to.
+8. A 401 from a server with no OAuth metadata and no sign-in endpoints of its own is SignInNotOffered, not a
+   registration "refusal" or a browser sent to a page that does not exist.
 Exceptions leaving the provider carry safe sentences (errors.py); the SDK's own error texts (which can echo
 response bodies and state values) go only to the redacted log.
 """
@@ -20,6 +30,7 @@ from __future__ import annotations
 import base64
 import logging
 from collections.abc import AsyncGenerator, Callable
+from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -44,6 +55,7 @@ from calle_tui.core.auth.errors import (
     LoginRequired,
     LoginTimedOut,
     RegistrationRefused,
+    SignInNotOffered,
 )
 from calle_tui.core.auth.login_flows import PASTE_REDIRECT_URI, client_rejected
 from calle_tui.core.auth.token_storage import ServerTokenStorage
@@ -70,10 +82,16 @@ log = logging.getLogger("calle_tui.auth.provider")
 EXPIRY_SKEW_SECONDS = 30.0  # refresh a little early: a token that expires in flight costs a 401 round trip
 
 
+def _insufficient_scope(response: httpx2.Response) -> bool:
+    return response.status_code == 403 and extract_field_from_www_auth(response, "error") == "insufficient_scope"
+
+
 def _needs_login(response: httpx2.Response) -> bool:
-    return response.status_code == 401 or (
-        response.status_code == 403 and extract_field_from_www_auth(response, "error") == "insufficient_scope"
-    )
+    return response.status_code == 401 or _insufficient_scope(response)
+
+
+# Opens a started login flow (BrowserLogin/AutoFollowLogin) for one step-up and closes it afterwards.
+StepUpLogin = Callable[[], AbstractAsyncContextManager[Any]]
 
 
 class CalleOAuthProvider(OAuthClientProvider):
@@ -88,6 +106,7 @@ class CalleOAuthProvider(OAuthClientProvider):
         interactive: bool,
         preregistered: OAuthClientInformationFull | None = None,
         probe_authorize: bool = True,
+        step_up: StepUpLogin | None = None,
     ) -> None:
         super().__init__(
             server_url,
@@ -106,6 +125,8 @@ class CalleOAuthProvider(OAuthClientProvider):
         self._emitted: set[str] = set()
         self._registered_in_flow = False  # a client registered moments ago needs no "still known?" probe
         self.registrations = 0  # dynamic registrations made by this provider (for tests and the doctor)
+        self._step_up = step_up
+        self.step_ups = 0  # re-authorisations for more scopes (for tests and the doctor)
 
     # --- events -------------------------------------------------------------------------------------------
 
@@ -159,6 +180,21 @@ class CalleOAuthProvider(OAuthClientProvider):
                 self.context.auth_server_url = meta["auth_server_url"]
         except Exception:  # noqa: BLE001 - stale metadata is rediscovered on the next 401
             log.info("stored OAuth metadata is unreadable; it will be discovered again")
+        self._fit_preregistered_auth_method()
+
+    def _fit_preregistered_auth_method(self) -> None:
+        """A pre-registered client with a secret authenticates at the token endpoint the way the server's
+        metadata says it accepts: client_secret_post when listed, else client_secret_basic (also RFC 8414's
+        default when the list is absent). A dynamic registration already carries what the server chose."""
+        info = self.context.client_info
+        if self._preregistered is None or info is None or not info.client_secret:
+            return
+        meta = self.context.oauth_metadata
+        if meta is None:
+            return  # nothing known yet: keep what was configured
+        supported = meta.token_endpoint_auth_methods_supported or []
+        method = "client_secret_post" if "client_secret_post" in supported else "client_secret_basic"
+        info.token_endpoint_auth_method = method
 
     def _persist_metadata(self) -> None:
         self._storage.set_metadata(
@@ -212,67 +248,129 @@ class CalleOAuthProvider(OAuthClientProvider):
     async def _auth_flow(self, request: httpx2.Request) -> AsyncGenerator[httpx2.Request, httpx2.Response]:
         rejected_once = False
         refreshed_after_401 = False
-        while True:
-            inner = super()._auth_flow(request)
-            try:
-                outgoing = await inner.__anext__()
-                while True:
-                    self._note_outgoing(outgoing, request)
-                    response = yield outgoing
-                    if (
-                        outgoing is request
-                        and response.status_code == 401
-                        and not refreshed_after_401
-                        and "authorization" in request.headers
-                        and self.context.can_refresh_token()
-                    ):
-                        # The server dropped a token we thought valid (revoked, expired early, server
-                        # restarted): a refresh is enough. The SDK would go straight to a browser login.
-                        refreshed_after_401 = True
-                        refresh_response = yield await self._refresh_token()
-                        if await self._handle_refresh_response(refresh_response):
-                            self._add_auth_header(request)
-                            response = yield request
-                    if outgoing is request and _needs_login(response):
-                        if not self._interactive:
-                            raise LoginRequired()
-                        if self._registered_for_other_redirect():
-                            self._forget_client()  # register afresh for this sign-in's redirect URI
-                    outgoing = await inner.asend(response)
-            except StopAsyncIteration:
-                return
-            except ClientRejected:
-                rearm = getattr(self._login, "rearm", None)
-                if rejected_once or self._preregistered is not None or (rearm is not None and not rearm()):
-                    failure = RegistrationRefused("The sign-in server does not accept this app's registration.")
-                    self._emit("failed", failure.message, once=False)
-                    raise failure from None
-                rejected_once = True
-                self._registered_in_flow = False
-                self._forget_client()
-                self._emitted.discard("registering")
-                continue  # run the flow again: the SDK registers anew
-            except LoginRequired:
-                raise
-            except LoginCanceled as exc:
-                self._emit("canceled", exc.message, once=False)
-                raise
-            except AuthError as exc:
-                self._emit("failed", exc.message, once=False)
-                raise
-            except OAuthFlowError as exc:
-                flow_failure = _safe_oauth_failure(exc)
-                log.info("OAuth flow failed: %s: %s", type(exc).__name__, exc)
-                self._emit("failed", flow_failure.message, once=False)
-                raise flow_failure from None
-            finally:
-                await inner.aclose()
+        stepped_up = False  # at most one step-up per request, however often the flow below is re-run
+        borrowed: AbstractAsyncContextManager[Any] | None = None
+        restore = (self._login, self._interactive, self._flow_name)
+        try:
+            while True:
+                inner = super()._auth_flow(request)
+                try:
+                    outgoing = await inner.__anext__()
+                    while True:
+                        self._note_outgoing(outgoing, request)
+                        response = yield outgoing
+                        if (
+                            outgoing is request
+                            and response.status_code == 401
+                            and not refreshed_after_401
+                            and "authorization" in request.headers
+                            and self.context.can_refresh_token()
+                        ):
+                            # The server dropped a token we thought valid (revoked, expired early, server
+                            # restarted): a refresh is enough. The SDK would go straight to a browser login.
+                            refreshed_after_401 = True
+                            refresh_response = yield await self._refresh_token()
+                            if await self._handle_refresh_response(refresh_response):
+                                self._add_auth_header(request)
+                                response = yield request
+                        if outgoing is not request and response.status_code >= 400 and self._sign_in_not_offered(outgoing):
+                            raise SignInNotOffered()
+                        if outgoing is request and _insufficient_scope(response):
+                            if stepped_up:
+                                # Still refused after the one step-up: the 403 goes back to this request
+                                # alone (connection.classify makes it the ScopeStillInsufficient sentence);
+                                # raising here would tear down the whole session, other calls included.
+                                log.info("still insufficient scope after one step-up; not signing in again")
+                                outgoing = await inner.asend(response)
+                                continue
+                            stepped_up = True
+                            self.step_ups += 1
+                            if borrowed is None and not self._ready_for_another_login():
+                                borrowed = await self._borrow_login()
+                        if outgoing is request and _needs_login(response):
+                            if not self._interactive:
+                                raise LoginRequired()
+                            if self._registered_for_other_redirect():
+                                self._forget_client()  # register afresh for this sign-in's redirect URI
+                        outgoing = await inner.asend(response)
+                except StopAsyncIteration:
+                    return
+                except ClientRejected:
+                    rearm = getattr(self._login, "rearm", None)
+                    if rejected_once or self._preregistered is not None or (rearm is not None and not rearm()):
+                        failure = RegistrationRefused("The sign-in server does not accept this app's registration.")
+                        self._emit("failed", failure.message, once=False)
+                        raise failure from None
+                    rejected_once = True
+                    stepped_up = False  # the step-up, if one was under way, did not finish: it may run again
+                    self._registered_in_flow = False
+                    self._forget_client()
+                    self._emitted.discard("registering")
+                    continue  # run the flow again: the SDK registers anew
+                except LoginRequired:
+                    raise
+                except LoginCanceled as exc:
+                    self._emit("canceled", exc.message, once=False)
+                    raise
+                except AuthError as exc:
+                    self._emit("failed", exc.message, once=False)
+                    raise
+                except OAuthFlowError as exc:
+                    flow_failure = _safe_oauth_failure(exc)
+                    log.info("OAuth flow failed: %s: %s", type(exc).__name__, exc)
+                    self._emit("failed", flow_failure.message, once=False)
+                    raise flow_failure from None
+                finally:
+                    await inner.aclose()
+        finally:
+            if borrowed is not None:
+                self._login, self._interactive, self._flow_name = restore
+                await borrowed.__aexit__(None, None, None)
+
+    # --- fix 7: step-up borrows a login flow -----------------------------------------------------------------
+
+    def _ready_for_another_login(self) -> bool:
+        """Can this provider's own login flow take a second authorization round? A background session has
+        none; a loopback listener closes after its one callback."""
+        if not self._interactive:
+            return False
+        rearm = getattr(self._login, "rearm", None)
+        return rearm is None or bool(rearm())
+
+    async def _borrow_login(self) -> AbstractAsyncContextManager[Any] | None:
+        if self._step_up is None:
+            return None  # then the 403 is handled like a 401 here: LoginRequired when not interactive
+        borrowed = self._step_up()
+        login = await borrowed.__aenter__()
+        self._login = login
+        self._interactive = True
+        self._flow_name = getattr(login, "flow_name", "loopback")
+        self._emitted.clear()  # this re-authorisation reports its own steps
+        redirect_uri = getattr(login, "redirect_uri", None)
+        if redirect_uri:
+            # The client must be registered for this flow's redirect URI; _registered_for_other_redirect
+            # below re-registers when the stored registration is for another one.
+            self.context.client_metadata.redirect_uris = [AnyUrl(redirect_uri)]
+        log.info("the server asked for more permissions: signing in again with the union of scopes, once")
+        return borrowed
+
+    # --- fix 8: a 401 without any sign-in we can use -------------------------------------------------------
+
+    def _sign_in_not_offered(self, outgoing: httpx2.Request) -> bool:
+        """No protected resource metadata, no authorization server metadata, and the SDK's last resort (the
+        2025-03-26 fallback endpoints at the server's origin) failed too: registration is refused or absent."""
+        if self.context.protected_resource_metadata is not None or self.context.oauth_metadata is not None:
+            return False
+        return outgoing.method == "POST" and self._is_registration(outgoing)
 
     # --- the browser step --------------------------------------------------------------------------------------
 
     async def _redirect_handler(self, authorize_url: str) -> None:
         if self._login is None or not self._interactive:
             raise LoginRequired()
+        if await self._no_authorize_endpoint(authorize_url):
+            raise SignInNotOffered()
+        self._fit_preregistered_auth_method()
         if self._registered_for_other_redirect():
             raise ClientRejected()
         if self._probe_authorize and not self._registered_in_flow and self._is_browser_flow():
@@ -281,6 +379,25 @@ class CalleOAuthProvider(OAuthClientProvider):
 
     def _is_browser_flow(self) -> bool:
         return self._flow_name in ("loopback", "paste")
+
+    async def _no_authorize_endpoint(self, authorize_url: str) -> bool:
+        """Without any metadata the SDK guesses <origin>/authorize (the 2025-03-26 fallback; a pre-registered
+        client skips the /register that would have told us). One GET, never followed: an answer that says
+        there is no sign-in page there means no browser is sent to one."""
+        if self.context.protected_resource_metadata is not None or self.context.oauth_metadata is not None:
+            return False
+        try:
+            async with httpx2.AsyncClient(follow_redirects=False, timeout=10.0) as http:
+                response = await http.get(authorize_url)
+        except Exception as exc:  # noqa: BLE001 - a failed look says nothing: go ahead as before
+            log.debug("authorize check skipped (%s)", type(exc).__name__)
+            return False
+        if response.is_redirect:
+            location = response.headers.get("location", "")
+            from urllib.parse import parse_qsl, urlsplit
+
+            register_secret(dict(parse_qsl(urlsplit(location).query)).get("code"))
+        return response.status_code in (401, 403, 404, 405, 501)
 
     async def _probe(self, authorize_url: str) -> None:
         """Before sending a person to the browser, check the server still knows our client: otherwise they
@@ -339,9 +456,11 @@ def build_oauth_provider(
     client_name: str = "calle-tui",
     interactive: bool = True,
     probe_authorize: bool = True,
+    step_up: StepUpLogin | None = None,
 ) -> CalleOAuthProvider:
     """The provider for one server. `login` is a BrowserLogin/AutoFollowLogin after `await login.start()`
-    (its redirect_uri is registered), or None for a background connection (then a 401 -> LoginRequired)."""
+    (its redirect_uri is registered), or None for a background connection (then a 401 -> LoginRequired).
+    `step_up` opens a login flow for a 403 insufficient_scope when the provider's own cannot be used."""
     redirect_uri = getattr(login, "redirect_uri", None) or PASTE_REDIRECT_URI
     metadata = OAuthClientMetadata(
         client_name=client_name,
@@ -369,6 +488,7 @@ def build_oauth_provider(
         interactive=interactive,
         preregistered=preregistered,
         probe_authorize=probe_authorize,
+        step_up=step_up,
     )
 
 
