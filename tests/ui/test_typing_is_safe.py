@@ -137,3 +137,20 @@ async def test_signing_out_needs_a_deliberate_key_not_a_letter(tmp_path):
         await pilot.press("ctrl+y")
         await until(pilot, lambda: worker.sign_out_calls == 1)
         await app.close_worker()
+
+
+async def test_the_palette_lists_the_apps_own_commands_before_the_text_cursors(tmp_path):
+    from calle_tui.ui.widgets.commands import ScreenActionsProvider
+
+    worker = FakeWorker(signed_in=True)
+    app = make_app(worker, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await started(pilot, worker)
+        assert screen.query_one("#composer-request", TextArea).has_focus  # a text box: dozens of cursor keys
+        commands = ScreenActionsProvider(screen)._commands()
+        names = [name for name, _help, _node, _action in commands]
+        own = ["Plan", "New plan", "History", "Account", "Help", "Quit", "Calls"]
+        cursor = [i for i, (_n, _h, node, _a) in enumerate(commands) if isinstance(node, TextArea)]
+        assert cursor, "the text box's own commands are still offered"
+        assert all(names.index(name) < cursor[0] for name in own), names[:12]
+        await app.close_worker()

@@ -41,7 +41,10 @@ class ScreenActionsProvider(Provider):
                 seen.add(label)
                 key_text = " / ".join(dict.fromkeys(keys))
                 commands.append((label, f"{tip}  [{key_text}]" if tip else f"Key: {key_text}", node, action))
-        return commands
+        # The screen's and the app's own commands first; a text box's cursor commands (many, and reachable by
+        # their keys anyway) after them, so the palette opens on what calle-tui can do.
+        rank = {id(screen): 0, id(app): 1}
+        return sorted(commands, key=lambda command: rank.get(id(command[2]), 2))
 
     async def _run(self, node: DOMNode, action: str) -> None:
         await self.app.run_action(action, node)
