@@ -63,3 +63,16 @@ class RegistrationRefused(LoginFailed):
 
     kind = "registration_failed"
     default_message = "Sign-in failed: the sign-in server did not register this app."
+
+
+class SignInServerUnavailable(Exception):
+    """A refresh met an outage of the sign-in server (5xx, 429, an unexpected answer): the stored refresh
+    token is kept and the worker retries with backoff. Deliberately not an AuthError: it must never be filed
+    under "sign in again"."""
+
+    def __init__(self, status: int | None, retry_after: str | None = None) -> None:
+        what = f" (HTTP {status})" if status else ""
+        self.message = f"The sign-in server is not answering{what}; you are still signed in."
+        self.status = status
+        self.retry_after = retry_after
+        super().__init__(self.message)
