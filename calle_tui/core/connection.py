@@ -132,6 +132,11 @@ def classify(exc: BaseException, outcome: HttpOutcome | None = None, *, now: flo
         error = CallError("auth", "You need to sign in again.", reached_server=True)
         error.detail = "login_required"
         return error
+    if type(exc).__name__ == "SignInServerUnavailable":
+        # The refresh met an outage: still signed in, so a retry with backoff, never "sign in again".
+        now_ = now if now is not None else 0.0
+        retry_after = parse_retry_after(getattr(exc, "retry_after", None), now_)
+        return CallError("server", str(getattr(exc, "message", exc)), retry_after=retry_after, reached_server=None)
     if isinstance(exc, AuthError) or _is_auth_error(exc):
         # Its message is a safe sentence written for people; its kind tells cancel, timeout, denied apart.
         error = CallError("auth", str(getattr(exc, "message", "") or "Sign-in failed."), reached_server=True)

@@ -243,6 +243,33 @@ class FaultsAndCounts:
         await self.app(scope, receive, counting_send)
 
 
+class TokenOutage:
+    """Around the whole app: while `faults.token_outage` > 0, a POST to a token endpoint is answered with
+    `faults.token_outage_status` (and the count goes down), as an authorization server's brief outage."""
+
+    def __init__(self, app: ASGIApp, config: SandboxConfig, stats: SandboxStats) -> None:
+        self.app = app
+        self.config = config
+        self.stats = stats
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        faults = self.config.faults
+        if (
+            scope["type"] == "http"
+            and scope.get("method") == "POST"
+            and str(scope.get("path", "")).rstrip("/").endswith("/token")
+            and faults.token_outage > 0
+        ):
+            faults.token_outage -= 1
+            status = int(faults.token_outage_status)
+            self.stats.count("faults_injected", f"token_{status}")
+            body = {"error": "temporarily_unavailable", "error_description": "The sandbox is simulating an outage."}
+            headers = {"Retry-After": "1"} if status == 429 else {}
+            await JSONResponse(body, status_code=status, headers=headers)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
 class RequestLog:
     """Counts every request and logs method, path (never the query string) and status."""
 
@@ -405,7 +432,9 @@ def admin_endpoints(config: SandboxConfig, stats: SandboxStats):
     """/_sandbox/faults (GET, POST a JSON object of Faults fields, `{"reset": true}` or DELETE to clear them) and /_sandbox/stats (GET): so tests and
     benchmarks that run the sandbox as a separate process can bend it and read its counters."""
     limits = {"rate_429": (0.0, 1.0), "rate_5xx": (0.0, 1.0), "retry_after": (0.0, 3600.0),
-              "latency": (0.0, 60.0), "token_lifetime": (1, 86400 * 30)}  # fmt: skip
+              "latency": (0.0, 60.0), "token_lifetime": (1, 86400 * 30),
+              "token_outage": (0, 1000), "token_outage_status": (400, 599)}  # fmt: skip
+    whole = {"token_lifetime", "token_outage", "token_outage_status"}
 
     def clear() -> None:
         for item in dataclasses.fields(config.faults):
@@ -433,7 +462,7 @@ def admin_endpoints(config: SandboxConfig, stats: SandboxStats):
             if reset:  # every fault back to off (and token_lifetime to its default), then the changes
                 clear()
             for name, value in changes.items():
-                setattr(config.faults, name, int(value) if name == "token_lifetime" else float(value))
+                setattr(config.faults, name, int(value) if name in whole else float(value))
         return JSONResponse(dataclasses.asdict(config.faults))
 
     async def counters(request: Request) -> Response:
@@ -553,4 +582,4 @@ def build_app(config: SandboxConfig, store: Store, stats: SandboxStats, base_url
     routes.extend(admin_endpoints(config, stats))
 
     app = Starlette(routes=routes, lifespan=lambda _app: manager.run())
-    return SandboxApp(RequestLog(app, stats), provider, tools, manager)
+    return SandboxApp(RequestLog(TokenOutage(app, config, stats), stats), provider, tools, manager)

@@ -25,6 +25,10 @@ class Faults:
     rate_5xx: float = 0.0  # fraction of /mcp requests answered 503
     latency: float = 0.0  # seconds added before each /mcp request is handled
     token_lifetime: int = 3600  # access-token lifetime in seconds
+    # The token endpoint's own outage: the next `token_outage` POSTs to /token are answered with
+    # `token_outage_status` (503, 502, 429, ...), so a client's refresh meets an auth-server hiccup.
+    token_outage: int = 0
+    token_outage_status: int = 503
 
 
 @dataclass

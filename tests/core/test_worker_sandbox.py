@@ -347,3 +347,23 @@ async def test_a_retry_notice_ends_with_its_condition_and_never_describes_a_conn
     assert not [u for u in after if "busy" in u.problem or "busy" in u.message]
     page = next(i for i, u in enumerate(after) if u.new_activity)
     assert all(not u.problem for u in after[page:])  # over once a page arrived
+
+
+async def test_an_auth_server_outage_during_refresh_retries_and_keeps_the_sign_in(sim, make_worker, manual_clock):
+    from calle_tui.core.events import ConnectionChanged
+
+    worker, log = await signed_in_worker(make_worker, sim)
+    started = await start_call(worker)
+    await drive(manual_clock, log, lambda: bool(received(log, started.run_id)))
+    authorizations = sim.stats.authorize_requests
+    sim.config.faults.token_outage = 3  # the next three refreshes meet a 503
+    sim.expire_access_tokens()
+    mark = len(log.events)
+    await drive(manual_clock, log, lambda: bool(log.of(RunFinished)))
+    later = log.events[mark:]
+    told = [e.message for e in later if isinstance(e, ConnectionChanged) and "sign-in server" in e.message]
+    assert any("Retrying in" in m for m in told)  # the person is told, and it backs off
+    assert not [e for e in later if isinstance(e, SignInNeeded)]
+    assert sim.stats.authorize_requests == authorizations  # no browser sign-in
+    assert sim.config.faults.token_outage == 0 and worker.auth_status().signed_in
+    each_entry_once(sim, log, started.run_id)

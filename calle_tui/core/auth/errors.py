@@ -80,3 +80,16 @@ class ScopeStillInsufficient(LoginFailed):
 
     kind = "insufficient_scope"
     default_message = "The server still refuses this action after signing in again with the extra permissions it asked for."
+
+
+class SignInServerUnavailable(Exception):
+    """A refresh met an outage of the sign-in server (5xx, 429, an unexpected answer): the stored refresh
+    token is kept and the worker retries with backoff. Deliberately not an AuthError: it must never be filed
+    under "sign in again"."""
+
+    def __init__(self, status: int | None, retry_after: str | None = None) -> None:
+        what = f" (HTTP {status})" if status else ""
+        self.message = f"The sign-in server is not answering{what}; you are still signed in."
+        self.status = status
+        self.retry_after = retry_after
+        super().__init__(self.message)

@@ -28,6 +28,7 @@ response bodies and state values) go only to the redacted log.
 from __future__ import annotations
 
 import base64
+import json
 import logging
 from collections.abc import AsyncGenerator, Callable
 from contextlib import AbstractAsyncContextManager
@@ -56,6 +57,7 @@ from calle_tui.core.auth.errors import (
     LoginTimedOut,
     RegistrationRefused,
     SignInNotOffered,
+    SignInServerUnavailable,
 )
 from calle_tui.core.auth.login_flows import PASTE_REDIRECT_URI, client_rejected
 from calle_tui.core.auth.token_storage import ServerTokenStorage
@@ -219,6 +221,11 @@ class CalleOAuthProvider(OAuthClientProvider):
     async def _handle_refresh_response(self, response: httpx2.Response) -> bool:
         if response.status_code != 200:
             body = await response.aread()
+            if not refresh_refused(response.status_code, body):
+                # An outage (5xx, 429, a proxy's page): the refresh token is still good. The SDK would drop
+                # it and send the person to the browser; we keep it and let the worker retry with backoff.
+                log.info("token refresh met HTTP %s; keeping the sign-in", response.status_code)
+                raise SignInServerUnavailable(response.status_code, response.headers.get("retry-after"))
             if client_rejected(response.status_code, body) and self._preregistered is None:
                 log.info("the authorization server no longer knows our client; it will be registered again")
                 self.context.client_info = None
@@ -428,6 +435,19 @@ class CalleOAuthProvider(OAuthClientProvider):
 
         code, state = await login.callback_handler()
         return AuthorizationCodeResult(code=code, state=state)
+
+
+def refresh_refused(status: int, body: bytes) -> bool:
+    """Does this token-endpoint answer end the sign-in? Only when the server says the grant or the client
+    is no good (RFC 6749 5.2: invalid_grant, invalid_client, unauthorized_client); anything else is an outage."""
+    if status not in (400, 401):
+        return False
+    try:
+        data = json.loads(body)
+    except (ValueError, TypeError):
+        return False
+    error = data.get("error") if isinstance(data, dict) else None
+    return error in ("invalid_grant", "invalid_client", "unauthorized_client") or client_rejected(status, body)
 
 
 def _safe_oauth_failure(exc: OAuthFlowError) -> LoginFailed:
