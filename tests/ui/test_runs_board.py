@@ -103,6 +103,19 @@ async def test_the_board_lists_updates_filters_and_opens(tmp_path):
         await app.close_worker()
 
 
+async def test_a_call_followed_before_the_board_opened_shows_its_next_check_at_once(tmp_path):
+    worker = FakeWorker(signed_in=True, records=many_records())
+    app = make_shell_app(worker, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: worker.started.is_set())
+        worker.follow("run-l0")
+        worker.emit(RunUpdate("run-l0", "in_progress", "waiting", next_poll_at=FIXED_NOW + 9))
+        screen = await open_board(pilot, worker)
+        await until(pilot, lambda: cells(screen, "next")[1] == "in 0:09")
+        assert {"run-0004", "run-l1"} <= set(worker.followed)  # live calls are followed (resumed) from the board
+        await app.close_worker()
+
+
 async def test_typing_in_the_filter_opens_nothing(tmp_path):
     worker = FakeWorker(signed_in=True, records=many_records())
     app = make_shell_app(worker, tmp_path)

@@ -115,7 +115,14 @@ class RunsBoardScreen(WorkerEventsMixin, Screen[None]):
             log.error("the calls could not be read", exc_info=exc)
             self._detail("The calls could not be read. Esc goes back; open the board again to retry.")
             return
+        fresh = [run_id for run_id in (r.run_id for r in records if r.run_id) if run_id not in self.records]
         self.records = {r.run_id: r for r in records if r.run_id}
+        for run_id in fresh:
+            if not self.records[run_id].terminal:
+                # Follows a live run not followed yet (resumed after a restart) and, for one already followed,
+                # replays its latest update, so its row shows the next check at once instead of "soon". Later,
+                # so that the replay finds this screen subscribed (on the first reload it is not yet).
+                self.call_later(self.worker.follow, run_id)
         finished_read = 0
         for run_id, record in self.records.items():
             if run_id in self._last_lines:
