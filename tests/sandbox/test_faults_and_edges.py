@@ -135,7 +135,8 @@ async def test_faults_can_be_changed_over_http_for_a_separate_process(sandbox):
 
 
 async def test_faults_reset_by_post_or_delete_clears_every_fault(sandbox):
-    defaults = {"rate_429": 0.0, "retry_after": 1.0, "rate_5xx": 0.0, "latency": 0.0, "token_lifetime": 3600}
+    defaults = {"rate_429": 0.0, "retry_after": 1.0, "rate_5xx": 0.0, "latency": 0.0, "token_lifetime": 3600,
+                "token_outage": 0, "token_outage_status": 503}  # fmt: skip
     async with httpx2.AsyncClient() as http:
         url = sandbox.base_url + "/_sandbox/faults"
         bent = {"rate_5xx": 1, "rate_429": 0, "latency": 0.5, "retry_after": 3, "token_lifetime": 30}
