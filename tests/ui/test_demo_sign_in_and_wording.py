@@ -90,7 +90,8 @@ async def test_the_demo_reaches_the_composer_against_its_sandbox_with_no_key(san
         await until(
             pilot, lambda: type(app.screen).__name__ == "ComposerScreen" and app.screen.query("AppHeader"), rounds=3000
         )
-        assert "sandbox 127.0.0.1" in app.screen.query_one("AppHeader").render().plain
+        # The header learns the connection from the worker's events: under load that can follow the first paint.
+        await until(pilot, lambda: "sandbox 127.0.0.1" in app.screen.query_one("AppHeader").render().plain, rounds=3000)
     await app.close_worker()
 
 
