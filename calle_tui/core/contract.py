@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from calle_tui.core.dialect.status import FINAL_ACTIONS, TERMINAL, is_terminal_status, status_kind
+from calle_tui.core.wording import field_words
 
 __all__ = ["is_terminal_status", "status_kind"]  # re-exported: statuses are compared in dialect/status.py only
 
@@ -90,14 +91,14 @@ class MissingField(_Output):
     def _tolerant(cls, data: Any) -> Any:
         # Other servers' shapes: a bare field name, or other key names. The field name is shown as it came.
         if isinstance(data, str):
-            return {"field": data, "question": f"Missing: {data.replace('_', ' ')}."}
+            return {"field": data, "question": f"Missing: {field_words(data)}."}
         if isinstance(data, dict) and ("field" not in data or "question" not in data):
             data = dict(data)
             name = next((data[k] for k in ("field", "name", "key") if isinstance(data.get(k), str)), "")
             asks = ("question", "prompt", "message", "description")
             ask = next((data[k] for k in asks if isinstance(data.get(k), str) and data[k]), "")
             data.setdefault("field", name)
-            data.setdefault("question", ask or (f"Missing: {name.replace('_', ' ')}." if name else "Add more detail."))
+            data.setdefault("question", ask or (f"Missing: {field_words(name)}." if name else "Add more detail."))
         return data
 
 

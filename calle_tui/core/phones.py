@@ -4,6 +4,34 @@ completed or guessed (a local number without one is left for the server to ask a
 from __future__ import annotations
 
 
+def extensions_in_text(text: str | None) -> tuple[tuple[str, str], ...]:
+    """(E.164 number, extension) for each +-prefixed number written with an extension ("ext 9", "x 33",
+    ";ext=9"). numbers_in_text() keeps the number alone, because E.164 has no extension: whoever shows the
+    number must also show what was left out, never drop it silently."""
+    if not text or "+" not in text:
+        return ()
+    import phonenumbers
+
+    found: list[tuple[str, str]] = []
+    for match in phonenumbers.PhoneNumberMatcher(text, None, leniency=phonenumbers.Leniency.POSSIBLE):
+        if match.number.extension:
+            e164 = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
+            if (e164, match.number.extension) not in found:
+                found.append((e164, match.number.extension))
+    return tuple(found)
+
+
+def number_extension(raw: str) -> str | None:
+    """The extension written in one number ("+14155550109 ext 9" -> "9"), None when it has none or is not
+    a number at all."""
+    import phonenumbers
+
+    try:
+        return phonenumbers.parse(raw.strip(), None).extension or None
+    except phonenumbers.NumberParseException:
+        return None
+
+
 def numbers_in_text(text: str | None) -> tuple[str, ...]:
     """E.164 forms of the +-prefixed phone numbers in `text`, in order, each once."""
     if not text or "+" not in text:

@@ -7,6 +7,7 @@ from typing import Any
 
 from calle_tui.core.dialect.replies import extract, read_tool_error
 from calle_tui.core.logs import mask_known_secrets as safe_text
+from calle_tui.core.wording import in_peoples_words
 
 
 def result_text(result: Any) -> str:
@@ -25,7 +26,7 @@ def result_data(result: Any) -> dict[str, Any] | str:
 
 
 def tool_error_message(result: Any, limit: int = 300) -> str:
-    text = safe_text(read_tool_error(extract(result)).message)
+    text = in_peoples_words(safe_text(read_tool_error(extract(result)).message))
     return text if len(text) <= limit else text[: limit - 1] + "..."
 
 

@@ -56,6 +56,7 @@ from calle_tui.core.polling import PollPolicy, backoff_delay
 from calle_tui.core.request_budget import RequestBudget
 from calle_tui.core.settings import Settings
 from calle_tui.core.timezone import user_zone
+from calle_tui.core.wording import in_peoples_words
 from calle_tui.core.worker_api import AuthStatus, PlanRequest, RunRecord, WorkerError
 
 log = logging.getLogger("calle_tui.worker")
@@ -756,7 +757,7 @@ class CalleWorker:
         data = result_data(raw)
         if getattr(raw, "is_error", False):
             error = read_tool_error(data)
-            message = safe_text(error.message)
+            message = in_peoples_words(safe_text(error.message))
             if error.call_started is True or error.started_unknown:
                 # The server itself says the call may have started (call_started true or "unknown"): the
                 # latch stays closed and the person checks, nothing is re-sent.

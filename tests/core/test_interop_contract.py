@@ -8,7 +8,7 @@ from calle_tui.core.contract import GetCallRunResult, PlanCallResult, RunCallRes
 
 def test_missing_as_names_as_a_mapping_or_with_other_keys():
     names = parse_result(PlanCallResult, {"plan_id": "p", "missing": ["to_phones", "goal"]})
-    assert [(m.field, m.question) for m in names.missing] == [("to_phones", "Missing: to phones."),
+    assert [(m.field, m.question) for m in names.missing] == [("to_phones", "Missing: phone number."),
                                                                ("goal", "Missing: goal.")]  # fmt: skip
     mapping = parse_result(PlanCallResult, {"missing": {"to_phones": "Who should I call?", "language": None}})
     assert [(m.field, m.question) for m in mapping.missing] == [("to_phones", "Who should I call?"),

@@ -166,7 +166,7 @@ async def test_legacy_server_without_resource_metadata_and_other_shapes(make_wor
         worker, log = await signed_in(make_worker, server.url)
         assert server.auth.tokens  # signed in through the origin's own authorization server metadata
         asked = await worker.plan(PlanRequest(user_input="call them"))
-        assert [(m.field, m.question) for m in asked.missing] == [("to_phones", "Missing: to phones."),
+        assert [(m.field, m.question) for m in asked.missing] == [("to_phones", "Missing: phone number."),
                                                                    ("goal", "Missing: goal.")]  # fmt: skip
         assert asked.next_step.action == "ask_user"
         plan = await worker.plan(ready_request())

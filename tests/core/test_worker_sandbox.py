@@ -367,3 +367,16 @@ async def test_an_auth_server_outage_during_refresh_retries_and_keeps_the_sign_i
     assert sim.stats.authorize_requests == authorizations  # no browser sign-in
     assert sim.config.faults.token_outage == 0 and worker.auth_status().signed_in
     each_entry_once(sim, log, started.run_id)
+
+
+async def test_a_request_that_is_too_long_is_explained_without_argument_names(sim, make_worker):
+    worker, _ = await signed_in_worker(make_worker, sim)
+    text = "Call +15550100 and ask about the order. " * 120  # over the sandbox's 4,000 characters
+    try:
+        plan = await worker.plan(PlanRequest(user_input=text))
+    except WorkerError as exc:  # our reference dialect: a tool error
+        said = exc.message
+    else:  # production's: a question on a fresh plan
+        said = " ".join(m.question for m in plan.missing)
+    assert "Your request is too long" in said
+    assert "user_input" not in said

@@ -34,6 +34,14 @@ async def started(pilot, worker):
     return composer_of(app)
 
 
+async def plan_is_ready(pilot, worker) -> ComposerScreen:
+    screen = await started(pilot, worker)
+    screen.query_one("#composer-request", TextArea).insert("Call +14155550123 in English to book a table.")
+    await pilot.press("ctrl+s")
+    await until(pilot, lambda: screen.plan is not None and not screen.planning)
+    return screen
+
+
 def focusable(screen: ComposerScreen) -> list:
     return [w for w in screen.focus_chain if w.focusable]
 
@@ -77,10 +85,7 @@ async def test_typing_right_after_a_plan_is_ready_or_ctrl_n_stays_in_the_compose
     worker = FakeWorker([ready_plan(), ready_plan(plan_id="plan-2")], signed_in=True)
     app = make_app(worker, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
-        screen = await started(pilot, worker)
-        screen.query_one("#composer-request", TextArea).insert("Call +14155550123 in English to book a table.")
-        await pilot.press("ctrl+s")
-        await until(pilot, lambda: screen.plan is not None and not screen.planning)
+        screen = await plan_is_ready(pilot, worker)
         await type_everywhere(pilot, app, worker)
         await pilot.press("ctrl+n")
         await pilot.pause()
@@ -153,4 +158,25 @@ async def test_the_palette_lists_the_apps_own_commands_before_the_text_cursors(t
         cursor = [i for i, (_n, _h, node, _a) in enumerate(commands) if isinstance(node, TextArea)]
         assert cursor, "the text box's own commands are still offered"
         assert all(names.index(name) < cursor[0] for name in own), names[:12]
+        await app.close_worker()
+
+
+def footer_keys(screen) -> set[str]:
+    return {binding.key for _node, binding, enabled, _tip in screen.active_bindings.values() if enabled}
+
+
+async def test_the_footer_offers_only_keys_that_work_where_the_focus_is(tmp_path):
+    worker = FakeWorker([ready_plan()], signed_in=True)
+    app = make_app(worker, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await plan_is_ready(pilot, worker)
+        assert screen.query_one("#composer-review").has_focus
+        # Letters typed on the button go into the request box, so h, a and ? must not be offered here.
+        keys = footer_keys(screen)
+        assert {"h", "a", "question_mark"}.isdisjoint(keys)
+        assert {"f1", "f2"} <= keys
+        await pilot.press("escape")  # leaves the button too: now letters are the shortcuts the footer shows
+        screen.set_focus(None)
+        await pilot.pause()
+        assert {"h", "question_mark"} <= footer_keys(screen)
         await app.close_worker()

@@ -48,6 +48,7 @@ from calle_tui.core.dialect.values import (
     shown,
     unsaid,
 )
+from calle_tui.core.wording import field_words, in_peoples_words
 
 __all__ = [
     "ToolError",
@@ -283,6 +284,7 @@ def _questions(data: dict[str, Any], notes: list[str]) -> list[MissingField]:
     seen: dict[str, int] = {}
 
     def add(field: str, question: str, extras: dict[str, Any] | None = None) -> None:
+        question = in_peoples_words(question)  # "user_input is too long" reads "Your request is too long"
         key = " ".join(question.casefold().split())
         if key in seen:  # clarifying_questions and questions often carry the same sentence
             index = seen[key]
@@ -307,14 +309,14 @@ def _questions(data: dict[str, Any], notes: list[str]) -> list[MissingField]:
             if isinstance(item, str) and item.strip():
                 # A bare field name ("goal") from `missing`, a sentence from clarifying_questions.
                 if name.startswith("missing") and " " not in item.strip():
-                    add(item.strip(), f"Missing: {item.strip().replace('_', ' ')}.")
+                    add(item.strip(), f"Missing: {field_words(item.strip())}.")
                 else:
                     add("", item.strip())
             elif isinstance(item, dict):
                 field = as_text(pick(item, "field", "key", "name")) or ""
                 question = as_text(pick(item, "question", "prompt", "message", "text", "description"))
                 if question is None:
-                    question = f"Missing: {field.replace('_', ' ')}." if field else None
+                    question = f"Missing: {field_words(field)}." if field else None
                 if question:
                     used = {"field", "key", "name", "question", "prompt", "message", "text", "description"}
                     add(field, question, {k: v for k, v in scrub(item).items() if k not in used})

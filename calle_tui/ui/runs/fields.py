@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from calle_tui.core.contract import PlanCallInput, parse_time
+from calle_tui.core.phones import number_extension
 
 # The order people think in, and short labels for a narrow screen.
 FIELD_ORDER = ("to_phones", "goal", "language", "region", "scheduled_at", "ttl_seconds")
@@ -72,6 +73,12 @@ def parse_field(name: str, raw: str) -> Any:
         for number in numbers:
             if not number.startswith("+"):
                 raise FieldValueError(f"'{number}' has no country code. Write it in international form, e.g. +14155550100.")
+            ext = number_extension(number)
+            if ext:  # never sent with the extension cut off, nor as text CALL-E may not dial
+                raise FieldValueError(
+                    f"'{number}' has an extension ({ext}), and CALL-E dials the number only. Put the number "
+                    f"here and say the extension in your request, e.g. 'ask for extension {ext}'."
+                )
         return numbers
     if name == "scheduled_at":
         if parse_time(text) is None:

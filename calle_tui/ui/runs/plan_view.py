@@ -19,8 +19,8 @@ from textual.app import RenderResult as WidgetRenderResult
 from textual.widgets import Static
 
 from calle_tui.core.contract import PlanCallResult, parse_time
-from calle_tui.core.phones import numbers_in_text
-from calle_tui.ui.runs.format import format_datetime, format_phone, format_when
+from calle_tui.core.phones import number_extension, numbers_in_text
+from calle_tui.ui.runs.format import format_datetime, format_phone, format_when, short_phone
 
 FROM_REQUEST = "(from your request: the server did not repeat it)"
 FROM_WORDS = "(named in CALL-E's sentence below; not in the plan)"
@@ -57,7 +57,13 @@ def numbers_the_server_named(plan: PlanCallResult, known: tuple[str, ...]) -> tu
 
 
 def plan_rows(
-    plan: PlanCallResult, tz: tzinfo | None, requested: tuple[str, ...] = (), *, with_message: bool = True
+    plan: PlanCallResult,
+    tz: tzinfo | None,
+    requested: tuple[str, ...] = (),
+    *,
+    with_message: bool = True,
+    now: float | None = None,
+    extensions: tuple[tuple[str, str], ...] = (),
 ) -> list[tuple[str, str]]:
     details = plan.plan
     rows: list[tuple[str, str]] = []
@@ -67,6 +73,14 @@ def plan_rows(
         rows.append(("To", shown + {"request": f"\n{FROM_REQUEST}", "words": f"\n{FROM_WORDS}"}.get(source, "")))
     else:
         rows.append(("To", "(no number in the plan, in your request or in CALL-E's words)"))
+    for number, ext in extensions:  # E.164 has no extension: say what the dialled number leaves out
+        if number in phones and not any(number_extension(p) == ext for p in phones):
+            rows.append(
+                (
+                    "Extension",
+                    f"⚠ Your request says ext {ext} for {short_phone(number)}; the number dialled has none (CALL-E dials the number only). Your words go to CALL-E as you wrote them.",
+                )
+            )
     other = numbers_the_server_named(plan, phones)
     if other:
         names = ", ".join(format_phone(n) for n in other)
@@ -86,7 +100,10 @@ def plan_rows(
         rows.append(("Language", details.language))
     if details and details.region:
         rows.append(("Region", details.region))
-    rows.append(("When", _when(plan, tz)))
+    when = _when(plan, tz)
+    if now is not None and schedule_passed(plan, now):
+        when = f"{when}\n⚠ {TIME_PASSED[0].upper()}{TIME_PASSED[1:]}. Plan again with a new time."
+    rows.append(("When", when))
     if with_message and plan.message and plan.message != plan.confirm_summary:
         rows.append(("Message", plan.message))
     if plan.notes:
@@ -108,10 +125,18 @@ def _when(plan: PlanCallResult, tz: tzinfo | None) -> str:
     return format_when(plan.plan.scheduled_at, tz)
 
 
-def _all_rows(plan: PlanCallResult, tz: tzinfo | None, requested: tuple[str, ...], with_message: bool
-              ) -> list[tuple[str, Text]]:  # fmt: skip
-    rows = [(label, Text(value, style="bold" if label == "Check" else ""))
-            for label, value in plan_rows(plan, tz, requested, with_message=with_message)]  # fmt: skip
+def _all_rows(
+    plan: PlanCallResult,
+    tz: tzinfo | None,
+    requested: tuple[str, ...],
+    with_message: bool,
+    now: float | None = None,
+    extensions: tuple[tuple[str, str], ...] = (),
+) -> list[tuple[str, Text]]:
+    rows = [
+        (label, Text(value, style="bold" if label == "Check" or "⚠" in value else ""))
+        for label, value in plan_rows(plan, tz, requested, with_message=with_message, now=now, extensions=extensions)
+    ]
     expires = plan_expiry(plan)
     if expires is not None:
         rows.append(("Expires", Text(format_datetime(expires, tz), style="dim")))
@@ -163,9 +188,17 @@ class PlanCard(Static):
 
 
 def plan_sheet(
-    plan: PlanCallResult, tz: tzinfo | None, *, requested: tuple[str, ...] = (), with_message: bool = True
+    plan: PlanCallResult,
+    tz: tzinfo | None,
+    *,
+    requested: tuple[str, ...] = (),
+    with_message: bool = True,
+    now: float | None = None,
+    extensions: tuple[tuple[str, str], ...] = (),
 ) -> PlanSheet:
-    return PlanSheet(_all_rows(plan, tz, requested, with_message))
+    """`now` (when given) marks a scheduled time that has passed; `extensions` are the (number, extension)
+    pairs the user wrote, shown when the dialled number leaves them out."""
+    return PlanSheet(_all_rows(plan, tz, requested, with_message, now, extensions))
 
 
 def plan_text(
@@ -201,3 +234,13 @@ def plan_expiry(plan: PlanCallResult) -> datetime | None:
 def plan_expired(plan: PlanCallResult, now: float) -> bool:
     expires = plan_expiry(plan)
     return expires is not None and expires.timestamp() <= now
+
+
+TIME_PASSED = "this time has passed: the call would start now"
+
+
+def schedule_passed(plan: PlanCallResult, now: float) -> bool:
+    """True when the plan was for a time that is now behind us. Confirming it would start the call at once,
+    which is not what the user planned: they must plan again (the new time is theirs to say, never ours)."""
+    moment = parse_time(plan.plan.scheduled_at) if plan.plan and plan.plan.scheduled_at else None
+    return moment is not None and moment.timestamp() <= now

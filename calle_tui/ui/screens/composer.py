@@ -22,14 +22,15 @@ from textual.widgets import Button, Collapsible, Footer, Input, Label, Static, T
 
 from calle_tui.core.contract import MissingField, PlanCallResult
 from calle_tui.core.drafts import DraftStore
-from calle_tui.core.events import RunOutcomeUnknown, ToolsListed
-from calle_tui.core.phones import numbers_in_text
+from calle_tui.core.events import RunOutcomeUnknown, RunStarted, ToolsListed
+from calle_tui.core.phones import extensions_in_text, numbers_in_text
+from calle_tui.core.wording import field_words
 from calle_tui.core.worker_api import PlanRequest, RunRecord, WorkerAPI, WorkerError
 from calle_tui.ui.bridge import WorkerEventMessage, WorkerEventsMixin
 from calle_tui.ui.paths import styles_path
 from calle_tui.ui.runs.app_context import clock_of, settle_blink, tz_of
 from calle_tui.ui.runs.fields import FieldSpec, FieldValueError, field_specs, parse_field
-from calle_tui.ui.runs.plan_view import PlanCard, plan_expired, plan_sheet, who_is_called
+from calle_tui.ui.runs.plan_view import PlanCard, plan_expired, plan_sheet, schedule_passed, who_is_called
 from calle_tui.ui.screens.confirm import ConfirmCallModal
 from calle_tui.ui.screens.monitor import MonitorScreen
 from calle_tui.ui.widgets.live_calls import LiveCallsLine
@@ -43,6 +44,17 @@ REPLAN_KINDS = frozenset(
 
 ZONE_SOURCES = {"config": "from your settings", "system": "system", "default": "no system time zone found"}
 GENERIC_PROMPT = "The plan is not ready. Add more detail."  # only when CALL-E said nothing at all
+PLAN_TITLES = {
+    "ready": "Ready to call",
+    "changed": "⚠ Out of date: you changed the request after this plan was made",
+    "time_passed": "⚠ This plan's time has passed: the call would start now",
+}
+REFUSALS = {
+    "changed": "You changed the request after this plan was made, so it may not call what the box now says. "
+    "Press ctrl+s to plan again (that never places a call), or undo the change.",
+    "time_passed": "This plan's time has passed: confirming would start the call now, not when you planned. "
+    "Press ctrl+s to plan again with a new time.",
+}
 
 
 def zone_text(zone: object | None) -> str:
@@ -80,8 +92,16 @@ class ComposerScreen(WorkerEventsMixin, Screen):
         self._save_timer: Timer | None = None
         self._pending_draft: dict | None = None
         self._closing = False
+        self._shown_state = ""  # the plan state the card shows now
         self._question_round = 0
         self._requested: tuple[str, ...] = ()  # numbers the user gave (field or request text), see _new_request
+        self._extensions: tuple[tuple[str, str], ...] = ()  # (number, extension) the user wrote
+        # What the boxes said when the request behind the current plan was sent: a plan is only what was
+        # asked for, so once the boxes say something else the plan is out of date (see _plan_state).
+        self._planned_from: dict | None = None
+        # The attempt whose answer was lost, and what the boxes said for it: once History finds that it
+        # did start, that request is done and must not wait here as a draft to be sent again.
+        self._unknown: tuple[str, dict | None] | None = None
         self._planning_since = 0.0
         self._planning_ticker: Timer | None = None
 
@@ -125,6 +145,7 @@ class ComposerScreen(WorkerEventsMixin, Screen):
         self.query_one("#composer-questions").display = False
         self._restore_draft()
         self.query_one("#composer-request", TextArea).focus()
+        self.set_interval(1.0, self._show_plan_state)  # a scheduled time passes while the plan waits
 
     def on_unmount(self) -> None:
         self._closing = True
@@ -158,6 +179,12 @@ class ComposerScreen(WorkerEventsMixin, Screen):
         box = self.query_one("#composer-request", TextArea)
         box.focus()
         box.insert(event.character)
+
+    def check_consume_key(self, key: str, character: str | None) -> bool:
+        # The footer and the keys panel must tell the truth: while something has the focus, on_key sends
+        # every printable character to the request box, so one-letter app keys (h, a, ?) are not on offer
+        # then and the footer shows their function-key forms (f1, f2) instead.
+        return self.focused is not None and character is not None and character.isprintable()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "stop_planning":
@@ -224,9 +251,13 @@ class ComposerScreen(WorkerEventsMixin, Screen):
             return
         if self.running:
             return
-        request = self._refine_request() if self.questions else self._new_request()
+        refining = bool(self.questions)
+        request = self._refine_request() if refining else self._new_request()
         if request is None:
             return
+        if not refining or self._planned_from is None:
+            # Answers refine the plan of the request sent before: that request is still what it stands on.
+            self._planned_from = self._said()
         self._flush_draft()
         self.planning = True
         self.sub_title = "planning"
@@ -289,6 +320,7 @@ class ComposerScreen(WorkerEventsMixin, Screen):
         # Who the user asked to call, in their own words: shown when the server does not repeat the plan's
         # numbers, and the digits they confirm with. Never sent as a field they did not fill in.
         self._requested = tuple(request.to_phones or ()) or numbers_in_text(text)
+        self._extensions = extensions_in_text(text)
         return request
 
     def _refine_request(self) -> PlanRequest | None:
@@ -322,6 +354,7 @@ class ComposerScreen(WorkerEventsMixin, Screen):
         named = tuple(values.get("to_phones") or ()) or numbers_in_text(user_input)
         if named:
             self._requested = named  # an answer that names the number is the latest word on it
+            self._extensions = extensions_in_text(user_input)
         if base is not None:
             return replace(base, user_input=f"{base.user_input}\n{user_input}", **values)
         return PlanRequest(user_input=user_input, plan_id=plan_id, **values)
@@ -357,9 +390,9 @@ class ComposerScreen(WorkerEventsMixin, Screen):
         card.display = ready
         if ready:
             # The server's message is the line under the card already; the modal repeats it.
-            sheet = plan_sheet(result, tz_of(self.app), requested=self._requested, with_message=False)
-            self.query_one("#composer-plan-card", PlanCard).show(sheet)
-            self._say(result.message or "The plan is ready. Review it, then confirm to place the call.")
+            self._show_plan_state(force=True)
+            if self._plan_state() == "ready":
+                self._say(result.message or "The plan is ready. Review it, then confirm to place the call.")
             review = self.query_one("#composer-review", Button)
             review.focus()
             # The card is the last thing in the body: show it whole, once the layout has made room for it
@@ -382,7 +415,7 @@ class ComposerScreen(WorkerEventsMixin, Screen):
         widgets: list = [Static("Unread: " + "; ".join(notes), classes="question-notes")] if notes else []
         for index, question in enumerate(self.questions):
             widgets.append(Label(question.question, classes="question"))
-            hint = f"your answer ({question.field})" if question.field else "your answer"
+            hint = f"your answer ({field_words(question.field)})" if question.field else "your answer"
             widgets.append(
                 settle_blink(
                     Input(placeholder=hint, id=f"answer-{self._question_round}-{index}", classes="answer", compact=True)
@@ -416,6 +449,59 @@ class ComposerScreen(WorkerEventsMixin, Screen):
     def _answers_send_pressed(self, event: Button.Pressed) -> None:
         event.stop()
         self.action_submit()
+
+    # --- a plan that no longer matches ---------------------------------------------------------------
+
+    def _said(self) -> dict:
+        """The boxes' words, as compared for staleness: whitespace alone changes nothing."""
+        draft = self.draft()
+        return {
+            "request": " ".join(draft["request"].split()),
+            "fields": {name: " ".join(value.split()) for name, value in draft["fields"].items() if value.strip()},
+        }
+
+    def _plan_state(self) -> str:
+        """'ready', 'changed' (the boxes no longer say what was planned), 'time_passed', or '' (no plan)."""
+        plan = self._ready_plan()
+        if plan is None:
+            return ""
+        if self._planned_from is not None and self._said() != self._planned_from:
+            return "changed"
+        if schedule_passed(plan, clock_of(self.app)()):
+            return "time_passed"
+        return "ready"
+
+    def _show_plan_state(self, force: bool = False) -> None:
+        plan = self._ready_plan()
+        if plan is None or not self.query_one("#composer-plan").display:
+            return
+        state = self._plan_state()
+        if state == self._shown_state and not force:
+            return
+        self._shown_state = state
+        title = self.query_one("#composer-plan-title", Static)
+        title.update(PLAN_TITLES[state])
+        title.set_class(state != "ready", "-stale")
+        self.query_one("#composer-plan", Vertical).set_class(state != "ready", "-stale")
+        sheet = plan_sheet(
+            plan,
+            tz_of(self.app),
+            requested=self._requested,
+            with_message=False,
+            now=clock_of(self.app)(),
+            extensions=self._extensions,
+        )
+        self.query_one("#composer-plan-card", PlanCard).show(sheet)
+        self.sub_title = self._stage()
+        if state != "ready":
+            self._say(REFUSALS[state], error=True)
+        elif not force:
+            self._say("The boxes say what was planned again: the plan is ready to review.")
+
+    @on(TextArea.Changed, "#composer-request")
+    @on(Input.Changed, ".field-row Input")
+    def _boxes_changed(self) -> None:
+        self._show_plan_state()
 
     def action_new_plan(self) -> None:
         if self.running:
@@ -453,17 +539,24 @@ class ComposerScreen(WorkerEventsMixin, Screen):
         if plan_expired(plan, clock_of(self.app)()):
             self._plan_gone("This plan has expired.")
             return
+        state = self._plan_state()
+        if state != "ready":  # never confirm a plan for what the boxes no longer say, or for a time gone by
+            self._show_plan_state(force=True)
+            self._say(REFUSALS[state], error=True)
+            return
         self.running = True  # no second confirmation can open while this one is pending
         self.sub_title = "confirming"
         self.refresh_bindings()
-        modal = ConfirmCallModal(plan, requested=self._requested)
+        modal = ConfirmCallModal(plan, requested=self._requested, extensions=self._extensions)
         self.app.push_screen(modal, callback=lambda confirmed: self._confirmed(plan, modal, confirmed))
 
     def _confirmed(self, plan: PlanCallResult, modal: ConfirmCallModal, confirmed: bool | None) -> None:
         if not confirmed:
             self.running = False
             self.sub_title = self._stage()
-            if modal.expired:
+            if modal.time_passed:
+                self._show_plan_state(force=True)
+            elif modal.expired:
                 self._plan_gone("This plan expired before it was confirmed.")
             else:
                 self._say("Not called. The plan is still here: press ctrl+r when you are ready.")
@@ -491,6 +584,8 @@ class ComposerScreen(WorkerEventsMixin, Screen):
             if exc.kind in REPLAN_KINDS:
                 self._plan_gone(exc.message)
             else:
+                if exc.kind == "outcome_unknown":
+                    self._unknown = (plan.plan_id, self._planned_from)
                 self._say(self._sentence(exc, "Check the call history before planning it again."), error=True)
             return
         except Exception as exc:
@@ -557,6 +652,13 @@ class ComposerScreen(WorkerEventsMixin, Screen):
             self._apply_schema(event.plan_call_schema)
         elif isinstance(event, RunOutcomeUnknown):
             self._say(event.message, error=True)
+        elif isinstance(event, RunStarted) and self._unknown and event.plan_id == self._unknown[0]:
+            _plan_id, planned_from = self._unknown
+            self._unknown = None
+            if planned_from is not None and self._said() == planned_from and not self.planning and not self.running:
+                # The request the user was unsure about did start: it is done. Anything typed since stays.
+                self._reset_after_run()
+                self._say("The call request you checked had started, so its text is cleared from here.")
 
     def _apply_schema(self, schema: dict) -> None:
         offered = {spec.name: spec for spec in field_specs(schema)}
@@ -573,8 +675,9 @@ class ComposerScreen(WorkerEventsMixin, Screen):
 
     def _stage(self) -> str:
         """Where the plan stands, for the header: empty while the user is still writing."""
-        if self._ready_plan() is not None:
-            return "plan ready"
+        state = self._plan_state()
+        if state:
+            return {"ready": "plan ready", "changed": "plan out of date", "time_passed": "plan's time passed"}[state]
         if self.questions:
             return "details needed"
         return ""

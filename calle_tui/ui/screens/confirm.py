@@ -5,7 +5,8 @@ destination number (the plan's, else the one the user gave), then presses the Pl
 only when no number is known at all is the word CALL typed instead. Before that it says that a started call
 cannot be cancelled through calle-tui (CALL-E offers no cancel tool). The footer lists the modal's keys. The modal only returns True; the composer
 sends run_call. Once confirmed, every control is disabled before the modal closes, so a double press can
-never confirm twice. An expired plan cannot be confirmed: the user is sent back to plan again.
+never confirm twice. An expired plan, or one whose scheduled time has passed, cannot be confirmed: the user
+is sent back to plan again.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from calle_tui.core.contract import PlanCallResult
 from calle_tui.ui.paths import styles_path
 from calle_tui.ui.runs.app_context import clock_of, settle_blink, tz_of
 from calle_tui.ui.runs.format import format_phone, last_digits, short_phone
-from calle_tui.ui.runs.plan_view import PlanCard, plan_expired, plan_sheet, who_is_called
+from calle_tui.ui.runs.plan_view import TIME_PASSED, PlanCard, plan_expired, plan_sheet, schedule_passed, who_is_called
 
 CONFIRM_WORD = "CALL"  # typed instead of digits when a plan shows no number at all
 NO_CANCEL = (
@@ -46,10 +47,13 @@ class ConfirmCallModal(ModalScreen[bool]):
         ),
     ]
 
-    def __init__(self, plan: PlanCallResult, requested: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, plan: PlanCallResult, requested: tuple[str, ...] = (), extensions: tuple[tuple[str, str], ...] = ()
+    ) -> None:
         super().__init__()
         self.plan = plan
         self.requested = requested  # numbers the user gave, for a server that does not echo the plan's
+        self.extensions = extensions  # (number, extension) the user wrote: shown when the dialled number drops it
         phones, self._source = who_is_called(plan, requested)
         self._phones = phones
         self._target = phones[0] if phones else ""
@@ -57,6 +61,7 @@ class ConfirmCallModal(ModalScreen[bool]):
         if not self._expected:
             self._expected = CONFIRM_WORD
         self.expired = False  # read by the composer when the modal returns False
+        self.time_passed = False  # the plan's scheduled time went by while the modal was open
         self.title = f"Confirm call to {short_phone(self._target)}" if self._target else "Confirm call"
         self._confirmed = False
 
@@ -85,15 +90,27 @@ class ConfirmCallModal(ModalScreen[bool]):
             )
             yield Static(id="confirm-message")
             with Horizontal(id="confirm-buttons"):
-                yield Button("Place call (ctrl+y)", id="confirm-place", variant="error", disabled=True)
-                yield Button("Cancel (esc)", id="confirm-cancel", variant="primary")
+                # Compact (one row): at 80x24 a three-row button bar was cut off under the plan.
+                yield Button("Place call (ctrl+y)", id="confirm-place", variant="error", disabled=True, compact=True)
+                yield Button("Cancel (esc)", id="confirm-cancel", variant="primary", compact=True)
         yield Footer()
 
     def on_mount(self) -> None:
-        sheet = plan_sheet(self.plan, tz_of(self.app), requested=self.requested)
-        self.query_one("#confirm-details", PlanCard).show(sheet)
+        self._show_sheet()
         self.query_one("#confirm-cancel", Button).focus()
-        self._check_expiry()
+        if not self._check_expiry():
+            # A plan may expire, or its scheduled time pass, while the user reads: check as time goes on.
+            self.set_interval(1.0, self._check_expiry)
+
+    def _show_sheet(self) -> None:
+        sheet = plan_sheet(
+            self.plan,
+            tz_of(self.app),
+            requested=self.requested,
+            now=clock_of(self.app)(),
+            extensions=self.extensions,
+        )
+        self.query_one("#confirm-details", PlanCard).show(sheet)
 
     def _prompt(self) -> str:
         if self._expected == CONFIRM_WORD:
@@ -174,13 +191,23 @@ class ConfirmCallModal(ModalScreen[bool]):
         self.dismiss(False)
 
     def _check_expiry(self) -> bool:
-        if plan_expired(self.plan, clock_of(self.app)()):
-            self.expired = True
-            self.query_one("#confirm-place", Button).disabled = True
-            self.query_one("#confirm-digits", Input).disabled = True
-            self._say("This plan has expired, so it cannot be called. Press esc and plan again.", error=True)
-            return True
-        return False
+        """True (and the modal refuses to confirm) once the plan has expired or its time has passed."""
+        if self.expired or self._confirmed:
+            return self.expired
+        now = clock_of(self.app)()
+        if plan_expired(self.plan, now):
+            why = "This plan has expired, so it cannot be called. Press esc and plan again."
+        elif schedule_passed(self.plan, now):
+            self.time_passed = True
+            self._show_sheet()
+            why = f"The plan's time has passed: {TIME_PASSED}, not when you planned. Press esc and plan again."
+        else:
+            return False
+        self.expired = True
+        self.query_one("#confirm-place", Button).disabled = True
+        self.query_one("#confirm-digits", Input).disabled = True
+        self._say(why, error=True)
+        return True
 
     def _say(self, text: str, *, error: bool = False) -> None:
         message = self.query_one("#confirm-message", Static)
