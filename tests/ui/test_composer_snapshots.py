@@ -58,3 +58,28 @@ def test_composer_details_open_with_an_error(snap_compare, size):
         await pilot.pause()
 
     assert snap_compare(composer(ready_plan()), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
+def test_composer_plan_out_of_date(snap_compare, size):
+    async def run_before(pilot) -> None:
+        await submit(REQUEST)(pilot)
+        box = pilot.app.screen.query_one("#composer-request", TextArea)
+        box.load_text(REQUEST.replace("two", "four"))
+        await pilot.pause()
+
+    assert snap_compare(composer(ready_plan()), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
+def test_composer_plan_time_passed_with_an_extension(snap_compare, size):
+    from fakes_runs import iso
+
+    async def run_before(pilot) -> None:
+        await submit("Call +14155550123 ext 9 in English at 9:05 and book a table for two.")(pilot)
+        pilot.app.clock.advance(600)
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+
+    plan = ready_plan(scheduled_at=iso(300))
+    assert snap_compare(composer(plan), terminal_size=size, run_before=run_before)
