@@ -194,3 +194,25 @@ def test_the_batch_command_is_in_the_parser():
     args = build_parser().parse_args(["batch", "calls.jsonl", "--dry-run", "--json"])
     assert isinstance(args, argparse.Namespace)
     assert (args.command, args.file, args.dry_run, args.json, args.concurrency) == ("batch", "calls.jsonl", True, True, 2)
+
+
+def test_the_entry_point_dispatches_to_the_batch_command(tmp_path, cli_env, capsys):
+    from calle_tui.cli import main
+
+    assert main(["batch", write(tmp_path, READY)]) == 2
+    assert "placed from the TUI" in capsys.readouterr().err
+
+
+def test_a_plan_that_is_not_ready_and_asks_nothing_says_what_the_server_said(sandbox_factory, tmp_path, cli_env, capsys):
+    # Production may answer ready_to_run=false with no questions at all.
+    quiet = sandbox_factory(auto_approve=True, dialect="calle", no_questions=True)
+    path = write(tmp_path, ASKS)
+    status, out = run(["batch", path, "--dry-run", "--json", "--url", quiet.mcp_url, "--login", "auto-follow"], capsys)
+    (record,) = [json.loads(line) for line in out.out.splitlines()]
+    assert status == 1 and record["state"] == "not_ready" and record["questions"] == []
+    assert quiet.stats.tool_calls["run_call"] == 0
+
+
+def test_a_concurrency_below_one_is_bad_usage(tmp_path, cli_env, capsys):
+    status, out = run(["batch", write(tmp_path, READY), "--dry-run", "--concurrency", "0"], capsys)
+    assert status == 2 and out.err == "calle-tui batch: --concurrency must be 1 or more.\n"
