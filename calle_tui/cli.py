@@ -1,4 +1,5 @@
-"""Command line entry point: `calle-tui [--demo] [--url URL]`, `calle-tui sandbox ...`, `calle-tui doctor ...`.
+"""Command line entry point: `calle-tui [--demo] [--url URL]`, `calle-tui sandbox ...`, `calle-tui doctor ...`,
+`calle-tui batch FILE --dry-run`.
 
 Only argparse is imported here, so `--help` and first paint never wait on the mcp SDK or Textual; each
 subcommand imports what it needs.
@@ -68,6 +69,14 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("--login", dest="doctor_login", choices=["auto", "loopback", "paste", "auto-follow"])
     doctor.add_argument("--json", action="store_true", help="machine-readable report")
 
+    batch = sub.add_parser("batch", help="plan every line of a batch file (JSONL) and show how ready each is")
+    batch.add_argument("file", help="the batch file: one call per line, CALL-E's batch runner format")
+    batch.add_argument("--dry-run", action="store_true", help="plan only (required: calls are placed in the TUI)")
+    batch.add_argument("--json", action="store_true", help="one JSON object per line instead of the table")
+    batch.add_argument("--concurrency", type=int, default=2, help="plans in flight at once (default 2)")
+    batch.add_argument("--url", dest="batch_url", help="MCP endpoint URL")
+    batch.add_argument("--login", dest="batch_login", choices=["auto", "loopback", "paste", "auto-follow"])
+
     for name, text in (
         ("login", "sign in (the one-link brokered sign-in when offered, else the browser) and store the tokens"),
         ("logout", "forget the stored sign-in for the server"),
@@ -96,6 +105,10 @@ def main(argv: list[str] | None = None) -> int:
         from calle_tui.core.doctor import run_doctor
 
         return run_doctor(args)
+    if args.command == "batch":
+        from calle_tui.batch_cli import run_batch
+
+        return run_batch(args)
     if args.command in {"login", "logout", "status"}:
         from calle_tui.core.account import run_account
 

@@ -80,77 +80,16 @@ async def diagnose(
 
     report = Report(url=settings.url)
     worker = CalleWorker(settings, secret_store=secret_store, journal=Journal(":memory:"), login_flow=login)
-    events: list[Any] = []
-    changed = asyncio.Event()
-
-    def on_event(event: Any) -> None:
-        events.append(event)
-        changed.set()
-        if notify is None or not isinstance(event, SignInProgress) or not event.authorize_url:
-            return
-        if event.step == "waiting_for_browser" and login != "auto-follow":
-            print(f"Open this address to sign in: {event.authorize_url}", file=notify, flush=True)
-            if event.message:
-                print(event.message, file=notify, flush=True)
-            if paste_lines:
-                print("Or paste the address your browser ends on, then press Enter:", file=notify, flush=True)
-
-    worker.subscribe(on_event)
-
-    async def first(predicate: Callable[[Any], object]) -> Any:  # a truthy answer picks the event
-        while True:
-            for event in events:
-                if predicate(event):
-                    return event
-            changed.clear()
-            await changed.wait()
-
     try:
-        with _Timer() as t:
-            try:
-                await worker.start()
-                outcome = await asyncio.wait_for(
-                    first(
-                        lambda e: (
-                            isinstance(e, ToolsListed | SignInNeeded | ErrorEvent)
-                            or (isinstance(e, ConnectionChanged) and e.state in ("reconnecting", "failed") and e.message)
-                        )
-                    ),
-                    connect_timeout,
-                )
-            except TimeoutError:
-                outcome = None
-            except Exception as exc:  # noqa: BLE001 - the doctor reports, it does not crash
-                outcome = ErrorEvent(message=safe_text(str(exc)) or "The connection failed unexpectedly.")
-        if isinstance(outcome, ToolsListed | SignInNeeded):
-            report.steps.append(Step("connect", True, t.seconds, f"Reached {settings.url}."))
-        else:
-            detail = "No answer from the server." if outcome is None else outcome.message
-            # The worker's message says it will retry; the doctor does not, it reports and stops.
-            detail = re.sub(r"\s*Retrying in [^.]*\.\s*$", "", detail)
-            report.steps.append(Step("connect", False, t.seconds, detail))
+        steps, listed = await connect_and_sign_in(
+            worker, settings.url, login=login, connect_timeout=connect_timeout, notify=notify, paste_lines=paste_lines
+        )
+        report.steps.extend(steps)
+        if not report.ok:
             return report
 
-        if isinstance(outcome, SignInNeeded):
-            paster = _start_paste_reader(worker, notify) if paste_lines else None
-            with _Timer() as t:
-                try:
-                    await worker.sign_in(login)  # type: ignore[arg-type]
-                    ok, detail = True, "Signed in."
-                except WorkerError as exc:
-                    ok, detail = False, exc.message
-                finally:
-                    if paster is not None:
-                        paster.cancel()
-            report.steps.append(Step("sign in", ok, t.seconds, detail))
-            if not ok:
-                return report
-        else:
-            report.steps.append(Step("sign in", True, 0.0, "Already signed in (or not required)."))
-
         with _Timer() as t:
-            listed = next((e for e in reversed(events) if isinstance(e, ToolsListed)), None)
-        names = set(listed.tool_names) if listed else set()
+            names = set(listed.tool_names) if listed else set()
         missing = [n for n in TOOL_NAMES if n not in names]
         if missing:
             report.steps.append(
@@ -185,6 +124,92 @@ async def diagnose(
         return report
     finally:
         await worker.close()
+
+
+async def connect_and_sign_in(
+    worker: Any,
+    url: str,
+    *,
+    login: LoginFlowChoice | None,
+    connect_timeout: float = 30.0,
+    notify: TextIO | None = None,
+    paste_lines: bool = False,
+) -> tuple[list[Step], ToolsListed | None]:
+    """Start `worker` and sign in if the server asks: the "connect" and "sign in" steps, and the tools the
+    server listed once both passed (None when a step failed). `notify` receives sign-in hints (the
+    authorize URL). Shared by the doctor and `calle-tui batch --dry-run`."""
+    steps: list[Step] = []
+    events: list[Any] = []
+    changed = asyncio.Event()
+
+    def on_event(event: Any) -> None:
+        events.append(event)
+        changed.set()
+        if notify is None or not isinstance(event, SignInProgress) or not event.authorize_url:
+            return
+        if event.step == "waiting_for_browser" and login != "auto-follow":
+            print(f"Open this address to sign in: {event.authorize_url}", file=notify, flush=True)
+            if event.message:
+                print(event.message, file=notify, flush=True)
+            if paste_lines:
+                print("Or paste the address your browser ends on, then press Enter:", file=notify, flush=True)
+
+    worker.subscribe(on_event)
+
+    async def first(predicate: Callable[[Any], object]) -> Any:  # a truthy answer picks the event
+        while True:
+            for event in events:
+                if predicate(event):
+                    return event
+            changed.clear()
+            await changed.wait()
+
+    with _Timer() as t:
+        try:
+            await worker.start()
+            outcome = await asyncio.wait_for(
+                first(
+                    lambda e: (
+                        isinstance(e, ToolsListed | SignInNeeded | ErrorEvent)
+                        or (isinstance(e, ConnectionChanged) and e.state in ("reconnecting", "failed") and e.message)
+                    )
+                ),
+                connect_timeout,
+            )
+        except TimeoutError:
+            outcome = None
+        except Exception as exc:  # noqa: BLE001 - the caller reports, it does not crash
+            outcome = ErrorEvent(message=safe_text(str(exc)) or "The connection failed unexpectedly.")
+    if isinstance(outcome, ToolsListed | SignInNeeded):
+        steps.append(Step("connect", True, t.seconds, f"Reached {url}."))
+    else:
+        detail = "No answer from the server." if outcome is None else outcome.message
+        # The worker's message says it will retry; the caller does not, it reports and stops.
+        detail = re.sub(r"\s*Retrying in [^.]*\.\s*$", "", detail)
+        steps.append(Step("connect", False, t.seconds, detail))
+        return steps, None
+
+    if isinstance(outcome, SignInNeeded):
+        paster = _start_paste_reader(worker, notify) if paste_lines else None
+        with _Timer() as t:
+            try:
+                await worker.sign_in(login)
+                ok, detail = True, "Signed in."
+            except WorkerError as exc:
+                ok, detail = False, exc.message
+            finally:
+                if paster is not None:
+                    paster.cancel()
+        steps.append(Step("sign in", ok, t.seconds, detail))
+        if not ok:
+            return steps, None
+    else:
+        steps.append(Step("sign in", True, 0.0, "Already signed in (or not required)."))
+    try:  # after a sign-in the tools are listed next: wait for that list, not for the first event seen
+        listed = await asyncio.wait_for(first(lambda e: isinstance(e, ToolsListed)), connect_timeout)
+    except TimeoutError:
+        listed = None
+    return steps, listed
 
 
 def _start_paste_reader(worker: Any, notify: TextIO | None) -> asyncio.Task[None]:

@@ -1,0 +1,78 @@
+"""Step 1 of a batch: plan every line (plan_call only, through the worker), a few at a time.
+
+Planning is slow (the vendor waits up to 150 s for one plan_call) and the server is shared, so at most
+`concurrency` plans are in flight. Nothing here can place a call: the only worker method used is plan().
+Results come back in the file's order whatever order the answers arrive in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal, Protocol
+
+from calle_tui.core.batch_file import BatchLine
+from calle_tui.core.logs import mask_known_secrets as safe_text
+from calle_tui.core.worker_api import PlanRequest, WorkerError
+
+if TYPE_CHECKING:
+    from calle_tui.core.contract import PlanCallResult
+
+log = logging.getLogger("calle_tui.batch")
+
+DEFAULT_CONCURRENCY = 2
+PlanState = Literal["ready", "questions", "not_ready", "error"]
+
+
+class Planner(Protocol):
+    async def plan(self, request: PlanRequest) -> PlanCallResult: ...
+
+
+@dataclass(frozen=True)
+class PlannedLine:
+    line: BatchLine
+    result: PlanCallResult | None = None
+    error: str = ""  # a sentence safe to show, when plan_call failed
+
+    @property
+    def state(self) -> PlanState:
+        if self.result is None:
+            return "error"
+        if self.result.ready_to_run:
+            return "ready"
+        return "questions" if self.questions else "not_ready"
+
+    @property
+    def questions(self) -> list[str]:
+        if self.result is None or self.result.ready_to_run:
+            return []
+        return [safe_text(m.question or m.field) for m in self.result.missing]
+
+    @property
+    def server_message(self) -> str:
+        """What the server said about a plan that is not ready and asks nothing (production may do that)."""
+        if self.result is None:
+            return ""
+        step = self.result.next_step.message if self.result.next_step else ""
+        return safe_text(" ".join((self.result.message or step or "").split()))
+
+
+async def plan_lines(
+    worker: Planner, lines: Sequence[BatchLine], *, concurrency: int = DEFAULT_CONCURRENCY
+) -> list[PlannedLine]:
+    """plan_call for each line, at most `concurrency` at once; one PlannedLine per line, in file order."""
+    gate = asyncio.Semaphore(max(1, concurrency))
+
+    async def one(line: BatchLine) -> PlannedLine:
+        async with gate:
+            try:
+                return PlannedLine(line, result=await worker.plan(line.request))
+            except WorkerError as exc:
+                return PlannedLine(line, error=safe_text(exc.message) or "plan_call failed.")
+            except Exception as exc:  # one line's failure must not stop the others or show a traceback
+                log.error("planning line %d failed", line.line, exc_info=exc)
+                return PlannedLine(line, error="Planning failed unexpectedly.")
+
+    return list(await asyncio.gather(*(one(line) for line in lines)))
