@@ -169,15 +169,9 @@ def run_batch(args: Any, *, secret_store: Any = None) -> int:
         print(f"calle-tui batch: {args.file} has no call that can be planned.", file=sys.stderr)
         return 2
 
-    overrides: dict[str, Any] = {}
-    url = getattr(args, "batch_url", None) or getattr(args, "url", None)
-    if url:
-        overrides["url"] = url
-    login = getattr(args, "batch_login", None) or getattr(args, "login", None)
-    if login:
-        overrides["login"] = login
-    if getattr(args, "insecure_storage", False):
-        overrides["insecure_storage"] = True
+    from calle_tui.core.doctor import command_overrides  # the connection stack loads only when it is used
+
+    overrides = command_overrides(args, "batch")
     try:
         settings = load_settings(**overrides)
         interactive = settings.login != "auto-follow" and sys.stdin is not None and sys.stdin.isatty()

@@ -249,18 +249,26 @@ def render(report: Report) -> str:
     return "\n".join(lines)
 
 
-def run_doctor(args: Any) -> int:
-    """Entry point for `calle-tui doctor`; returns the exit status."""
+def command_overrides(args: Any, command: str) -> dict[str, Any]:
+    """Settings a subcommand's flags override (its own `--url`/`--login`, else the top-level ones). An empty
+    `--url ''` is passed on, not dropped, so it is an error naming the setting instead of quietly meaning
+    production."""
     overrides: dict[str, Any] = {}
-    url = getattr(args, "doctor_url", None)
+    url = getattr(args, f"{command}_url", None)
     url = url if url is not None else getattr(args, "url", None)
     if url is not None:
         overrides["url"] = url
-    login = getattr(args, "doctor_login", None) or getattr(args, "login", None)
+    login = getattr(args, f"{command}_login", None) or getattr(args, "login", None)
     if login:
         overrides["login"] = login
     if getattr(args, "insecure_storage", False):
         overrides["insecure_storage"] = True
+    return overrides
+
+
+def run_doctor(args: Any) -> int:
+    """Entry point for `calle-tui doctor`; returns the exit status."""
+    overrides = command_overrides(args, "doctor")
     try:
         settings = load_settings(**overrides)
         interactive = settings.login != "auto-follow" and sys.stdin is not None and sys.stdin.isatty()

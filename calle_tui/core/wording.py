@@ -34,7 +34,9 @@ def in_peoples_words(text: str) -> str:
     """'user_input is too long' -> 'Your request is too long'; other text unchanged."""
     if not text or "_" not in text:
         return text
-    replaced = _NAMES.sub(lambda m: FIELD_WORDS[m.group(1)], text)
-    if replaced != text and text[:1].isalpha() and not text[:1].isupper() and replaced[:1].islower():
-        replaced = replaced[:1].upper() + replaced[1:]
-    return replaced
+
+    def words(match: re.Match[str]) -> str:
+        said = FIELD_WORDS[match.group(1)]
+        return said[:1].upper() + said[1:] if match.start() == 0 else said  # a sentence starts with a capital
+
+    return _NAMES.sub(words, text)

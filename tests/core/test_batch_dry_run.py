@@ -216,3 +216,14 @@ def test_a_plan_that_is_not_ready_and_asks_nothing_says_what_the_server_said(san
 def test_a_concurrency_below_one_is_bad_usage(tmp_path, cli_env, capsys):
     status, out = run(["batch", write(tmp_path, READY), "--dry-run", "--concurrency", "0"], capsys)
     assert status == 2 and out.err == "calle-tui batch: --concurrency must be 1 or more.\n"
+
+
+def test_an_empty_url_is_an_error_not_production(tmp_path, capsys):
+    from calle_tui.batch_cli import run_batch
+    from calle_tui.cli import build_parser
+
+    batch = tmp_path / "calls.jsonl"
+    batch.write_text('{"to_phones": ["+14155550123"], "user_input": "Ask about opening hours."}\n')
+    args = build_parser().parse_args(["batch", str(batch), "--dry-run", "--url", ""])
+    assert run_batch(args) == 2
+    assert "url" in capsys.readouterr().err.lower()

@@ -19,3 +19,8 @@ def test_questions_built_from_bare_field_names_use_peoples_words():
     assert [m.question for m in plan.missing] == ["Missing: phone number.", "Missing: call window."]
     assert [m.field for m in plan.missing] == ["to_phones", "call_window"]  # the field itself is kept
     assert field_words("scheduled_at") == "call time"
+
+
+def test_only_a_name_that_starts_the_sentence_gets_a_capital():
+    assert in_peoples_words("invalid to_phones") == "invalid phone number"
+    assert in_peoples_words("to_phones must be a list") == "Phone number must be a list"

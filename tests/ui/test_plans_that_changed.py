@@ -29,14 +29,25 @@ def card_of(screen) -> str:
     return title + "\n" + str(screen.query_one("#composer-plan-card", Static).render())
 
 
+async def send(pilot) -> None:
+    """ctrl+s, and wait for the plan's answer to be shown."""
+    await pilot.press("ctrl+s")
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def review_opens(pilot) -> bool:
+    await pilot.press("ctrl+r")
+    await pilot.pause()
+    return isinstance(pilot.app.screen, ConfirmCallModal)
+
+
 async def plan_ready(pilot, worker, text: str = REQUEST) -> None:
     area = pilot.app.screen.query_one("#composer-request", TextArea)
     area.focus()
     area.insert(text)
     await pilot.pause()
-    await pilot.press("ctrl+s")
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
+    await send(pilot)
     assert pilot.app.screen.query_one("#composer-plan").display
 
 
@@ -66,9 +77,7 @@ async def test_editing_the_request_after_the_plan_is_ready_makes_it_stale_and_ct
         area.load_text(REQUEST + "  ")  # whitespace alone changes nothing
         await pilot.pause()
         assert "Ready to call" in card_of(app.screen)
-        await pilot.press("ctrl+r")
-        await pilot.pause()
-        assert isinstance(app.screen, ConfirmCallModal)
+        assert await review_opens(pilot)
 
 
 async def test_a_detail_field_edited_after_the_plan_also_makes_it_stale():
@@ -109,18 +118,12 @@ async def test_answering_questions_keeps_the_plan_fresh():
     async with app.run_test(size=SIZE) as pilot:
         area = app.screen.query_one("#composer-request", TextArea)
         area.insert("Book a table for two")
-        await pilot.press("ctrl+s")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await send(pilot)
         answers = list(app.screen.query(".answer").results(Input))
         answers[0].value = "+14155550123"
-        await pilot.press("ctrl+s")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await send(pilot)
         assert "Ready to call" in card_of(app.screen)
-        await pilot.press("ctrl+r")
-        await pilot.pause()
-        assert isinstance(app.screen, ConfirmCallModal)
+        assert await review_opens(pilot)
 
 
 async def test_a_scheduled_time_that_passes_shows_on_the_card_and_needs_a_new_plan():
@@ -214,9 +217,7 @@ async def test_questions_name_fields_in_peoples_words():
     async with app.run_test(size=SIZE) as pilot:
         area = app.screen.query_one("#composer-request", TextArea)
         area.insert("Book a table for two")
-        await pilot.press("ctrl+s")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await send(pilot)
         hints = [box.placeholder for box in app.screen.query(".answer").results(Input)]
         assert hints == ["your answer (phone number)", "your answer (language)"]
 

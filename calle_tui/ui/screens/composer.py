@@ -49,6 +49,7 @@ PLAN_TITLES = {
     "changed": "⚠ Out of date: you changed the request after this plan was made",
     "time_passed": "⚠ This plan's time has passed: the call would start now",
 }
+STAGES = {"ready": "plan ready", "changed": "plan out of date", "time_passed": "plan's time passed"}
 REFUSALS = {
     "changed": "You changed the request after this plan was made, so it may not call what the box now says. "
     "Press ctrl+s to plan again (that never places a call), or undo the change.",
@@ -541,8 +542,7 @@ class ComposerScreen(WorkerEventsMixin, Screen):
             return
         state = self._plan_state()
         if state != "ready":  # never confirm a plan for what the boxes no longer say, or for a time gone by
-            self._show_plan_state(force=True)
-            self._say(REFUSALS[state], error=True)
+            self._show_plan_state(force=True)  # which says why, and what to do
             return
         self.running = True  # no second confirmation can open while this one is pending
         self.sub_title = "confirming"
@@ -677,7 +677,7 @@ class ComposerScreen(WorkerEventsMixin, Screen):
         """Where the plan stands, for the header: empty while the user is still writing."""
         state = self._plan_state()
         if state:
-            return {"ready": "plan ready", "changed": "plan out of date", "time_passed": "plan's time passed"}[state]
+            return STAGES[state]
         if self.questions:
             return "details needed"
         return ""
