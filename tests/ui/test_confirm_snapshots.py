@@ -43,3 +43,17 @@ def test_confirm_modal(snap_compare, size):
 def test_confirm_modal_digits_typed_scheduled(snap_compare, size):
     plan = ready_plan(phones=("+442079460958",), scheduled_at="2026-06-05T21:00:00+08:00", language=None)
     assert snap_compare(app_with(plan), terminal_size=size, run_before=open_modal(*"0958"))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
+def test_confirm_modal_when_the_scheduled_time_passes_while_it_is_open(snap_compare, size):
+    from fakes_runs import iso
+
+    async def run_before(pilot) -> None:
+        await open_modal(*"0123")(pilot)
+        pilot.app.clock.advance(301)
+        pilot.app.screen._check_expiry()  # what the modal's 1 s check does once the time has gone by
+        await pilot.pause()
+
+    plan = ready_plan(scheduled_at=iso(300))
+    assert snap_compare(app_with(plan), terminal_size=size, run_before=run_before)

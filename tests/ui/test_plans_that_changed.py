@@ -283,3 +283,51 @@ async def test_the_confirmation_buttons_fit_at_80x24_with_a_long_plan():
             region = modal.query_one(button).region
             assert region.height >= 1 and region.bottom <= screen_rows, (button, region)
         assert modal.query_one("#confirm-digits").region.bottom <= screen_rows
+
+
+async def test_a_lost_attempt_found_started_in_a_later_session_no_longer_waits_as_a_draft(tmp_path):
+    app, worker, drafts = lost_attempt_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await unknown_attempt(pilot, worker, drafts)
+    assert (drafts.load() or {}).get("request") == REQUEST  # the app was closed before any check
+    # The next session: History's check (or another window) found that the attempt had started.
+    from calle_tui.core.worker_api import RunRecord
+
+    later = FakeWorker([])
+    later.records = [
+        RunRecord(
+            run_id="run-9",
+            plan_id="plan-1",
+            server_url=later.server_url,
+            created_at=1.0,
+            to_phones=("+14155550123",),
+            goal="ask",
+            status="in_progress",
+            terminal=False,
+        )
+    ]
+    again = RunsHostApp(lambda: ComposerScreen(later, drafts))
+    async with again.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert again.screen.query_one("#composer-request", TextArea).text == ""
+        assert "had started" in message_of(again.screen)
+    assert drafts.load() is None
+
+
+async def test_a_lost_attempt_checked_in_a_later_session_clears_the_restored_draft(tmp_path):
+    app, worker, drafts = lost_attempt_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await unknown_attempt(pilot, worker, drafts)
+    from calle_tui.core.contract import RunCallResult
+
+    later = FakeWorker([])
+    later.reconcile_answers["plan-1"] = RunCallResult(run_id="run-9", status="in_progress")
+    again = RunsHostApp(lambda: ComposerScreen(later, drafts))
+    async with again.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        area = again.screen.query_one("#composer-request", TextArea)
+        assert area.text == REQUEST  # outcome still unknown: the text waits
+        await later.reconcile("plan-1")  # History's check in this session
+        await pilot.pause()
+        assert area.text == ""
+    assert drafts.load() is None

@@ -198,10 +198,15 @@ class ComposerScreen(WorkerEventsMixin, Screen):
 
     def draft(self) -> dict:
         fields = {spec.name: self.query_one(f"#field-{spec.name}", Input).value for spec in self.specs}
-        return {
+        draft: dict = {
             "request": self.query_one("#composer-request", TextArea).text,
             "fields": {name: value for name, value in fields.items() if value},
         }
+        if self._unknown is not None:
+            # Kept with the text so that a later session still knows which attempt this text was for: once
+            # that attempt is found started, the text is done (a plan_id is opaque, not a secret).
+            draft["unknown_attempt"] = {"plan_id": self._unknown[0], "said": self._unknown[1]}
+        return draft
 
     def _restore_draft(self) -> None:
         if self.drafts is None:
@@ -216,6 +221,36 @@ class ComposerScreen(WorkerEventsMixin, Screen):
             if isinstance(value, str) and value:
                 self.query_one(f"#field-{spec.name}", Input).value = value
                 self.query_one("#composer-details", Collapsible).collapsed = False
+        attempt = saved.get("unknown_attempt")
+        if isinstance(attempt, dict) and isinstance(attempt.get("plan_id"), str) and attempt["plan_id"]:
+            said = attempt.get("said")
+            self._unknown = (attempt["plan_id"], said if isinstance(said, dict) else None)
+            self._settle_unknown_from_history()
+
+    def _settle_unknown_from_history(self) -> None:
+        """The attempt this draft waits on may have been found started since (History's check, another
+        window): then the draft is done, as when the check happens while this screen is open."""
+        assert self._unknown is not None
+        plan_id = self._unknown[0]
+        try:
+            started = any(r.plan_id == plan_id and r.run_id for r in self.worker.history())
+        except Exception:  # the journal is unreadable: keep the draft, History will say why
+            logging.getLogger("calle_tui.ui").warning("could not read the history for a restored draft", exc_info=True)
+            return
+        if started:
+            self._found_started()
+
+    def _found_started(self) -> None:
+        assert self._unknown is not None
+        _plan_id, planned_from = self._unknown
+        self._unknown = None
+        if planned_from is not None and self._said() == planned_from and not self.planning and not self.running:
+            # The request the user was unsure about did start: it is done. Anything typed since stays.
+            self._reset_after_run()
+            self._say("The call request you checked had started, so its text is cleared from here.")
+        else:
+            self._pending_draft = self.draft()  # the text stays, without the attempt it no longer waits on
+            self._flush_draft()
 
     @on(TextArea.Changed, "#composer-request")
     @on(Input.Changed, ".field-row Input")
@@ -585,7 +620,7 @@ class ComposerScreen(WorkerEventsMixin, Screen):
                 self._plan_gone(exc.message)
             else:
                 if exc.kind == "outcome_unknown":
-                    self._unknown = (plan.plan_id, self._planned_from)
+                    self._remember_unknown(plan.plan_id)
                 self._say(self._sentence(exc, "Check the call history before planning it again."), error=True)
             return
         except Exception as exc:
@@ -593,6 +628,7 @@ class ComposerScreen(WorkerEventsMixin, Screen):
             self.sub_title = self._stage()
             self.refresh_bindings()
             logging.getLogger("calle_tui.ui").error("the call request failed", exc_info=exc)
+            self._remember_unknown(plan.plan_id)
             self._say(
                 "The call request failed unexpectedly. It may or may not have "
                 "been placed: check the call history before planning it again.",
@@ -615,8 +651,14 @@ class ComposerScreen(WorkerEventsMixin, Screen):
         )
         self.app.push_screen(MonitorScreen(self.worker, result.run_id, record))
 
+    def _remember_unknown(self, plan_id: str) -> None:
+        self._unknown = (plan_id, self._planned_from)
+        self._pending_draft = self.draft()  # written now: the app may be closed before anything is typed
+        self._flush_draft()
+
     def _reset_after_run(self) -> None:
-        # The run started: only now may the draft go.
+        # The run started: only now may the draft go, and no earlier lost attempt waits on this text.
+        self._unknown = None
         if self._save_timer is not None:
             self._save_timer.stop()
             self._save_timer = None
@@ -653,12 +695,7 @@ class ComposerScreen(WorkerEventsMixin, Screen):
         elif isinstance(event, RunOutcomeUnknown):
             self._say(event.message, error=True)
         elif isinstance(event, RunStarted) and self._unknown and event.plan_id == self._unknown[0]:
-            _plan_id, planned_from = self._unknown
-            self._unknown = None
-            if planned_from is not None and self._said() == planned_from and not self.planning and not self.running:
-                # The request the user was unsure about did start: it is done. Anything typed since stays.
-                self._reset_after_run()
-                self._say("The call request you checked had started, so its text is cleared from here.")
+            self._found_started()
 
     def _apply_schema(self, schema: dict) -> None:
         offered = {spec.name: spec for spec in field_specs(schema)}

@@ -185,6 +185,11 @@ class ConfirmCallModal(ModalScreen[bool]):
         self._say("Confirmed. Placing the call…")
         self.dismiss(True)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "confirm" and self.expired:
+            return False  # nothing to place: the footer must not offer it
+        return True
+
     def action_cancel(self) -> None:
         if self._confirmed:
             return
@@ -200,10 +205,11 @@ class ConfirmCallModal(ModalScreen[bool]):
         elif schedule_passed(self.plan, now):
             self.time_passed = True
             self._show_sheet()
-            why = f"The plan's time has passed: {TIME_PASSED}, not when you planned. Press esc and plan again."
+            why = f"{TIME_PASSED[0].upper()}{TIME_PASSED[1:]}, not when you planned. Press esc and plan again."
         else:
             return False
         self.expired = True
+        self.refresh_bindings()  # the footer no longer offers ctrl+y
         self.query_one("#confirm-place", Button).disabled = True
         self.query_one("#confirm-digits", Input).disabled = True
         self._say(why, error=True)
