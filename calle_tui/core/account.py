@@ -29,7 +29,7 @@ def open_storage(settings: Settings, store: Any = None) -> Any:
     if store is None:
         insecure = settings.state_root / "tokens.json" if settings.insecure_storage else None
         store = choose_secret_store(insecure_file=insecure)
-    return ServerTokenStorage(store, settings.url)
+    return ServerTokenStorage(store, settings.url, meta_dir=settings.state_root / "auth")
 
 
 def broker_for(settings: Settings, clock: Any = None) -> BrokerClient:
@@ -47,7 +47,7 @@ def status_of(settings: Settings, storage: Any, now: float | None = None) -> dic
         "signed_in": signed_in,
         "usable": signed_in and token_usable(expires_at, now),
         "expires_at": expires_at,
-        "storage": storage.store.kind,
+        "storage": storage.persisted_kind,
         "sign_in_pending": pending is not None,
     }
 
@@ -140,7 +140,7 @@ def run_account(args: Any, *, out: TextIO | None = None, err: TextIO | None = No
             print(json.dumps(status) if as_json else describe(status, now), file=out)
             return 0 if status["usable"] else 1
         if args.command == "logout":
-            storage.clear()
+            asyncio.run(storage.clear())
             broker_for(settings).pending_file.clear()
             sentence = f"Signed out of {settings.url}."
             print(json.dumps({"server_url": settings.url, "signed_in": False}) if as_json else sentence, file=out)

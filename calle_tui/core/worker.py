@@ -204,7 +204,9 @@ class CalleWorker:
             insecure = self.settings.state_root / "tokens.json" if self.settings.insecure_storage else None
             # Probing a keyring can block (D-Bus): keep it off the event loop.
             self._store = await asyncio.to_thread(choose_secret_store, insecure_file=insecure)
-        self._storage = ServerTokenStorage(self._store, self.server_url)
+        storage = ServerTokenStorage(self._store, self.server_url, meta_dir=self.settings.state_root / "auth")
+        await storage.load()  # off the loop and bounded: a locked keyring must not freeze the app
+        self._storage = storage
 
     async def close(self) -> None:
         if self._closed:
@@ -488,9 +490,10 @@ class CalleWorker:
 
     def auth_status(self) -> AuthStatus:
         store = self._store
-        kind: TokenStorageKind = getattr(store, "kind", "memory")
-        notice = getattr(store, "notice", "") or ""
         storage = self._storage
+        # Where the sign-in really is: a keyring that refused the last write means memory only, said so.
+        kind: TokenStorageKind = storage.persisted_kind if storage is not None else getattr(store, "kind", "memory")
+        notice = storage.notice if storage is not None else getattr(store, "notice", "") or ""
         signed_in = bool(storage is not None and storage.has_tokens())
         expires = storage.expires_at if storage is not None else None
         return AuthStatus(self.server_url, signed_in, expires, kind, notice)
@@ -637,7 +640,7 @@ class CalleWorker:
                 await revoke_and_forget(self._storage, http)
         except Exception:  # noqa: BLE001 - forgetting locally matters more than the revocation call
             log.info("token revocation failed; forgetting locally")
-            self._storage.clear()
+            await self._storage.clear()
         self._needs_sign_in = True
         self._announced_sign_in = True
         self._set_state("disconnected", "Signed out.")

@@ -32,14 +32,16 @@ def test_login_by_the_broker_then_status_then_logout(sandbox):
     report = json.loads(out)
     assert report["ok"] and report["method"] == "broker" and report["usable"] and report["storage"] == "memory"
     assert "/openagent-auth/sessions/" in err  # the link was printed for the person
-    token = json.loads(store.get("oauth:" + sandbox.mcp_url))["tokens"]["access_token"]
+    secrets = json.loads(store.get("oauth:" + sandbox.mcp_url))
+    assert set(secrets) <= {"v", "access_token", "refresh_token", "client_secret"}  # the store holds secrets only
+    token = secrets["access_token"]
 
     code, out, _ = run("login", "--url", sandbox.mcp_url, store=store)
     assert code == 0 and out.startswith("Already signed in")
     assert len(sandbox.store.all("SELECT session_id FROM broker_sessions")) == 1  # no second link made
     code, out, _ = run("login", "--url", sandbox.mcp_url, "--force", store=store)
     assert code == 0 and len(sandbox.store.all("SELECT session_id FROM broker_sessions")) == 2
-    token = json.loads(store.get("oauth:" + sandbox.mcp_url))["tokens"]["access_token"]
+    token = json.loads(store.get("oauth:" + sandbox.mcp_url))["access_token"]
 
     code, out, _ = run("status", "--url", sandbox.mcp_url, "--json", store=store)
     status = json.loads(out)

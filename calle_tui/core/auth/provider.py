@@ -88,6 +88,10 @@ def _insufficient_scope(response: httpx2.Response) -> bool:
     return response.status_code == 403 and extract_field_from_www_auth(response, "error") == "insufficient_scope"
 
 
+class _AdoptedStoredSignIn(Exception):
+    """Raised in place of a refresh that another window already did: the flow runs again with its token."""
+
+
 def _needs_login(response: httpx2.Response) -> bool:
     return response.status_code == 401 or _insufficient_scope(response)
 
@@ -198,8 +202,8 @@ class CalleOAuthProvider(OAuthClientProvider):
         method = "client_secret_post" if "client_secret_post" in supported else "client_secret_basic"
         info.token_endpoint_auth_method = method
 
-    def _persist_metadata(self) -> None:
-        self._storage.set_metadata(
+    async def _persist_metadata(self) -> None:
+        await self._storage.set_metadata(
             protected_resource_metadata=self.context.protected_resource_metadata,
             oauth_metadata=self.context.oauth_metadata,
             auth_server_url=self.context.auth_server_url,
@@ -213,12 +217,18 @@ class CalleOAuthProvider(OAuthClientProvider):
             if client_rejected(response.status_code, body):
                 raise ClientRejected() from None
             raise
-        self._persist_metadata()
+        await self._persist_metadata()
         self._emit("done", "Signed in.")
 
     # --- fix 2: the server forgot our client ------------------------------------------------------------------
 
     async def _handle_refresh_response(self, response: httpx2.Response) -> bool:
+        try:
+            return await self._read_refresh_response(response)
+        finally:
+            self._storage.refresh_lock().release()  # what it wrote is in the store: another window may go
+
+    async def _read_refresh_response(self, response: httpx2.Response) -> bool:
         if response.status_code != 200:
             body = await response.aread()
             if not refresh_refused(response.status_code, body):
@@ -229,16 +239,52 @@ class CalleOAuthProvider(OAuthClientProvider):
             if client_rejected(response.status_code, body) and self._preregistered is None:
                 log.info("the authorization server no longer knows our client; it will be registered again")
                 self.context.client_info = None
-                self._storage.forget_client()
-            self._storage.clear_tokens()  # a rejected refresh token must not be retried after a restart
+                await self._storage.forget_client()
+            await self._storage.clear_tokens()  # a rejected refresh token must not be retried after a restart
         ok = await super()._handle_refresh_response(response)
         if ok:
-            self._persist_metadata()
+            await self._persist_metadata()
         return ok
 
-    def _forget_client(self) -> None:
+    async def _forget_client(self) -> None:
         self.context.client_info = None
-        self._storage.forget_client()
+        await self._storage.forget_client()
+
+    # --- fix 8: two windows share one sign-in ---------------------------------------------------------------
+
+    async def _adopt_stored_sign_in(self) -> bool:
+        """Read the store again: another calle-tui window may have refreshed (rotating the refresh token we
+        hold) or signed in since. Its tokens replace ours; True when they did."""
+        await self._storage.reload()
+        stored = await self._storage.get_tokens()
+        current = self.context.current_tokens
+        if stored is None:
+            return False  # nothing better stored (or signed out elsewhere: our own next 401 will say so)
+        if current is not None and (stored.access_token, stored.refresh_token) == (
+            current.access_token,
+            current.refresh_token,
+        ):
+            return False
+        self.context.current_tokens = stored
+        expires_at = self._storage.expires_at
+        self.context.token_expiry_time = expires_at - EXPIRY_SKEW_SECONDS if expires_at is not None else None
+        if self.context.client_info is None:
+            self.context.client_info = await self._storage.get_client_info()
+        log.info("using the sign-in another calle-tui window stored")
+        return True
+
+    async def _refresh_token(self) -> httpx2.Request:
+        # Under the lock, from what is stored now: a refresh token another window already spent must never
+        # be sent (the server would revoke the whole sign-in, for both windows).
+        lock = self._storage.refresh_lock()
+        await lock.acquire()
+        try:
+            if await self._adopt_stored_sign_in() and self.context.is_token_valid():
+                raise _AdoptedStoredSignIn()
+            return await super()._refresh_token()
+        except BaseException:
+            lock.release()
+            raise
 
     def _registered_for_other_redirect(self) -> bool:
         info = self.context.client_info
@@ -254,12 +300,16 @@ class CalleOAuthProvider(OAuthClientProvider):
 
     async def _auth_flow(self, request: httpx2.Request) -> AsyncGenerator[httpx2.Request, httpx2.Response]:
         rejected_once = False
+        adopted = 0
         refreshed_after_401 = False
         stepped_up = False  # at most one step-up per request, however often the flow below is re-run
         borrowed: AbstractAsyncContextManager[Any] | None = None
         restore = (self._login, self._interactive, self._flow_name)
         try:
             while True:
+                if self._initialized and not self.context.is_token_valid():
+                    # Expired here, perhaps refreshed by another window already: use that, refresh nothing.
+                    await self._adopt_stored_sign_in()
                 inner = super()._auth_flow(request)
                 try:
                     outgoing = await inner.__anext__()
@@ -298,10 +348,15 @@ class CalleOAuthProvider(OAuthClientProvider):
                             if not self._interactive:
                                 raise LoginRequired()
                             if self._registered_for_other_redirect():
-                                self._forget_client()  # register afresh for this sign-in's redirect URI
+                                await self._forget_client()  # register afresh for this sign-in's redirect URI
                         outgoing = await inner.asend(response)
                 except StopAsyncIteration:
                     return
+                except _AdoptedStoredSignIn:
+                    adopted += 1
+                    if adopted > 3:  # windows taking turns without end: let the next refresh go out
+                        raise LoginFailed("The sign-in keeps changing in another calle-tui window. Try again.") from None
+                    continue  # run the flow again with the stored, still valid token
                 except ClientRejected:
                     rearm = getattr(self._login, "rearm", None)
                     if rejected_once or self._preregistered is not None or (rearm is not None and not rearm()):
@@ -311,7 +366,7 @@ class CalleOAuthProvider(OAuthClientProvider):
                     rejected_once = True
                     stepped_up = False  # the step-up, if one was under way, did not finish: it may run again
                     self._registered_in_flow = False
-                    self._forget_client()
+                    await self._forget_client()
                     self._emitted.discard("registering")
                     continue  # run the flow again: the SDK registers anew
                 except LoginRequired:
@@ -330,6 +385,7 @@ class CalleOAuthProvider(OAuthClientProvider):
                 finally:
                     await inner.aclose()
         finally:
+            self._storage.refresh_lock().release()  # a refresh cut short (network error) holds it no longer
             if borrowed is not None:
                 self._login, self._interactive, self._flow_name = restore
                 await borrowed.__aexit__(None, None, None)
@@ -537,4 +593,4 @@ async def revoke_and_forget(storage: ServerTokenStorage, http: httpx2.AsyncClien
                 except httpx2.HTTPError as exc:
                     log.info("token revocation failed (%s)", type(exc).__name__)
     finally:
-        storage.clear()
+        await storage.clear()

@@ -66,8 +66,36 @@ class MemoryStore:
             self._data.pop(key, None)
 
 
+SECRET_LIMIT_BYTES = 2560  # Windows Credential Manager: CRED_MAX_CREDENTIAL_BLOB_SIZE, stored as UTF-16
+PARTS_PREFIX = "calle-tui-parts:"  # the entry itself then says how many `key#n` entries hold the value
+
+
+def _utf16_size(text: str) -> int:
+    return len(text.encode("utf-16-le"))
+
+
+def split_secret(value: str, limit: int = SECRET_LIMIT_BYTES) -> list[str]:
+    """`value` in pieces that each fit `limit` bytes of UTF-16 (whole characters, never half a pair)."""
+    parts: list[str] = []
+    current: list[str] = []
+    size = 0
+    for char in value:
+        width = _utf16_size(char)
+        if current and size + width > limit:
+            parts.append("".join(current))
+            current, size = [], 0
+        current.append(char)
+        size += width
+    parts.append("".join(current))
+    return parts
+
+
 class KeyringStore:
-    """One keyring backend, used directly (never through a chainer that might fall back to plaintext)."""
+    """One keyring backend, used directly (never through a chainer that might fall back to plaintext).
+
+    A value longer than one secret may be (2,560 bytes of UTF-16 in Windows Credential Manager; python-keyring
+    passes it through and the write fails) is kept in numbered parts, whatever the backend: a long access
+    token then works the same on every system."""
 
     kind: StoreKind = "keyring"
     notice = ""
@@ -76,19 +104,55 @@ class KeyringStore:
         self.backend = backend
         self.service = service
 
-    def get(self, key: str) -> str | None:
+    def _get(self, key: str) -> str | None:
         value = self.backend.get_password(self.service, key)
         return value if isinstance(value, str) else None
 
-    def set(self, key: str, value: str) -> None:
-        self.backend.set_password(self.service, key, value)
-
-    def delete(self, key: str) -> None:
+    def _delete(self, key: str) -> None:
         try:
             self.backend.delete_password(self.service, key)
         except Exception as exc:  # PasswordDeleteError when absent: nothing to delete
             if type(exc).__name__ != "PasswordDeleteError":
                 raise
+
+    def _part_count(self, value: str | None) -> int:
+        if value is None or not value.startswith(PARTS_PREFIX):
+            return 0
+        try:
+            return max(0, int(value[len(PARTS_PREFIX) :]))
+        except ValueError:
+            return 0
+
+    def get(self, key: str) -> str | None:
+        value = self._get(key)
+        count = self._part_count(value)
+        if not count:
+            return value
+        parts = [self._get(f"{key}#{n}") for n in range(1, count + 1)]
+        if any(part is None for part in parts):
+            log.warning("a stored secret is missing one of its parts; ignoring it")
+            return None
+        return "".join(part for part in parts if part is not None)
+
+    def set(self, key: str, value: str) -> None:
+        old_count = self._part_count(self._get(key))
+        if _utf16_size(value) <= SECRET_LIMIT_BYTES and not value.startswith(PARTS_PREFIX):
+            self.backend.set_password(self.service, key, value)
+            count = 0
+        else:
+            parts = split_secret(value)
+            for n, part in enumerate(parts, start=1):  # the parts first: the entry never points at nothing
+                self.backend.set_password(self.service, f"{key}#{n}", part)
+            count = len(parts)
+            self.backend.set_password(self.service, key, f"{PARTS_PREFIX}{count}")
+        for n in range(count + 1, old_count + 1):  # parts of a longer value before
+            self._delete(f"{key}#{n}")
+
+    def delete(self, key: str) -> None:
+        count = self._part_count(self._get(key))
+        self._delete(key)
+        for n in range(1, count + 1):
+            self._delete(f"{key}#{n}")
 
 
 class FileStore:

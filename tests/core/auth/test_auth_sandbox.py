@@ -182,7 +182,7 @@ async def test_server_forgot_the_client_on_refresh_re_registers_once(sandbox):
 async def test_server_forgot_the_client_at_authorize_re_registers_once(sandbox):
     store = MemoryStore()
     first = await sign_in_auto_follow(sandbox, store)
-    first.clear_tokens()  # signed out locally, registration kept
+    await first.clear_tokens()  # signed out locally, registration kept
     sandbox.forget_clients()
     events = EventLog()
     storage = ServerTokenStorage(store, sandbox.mcp_url)
@@ -197,7 +197,7 @@ async def test_server_forgot_the_client_at_authorize_re_registers_once(sandbox):
 async def test_loopback_sign_in_after_an_earlier_one_registers_for_the_new_port(sandbox):
     store = MemoryStore()
     first = await sign_in_auto_follow(sandbox, store)  # registered for the auto-follow redirect URI
-    first.clear_tokens()
+    await first.clear_tokens()
 
     async def to_listener(location: str) -> None:
         async with httpx2.AsyncClient() as http:

@@ -87,7 +87,7 @@ async def test_client_info_and_metadata_round_trip_and_clear():
         token_endpoint="http://127.0.0.1:9/token",
         revocation_endpoint="http://127.0.0.1:9/revoke",
     )
-    storage.set_metadata(protected_resource_metadata=prm, oauth_metadata=asm, auth_server_url="http://127.0.0.1:9/")
+    await storage.set_metadata(protected_resource_metadata=prm, oauth_metadata=asm, auth_server_url="http://127.0.0.1:9/")
 
     reloaded = ServerTokenStorage(store, "http://127.0.0.1:9/mcp")
     assert (await reloaded.get_client_info()).client_secret == "client-secret-SSSS"
@@ -96,11 +96,11 @@ async def test_client_info_and_metadata_round_trip_and_clear():
     assert ProtectedResourceMetadata.model_validate(meta["protected_resource_metadata"]).resource == prm.resource
     assert meta["auth_server_url"] == "http://127.0.0.1:9/"
 
-    reloaded.forget_client()
+    await reloaded.forget_client()
     assert await reloaded.get_client_info() is None and reloaded.has_tokens()
-    reloaded.clear_tokens()
+    await reloaded.clear_tokens()
     assert not reloaded.has_tokens() and reloaded.expires_at is None
-    reloaded.clear()
+    await reloaded.clear()
     assert store.get(reloaded.key) is None
     assert await ServerTokenStorage(store, "http://127.0.0.1:9/mcp").get_tokens() is None
 
