@@ -559,6 +559,10 @@ class CalleWorker:
             )  # fmt: skip
         return self._broker_client
 
+    @property
+    def sign_in_flow(self) -> str:
+        return str(self._login_flow_name or "auto")
+
     async def broker_offered(self) -> bool:
         offered: bool = await self._broker().offered()
         return offered

@@ -133,6 +133,11 @@ class WorkerAPI(Protocol):
     def run_entries(self, run_id: str) -> list[ActivityEntry]:
         """Every activity entry stored for a run, in order: enough to redraw a past run."""
 
+    @property
+    def sign_in_flow(self) -> str:
+        """The sign-in flow asked for (settings `login`, or the worker's own): "auto" leaves the choice to us,
+        so the brokered sign-in goes first where the server offers it."""
+
     async def broker_offered(self) -> bool:
         """Whether the server offers CALL-E's one-link brokered sign-in (its origin, or the broker_url setting)."""
 

@@ -27,6 +27,7 @@ class Faults:
     token_lifetime: int = 3600  # access-token lifetime in seconds
     # The token endpoint's own outage: the next `token_outage` POSTs to /token are answered with
     # `token_outage_status` (503, 502, 429, ...), so a client's refresh meets an auth-server hiccup.
+    # 200 stands for a proxy or portal page that answers "OK" with a body that is not a token reply.
     token_outage: int = 0
     token_outage_status: int = 503
 

@@ -143,6 +143,7 @@ class FakeWorker:
         self.started = asyncio.Event()
         # Brokered sign-in and the CALL-E CLI's sign-in (scripted like the real worker's outcomes).
         self.broker = False  # whether the server offers the broker
+        self.sign_in_flow = "auto"  # as the real worker: settings `login`
         self.broker_login_url = BROKER_LOGIN_URL
         self.broker_expires_in = 600.0
         self.broker_calls = 0

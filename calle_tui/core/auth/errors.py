@@ -87,9 +87,12 @@ class SignInServerUnavailable(Exception):
     token is kept and the worker retries with backoff. Deliberately not an AuthError: it must never be filed
     under "sign in again"."""
 
-    def __init__(self, status: int | None, retry_after: str | None = None) -> None:
+    def __init__(self, status: int | None, retry_after: str | None = None, *, unreadable: bool = False) -> None:
         what = f" (HTTP {status})" if status else ""
-        self.message = f"The sign-in server is not answering{what}; you are still signed in."
+        if unreadable:  # a 200 whose body is not a token answer: a proxy's page, a half-sent reply
+            self.message = "The sign-in server sent an answer calle-tui cannot read; you are still signed in."
+        else:
+            self.message = f"The sign-in server is not answering{what}; you are still signed in."
         self.status = status
         self.retry_after = retry_after
         super().__init__(self.message)

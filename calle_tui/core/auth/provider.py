@@ -43,6 +43,7 @@ from mcp.shared.auth import (
     OAuthClientInformationFull,
     OAuthClientMetadata,
     OAuthMetadata,
+    OAuthToken,
     ProtectedResourceMetadata,
 )
 from pydantic import AnyUrl
@@ -229,6 +230,14 @@ class CalleOAuthProvider(OAuthClientProvider):
             self._storage.refresh_lock().release()  # what it wrote is in the store: another window may go
 
     async def _read_refresh_response(self, response: httpx2.Response) -> bool:
+        if response.status_code == 200:
+            try:
+                OAuthToken.model_validate_json(await response.aread())
+            except ValueError:
+                # The SDK would drop the tokens and send the person to the browser; whether the server
+                # rotated the refresh token cannot be known from an unreadable answer, so keep it and retry.
+                log.info("token refresh answered 200 with a body that is not a token reply; keeping the sign-in")
+                raise SignInServerUnavailable(200, unreadable=True) from None
         if response.status_code != 200:
             body = await response.aread()
             if not refresh_refused(response.status_code, body):

@@ -19,6 +19,7 @@ import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from calle_tui.core.private import private_dir
 
@@ -54,7 +55,7 @@ class RefreshLock:
         self.wait_limit = wait_limit
         self._local = asyncio.Lock()
         self._fd: int | None = None
-        self._owner: asyncio.Task | None = None
+        self._owner: asyncio.Task[Any] | None = None
 
     @property
     def held_here(self) -> bool:

@@ -236,14 +236,14 @@ class ServerTokenStorage:
             blob = await self._io(self._read_persisted)
         except TimeoutError:
             log.warning("the %s did not answer within %.0f s; starting signed out", self.store.kind, self.io_timeout)
-            self.write_problem = f"the {_STORE_WORDS.get(self.store.kind, self.store.kind)} did not answer"
+            self.write_problem = f"{_STORE_WORDS.get(self.store.kind, self.store.kind)} did not answer"
             blob = {}
         self._remember(blob)
 
     async def reload(self) -> dict[str, Any]:
         """Read again what is stored (another window may have refreshed); keep what we hold if it fails."""
         try:
-            blob = await self._io(self._read_persisted)
+            blob: dict[str, Any] = await self._io(self._read_persisted)
         except TimeoutError:
             log.warning("the %s did not answer within %.0f s", self.store.kind, self.io_timeout)
             return self._load()
@@ -255,15 +255,17 @@ class ServerTokenStorage:
         _apply(blob, fields)
         self._stamp(blob)
         self._remember(blob)
+        where = _STORE_WORDS.get(self.store.kind, self.store.kind)
         try:
             await self._io(self._persist_fields, fields, blob)
         except TimeoutError:
-            self.write_problem = f"the {_STORE_WORDS.get(self.store.kind, self.store.kind)} did not answer"
+            self.write_problem = f"{where} did not answer"
         except Exception as exc:  # noqa: BLE001 - the session goes on with what it holds in memory
-            self.write_problem = f"the {_STORE_WORDS.get(self.store.kind, self.store.kind)} refused it"
-            log.warning("cannot save sign-in to the %s store (%s); kept in memory", self.store.kind, type(exc).__name__)
+            self.write_problem = f"{where} refused it"
+            log.warning("cannot save sign-in to the %s store (%s)", self.store.kind, type(exc).__name__)
         else:
-            self.write_problem = ""
+            if "tokens" in fields:  # only a write of the tokens themselves proves they are stored now
+                self.write_problem = ""
             return
         log.warning("sign-in not saved (%s); kept in memory only", self.write_problem)
 

@@ -1,8 +1,11 @@
 """Sign in (and out): which server, whether we are signed in and until when, where tokens are kept.
 
-The screen never sees a token. It starts the worker's sign-in, shows its steps, the authorize link (OSC 8
-link, `c` copies it with OSC 52 which works over SSH, `o` opens a local browser), and an always-visible field
-for the final redirect address. That address carries a one-time code, so the field masks what is pasted.
+The screen never sees a token. Where the server offers CALL-E's brokered sign-in (and no other flow was
+chosen), `s` starts that: one link to open on any device, also drawn as a QR code for a phone, a countdown to
+the session's end, and the terminal finishes by itself. Otherwise, or with `w`, it starts the worker's OAuth
+sign-in, shows its steps, the authorize link (OSC 8 link, `c` copies it with OSC 52 which works over SSH, `o`
+opens a local browser), and a field for the final redirect address. That address carries a one-time code, so
+the field masks what is pasted. `u` uses CALL-E's own CLI's sign-in, only when asked.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from urllib.parse import urlsplit
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.events import Paste
 from textual.reactive import reactive
@@ -26,7 +29,9 @@ from textual.style import Style
 from textual.widgets import Button, Footer, Input, Static
 
 from calle_tui.ui.bridge import WorkerEventMessage, WorkerEventsMixin
+from calle_tui.ui.runs.app_context import clock_of
 from calle_tui.ui.widgets.header import AppHeader
+from calle_tui.ui.widgets.qr import qr_content
 from calle_tui.ui.widgets.question import YesNoModal
 
 if TYPE_CHECKING:
@@ -72,7 +77,9 @@ def local_browser_available() -> bool:
 
 class LoginScreen(WorkerEventsMixin, Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("s", "sign_in", "Sign in", id="login.sign_in", tooltip="Start signing in with your browser."),
+        Binding("s", "sign_in", "Sign in", id="login.sign_in", tooltip="Start signing in."),
+        Binding("w", "sign_in_here", "Browser sign-in", id="login.browser", tooltip="Sign in with a browser instead."),
+        Binding("u", "use_cli", "Use CLI sign-in", id="login.cli", tooltip="Use the sign-in of CALL-E's own CLI."),
         Binding("escape", "cancel", "Cancel", id="login.cancel", tooltip="Stop the sign-in, or go back."),
         Binding("c", "copy_link", "Copy link", id="login.copy", tooltip="Copy the sign-in link (works over SSH)."),
         Binding(
@@ -105,6 +112,10 @@ class LoginScreen(WorkerEventsMixin, Screen[None]):
         self.connection_problem = ""
         self.heard_back = bool(reason)  # has the worker said whether a sign-in is needed?
         self._left = False
+        self.broker_first = False  # the server offers the brokered sign-in and no other flow was chosen
+        self.broker_expires_at: float | None = None  # the pending brokered session's end (app clock)
+        self.cli_usable_until: float | None = None  # CALL-E's CLI holds a usable sign-in for this server
+        self.cli_checked = False
 
     # --- layout -------------------------------------------------------------------------------------
 
@@ -118,6 +129,9 @@ class LoginScreen(WorkerEventsMixin, Screen[None]):
             yield Static(id="login-steps")
             yield Static(id="login-ssh", markup=False)  # before the link: it must be read first over SSH
             yield Static(id="login-link")
+            with Horizontal(id="broker-box"):  # the QR code beside the words: both fit 80x24
+                yield Static(id="broker-qr")
+                yield Static(id="broker-text")
         with Vertical(id="paste-box"):
             yield Static(  # one line at 80 columns: the sign-in link needs the rows
                 "Paste the address the browser ends on, then Enter (hidden: it holds a code).",
@@ -141,6 +155,32 @@ class LoginScreen(WorkerEventsMixin, Screen[None]):
             self.title = "Account"
         self._render_all()
         self.query_one("#sign-in-button", Button).focus()
+        self._look_for_other_sign_ins()
+        self.set_interval(1.0, self._tick)  # the brokered session's countdown
+
+    @work(group="sign-in-offers", exit_on_error=False)
+    async def _look_for_other_sign_ins(self) -> None:
+        """Which ways to sign in this server offers besides the browser: CALL-E's broker, and a sign-in that
+        CALL-E's CLI already holds (only offered here: never used without the person's key)."""
+        try:
+            offered = await self.worker.broker_offered()
+        except Exception:  # noqa: BLE001 - no broker to offer; the browser sign-in stays
+            offered = False
+        self.broker_first = bool(offered) and self.worker.sign_in_flow == "auto" and not self._demo()
+        try:
+            seen = self.worker.cli_sign_in()
+            self.cli_usable_until = (seen.expires_at or 0.0) if seen.state == "usable" else None
+        except Exception:  # noqa: BLE001 - an unreadable CLI cache is not offered
+            self.cli_usable_until = None
+        self.cli_checked = True
+        if self._left:
+            return
+        self._render_all()
+        self.refresh_bindings()
+
+    def _tick(self) -> None:
+        if self.flow == "broker" and self.phase == "running" and self.broker_expires_at is not None:
+            self.query_one("#broker-text", Static).update(self._broker_text())
 
     # --- state -> widgets ---------------------------------------------------------------------------
 
@@ -170,16 +210,55 @@ class LoginScreen(WorkerEventsMixin, Screen[None]):
         connection.display = bool(self.connection_problem)
         button = self.query_one("#sign-in-button", Button)
         button.display = self.phase == "idle"
+        button.label = "Sign in (one link, any device)" if self.broker_first else "Sign in"
+        brokered = self.flow == "broker" and self.phase == "running" and bool(self.authorize_url)
+        self.query_one("#broker-box").display = brokered
+        # A production link makes a 43x22 code: at 80x24 it needs every row, so the code and its words
+        # (which name the server) are all the body shows.
+        self.query_one("#login-facts").display = not brokered
+        if brokered:
+            reason.display = False
+        if brokered and self.authorize_url:
+            self.query_one("#broker-qr", Static).update(qr_content(self.authorize_url))
+            self.query_one("#broker-text", Static).update(self._broker_text())
         self.query_one("#login-steps", Static).update(self._steps())
-        self.query_one("#login-steps", Static).display = bool(self.step)
+        self.query_one("#login-steps", Static).display = bool(self.step) and not brokered
         link = self.query_one("#login-link", Static)
         link.update(self._link())
-        link.display = bool(self.authorize_url) and self.phase == "running"
+        link.display = bool(self.authorize_url) and self.phase == "running" and not brokered
         ssh = self.query_one("#login-ssh", Static)
         ssh.update(self._ssh_line())
-        ssh.display = bool(self._ssh_line()) and self.phase == "running"
-        # The demo's sandbox approves by itself: there is never an address to paste.
-        self.query_one("#paste-box").display = self.phase != "signed_in" and not self._demo()
+        ssh.display = bool(self._ssh_line()) and self.phase == "running" and not brokered
+        # The demo's sandbox approves by itself, and the brokered sign-in finishes by itself: there is no
+        # address to paste then. An error still shows.
+        paste = self._paste_applies()
+        self.query_one("#paste-label").display = paste
+        self.query_one("#paste-input").display = paste
+        self.query_one("#paste-box").display = paste or self.query_one("#login-error").has_class("-shown")
+
+    def _paste_applies(self) -> bool:
+        if self.phase == "signed_in" or self._demo():
+            return False
+        if self.phase == "running":
+            return self.flow != "broker"
+        return not self.broker_first
+
+    def _broker_text(self) -> Content:
+        url = self.authorize_url or ""
+        left = ""
+        if self.broker_expires_at is not None:
+            seconds = max(0, int(self.broker_expires_at - clock_of(self.app)()))
+            left = f"This link works for {seconds // 60}:{seconds % 60:02d} more."
+        host = urlsplit(self.worker.server_url).hostname or self.worker.server_url
+        return Content.assemble(
+            (f"Signing in to {host}\n\n", "$text-muted"),
+            ("Open this link on any device", "bold"),
+            " (or scan the code with your phone) and approve. This screen finishes by itself.\n\n",
+            (url, Style(link=url, underline=True)),
+            "\n\n",
+            (left, "$text-muted"),
+            ("\n\nc copies the link, l shows it alone, esc cancels.", "$text-muted"),
+        )
 
     def _demo(self) -> bool:
         return bool(getattr(self.app, "demo", False))
@@ -198,6 +277,12 @@ class LoginScreen(WorkerEventsMixin, Screen[None]):
         if self.phase == "running":  # only the server: the steps, the link and the paste field need the rows
             return Content.assemble(("Server  ", "bold"), server)
         rows.append(("Status", state))
+        if self.cli_usable_until is not None and self.phase == "idle" and not (status and status.signed_in):
+            until = ""
+            if self.cli_usable_until:
+                when = datetime.fromtimestamp(self.cli_usable_until, self.app.display_tz)  # type: ignore[attr-defined]
+                until = f" until {when:%H:%M} {when.tzname() or ''}".rstrip()
+            rows.append(("CLI", f"CALL-E's own CLI is signed in here{until}: press u to use that sign-in."))
         if status is not None and status.storage and not self._demo():  # the demo's tokens are its sandbox's
             # The worker's notice says it best when there is one (e.g. why no keyring could be used).
             text = status.storage_notice.strip() or _STORAGE_TEXT.get(status.storage, status.storage)
@@ -265,6 +350,7 @@ class LoginScreen(WorkerEventsMixin, Screen[None]):
         error = self.query_one("#login-error", Static)
         error.update(text)
         error.set_class(bool(text), "-shown")
+        self.query_one("#paste-box").display = self._paste_applies() or bool(text)
 
     def _clear_error(self) -> None:
         self._show_error("")
@@ -274,7 +360,14 @@ class LoginScreen(WorkerEventsMixin, Screen[None]):
     def on_worker_event_message(self, message: WorkerEventMessage) -> None:
         # Imported here, not at the top: the event classes are needed only once the worker speaks, which is
         # after the first paint, and building them costs ~6 ms of the sign-in screen's start-up.
-        from calle_tui.core.events import ConnectionChanged, SignedIn, SignedOut, SignInNeeded, SignInProgress
+        from calle_tui.core.events import (
+            BrokerSignInPending,
+            ConnectionChanged,
+            SignedIn,
+            SignedOut,
+            SignInNeeded,
+            SignInProgress,
+        )
 
         message.stop()
         event = message.event
@@ -282,7 +375,13 @@ class LoginScreen(WorkerEventsMixin, Screen[None]):
             isinstance(event, ConnectionChanged) and event.state in {"failed", "reconnecting", "disconnected"}
         ):
             self.heard_back = True
-        if isinstance(event, SignInProgress):
+        if isinstance(event, BrokerSignInPending):
+            self.flow = "broker"
+            self.authorize_url = event.login_url
+            self.broker_expires_at = event.expires_at
+            self._render_all()
+            self.refresh_bindings()
+        elif isinstance(event, SignInProgress):
             self.flow = event.flow
             if event.step in {"failed", "canceled"}:
                 self.failed_step = self.step if event.step == "failed" else ""
@@ -351,6 +450,10 @@ class LoginScreen(WorkerEventsMixin, Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "sign_in":
             return self.phase == "idle"
+        if action == "sign_in_here":
+            return self.phase == "idle" and self.broker_first
+        if action == "use_cli":
+            return self.phase == "idle" and self.cli_usable_until is not None
         if action in {"copy_link", "open_browser", "show_link_alone"}:
             if not (self.authorize_url and self.phase == "running"):
                 return False
@@ -360,7 +463,7 @@ class LoginScreen(WorkerEventsMixin, Screen[None]):
         if action == "cancel":
             return self.phase == "running" or self._can_go_back()
         if action == "focus_paste":
-            return self.phase != "signed_in" and not self._demo()
+            return self._paste_applies()
         if action == "retry":
             return bool(self.connection_problem)
         return True
@@ -371,22 +474,38 @@ class LoginScreen(WorkerEventsMixin, Screen[None]):
         self.action_sign_in()
 
     def action_sign_in(self) -> None:
+        self._start("broker" if self.broker_first else "browser")
+
+    def action_sign_in_here(self) -> None:
+        self._start("browser")
+
+    def action_use_cli(self) -> None:
+        self._start("cli")
+
+    def _start(self, how: str) -> None:
         if self.phase != "idle":
             return
         self._clear_error()
         self.step, self.failed_step, self.authorize_url, self.callback_port = "", "", None, None
         self.browser_opened = False
+        self.broker_expires_at = None
+        self.flow = "broker" if how == "broker" else ""
         self.phase = "running"
         # Focus stays off the field so c / o / p work; a paste anywhere on the screen still lands in it.
         self.set_focus(None)
-        self._run_sign_in()
+        self._run_sign_in(how)
 
     @work(exclusive=True, group="sign-in", exit_on_error=False)
-    async def _run_sign_in(self) -> None:
+    async def _run_sign_in(self, how: str = "browser") -> None:
         from calle_tui.core.worker_api import WorkerError
 
         try:
-            await self.worker.sign_in(None)
+            if how == "broker":
+                await self.worker.sign_in_brokered()
+            elif how == "cli":
+                await self.worker.use_cli_sign_in()
+            else:
+                await self.worker.sign_in(None)
         except WorkerError as exc:
             self.phase = "idle"
             if exc.kind == "canceled":
@@ -395,6 +514,11 @@ class LoginScreen(WorkerEventsMixin, Screen[None]):
                 self.query_one("#paste-input", Input).value = ""
                 self._render_all()
                 self._show_error("Sign-in canceled.", "Press s to start again.")
+            elif how == "broker":
+                # Failed, expired, 410, timed out, cancelled: the sentence, and how to get a new link.
+                self.authorize_url, self.broker_expires_at = None, None
+                self._render_all()
+                self._show_error(exc.message, "Press s for a new link.")
             else:
                 self._show_error(exc.message, exc.action, exc.kind)
             self.query_one("#sign-in-button", Button).focus()
@@ -413,7 +537,10 @@ class LoginScreen(WorkerEventsMixin, Screen[None]):
 
     async def action_cancel(self) -> None:
         if self.phase == "running":
-            await self.worker.cancel_sign_in()
+            if self.flow == "broker":
+                await self.worker.cancel_brokered_sign_in()
+            else:
+                await self.worker.cancel_sign_in()
             return
         if self._can_go_back():
             self.dismiss(None)
@@ -473,7 +600,7 @@ class LoginScreen(WorkerEventsMixin, Screen[None]):
     def _paste_anywhere(self, event: Paste) -> None:
         # A paste while the field is not focused still lands in the field: the address is what we expect.
         paste = self.query_one("#paste-input", Input)
-        if self.phase != "signed_in" and not self._demo() and not paste.has_focus and event.text.strip():
+        if self._paste_applies() and not paste.has_focus and event.text.strip():
             paste.value = event.text.strip()
             paste.focus()
             self._submit(paste.value)

@@ -10,6 +10,7 @@ Error correction is L (the most data per module; a screen is a clean, flat surfa
 from __future__ import annotations
 
 import segno
+from textual.content import Content
 
 # (top light, bottom light) -> glyph
 _GLYPHS = {(True, True): "█", (True, False): "▀", (False, True): "▄", (False, False): " "}
@@ -30,3 +31,8 @@ def qr_lines(url: str, border: int = 1) -> list[str]:
     for top, bottom in zip(matrix[0::2], matrix[1::2], strict=True):
         lines.append("".join(_GLYPHS[(not t, not b)] for t, b in zip(top, bottom, strict=True)))
     return lines
+
+
+def qr_content(url: str, border: int = 1) -> Content:
+    """The lines ready to draw: light glyphs on black, so the code reads the same in any terminal theme."""
+    return Content("\n".join(qr_lines(url, border))).stylize("#ffffff on #000000")

@@ -22,7 +22,7 @@ def background_provider(sandbox, storage):
     return build_oauth_provider(sandbox.mcp_url, storage, None, EventLog(), interactive=False)
 
 
-@pytest.mark.parametrize("status", [503, 502, 429])
+@pytest.mark.parametrize("status", [503, 502, 429, 200])
 async def test_a_refresh_answered_with_an_outage_keeps_the_sign_in(sandbox, status):
     store = MemoryStore()
     first = await sign_in_auto_follow(sandbox, store)
