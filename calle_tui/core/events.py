@@ -74,6 +74,17 @@ class BrokerSignInPending:
 
 
 @dataclass(frozen=True)
+class SignInEnding:
+    """The sign-in cannot renew itself (no refresh token or no client registration, as after a brokered
+    sign-in) and ends within 5 minutes: ask the person to sign in again now, not after a request fails.
+    Still signed in until `expires_at`."""
+
+    server_url: str
+    expires_at: float
+    reason: str
+
+
+@dataclass(frozen=True)
 class BrokerSignInEnded:
     """A brokered sign-in ended without tokens. kind: failed, expired, gone, exchanged, forbidden, timeout,
     cancelled, unreachable, bad_reply, not_offered. `message` is one sentence for the person."""
@@ -148,6 +159,7 @@ WorkerEvent = (
     | SignedIn
     | SignedOut
     | BrokerSignInPending
+    | SignInEnding
     | BrokerSignInEnded
     | PlanResult
     | RunStarted

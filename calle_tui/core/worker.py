@@ -63,6 +63,7 @@ log = logging.getLogger("calle_tui.worker")
 _T = TypeVar("_T")
 
 NOT_CALLE = "This server is not a CALL-E endpoint: it does not offer plan_call, run_call and get_call_run."
+SIGN_IN_AGAIN_BEFORE = 300.0  # seconds: a token with less left counts as expired (CALL-E's CLI does the same)
 UNKNOWN_OUTCOME = "We sent the call request but got no answer, so we do not know whether the call started."
 UNKNOWN_PROSE = "The server answered in words without a run id, so we do not know whether the call started."
 UNKNOWN_ACTION = "Do not plan it again yet: open the history (f2), select the request and press k to check it with CALL-E."
@@ -108,6 +109,7 @@ class CalleWorker:
         self._run_locks: dict[str, asyncio.Lock] = {}
         self._login: Any = None
         self._broker_client: Any = None  # core/auth/broker.BrokerClient, made on first use
+        self._expiry_watch: asyncio.Task[None] | None = None  # asks to sign in again before a dead end
         self._sign_in_lock = asyncio.Lock()
         self._wake = asyncio.Event()  # sign-in finished / reconnect asked / closing
         self._connected = asyncio.Event()
@@ -213,7 +215,7 @@ class CalleWorker:
             return
         self._closed = True
         self._wake.set()
-        tasks = [t for t in [self._supervisor, *self._runs.tasks()] if t is not None]
+        tasks = [t for t in [self._supervisor, self._expiry_watch, *self._runs.tasks()] if t is not None]
         for task in tasks:
             task.cancel()
         if self._login is not None:
@@ -309,6 +311,7 @@ class CalleWorker:
         self._connected.set()
         self._ever_connected = True
         self._refresh_tried = False
+        self._watch_expiry()
         self._set_state("connected")
         self._emit(
             ToolsListed(
@@ -317,6 +320,29 @@ class CalleWorker:
                 server_name=conn.tools.server_name,
             )
         )
+
+    def _watch_expiry(self) -> None:
+        """A sign-in that cannot renew itself is announced 5 minutes before it ends (a token with less left
+        counts as expired), so the person signs in again while nothing is at stake."""
+        if self._expiry_watch is not None:
+            self._expiry_watch.cancel()
+            self._expiry_watch = None
+        storage = self._storage
+        if storage is None or not storage.has_tokens() or storage.can_refresh() or storage.expires_at is None:
+            return
+        self._expiry_watch = asyncio.create_task(self._warn_before_expiry(storage.expires_at), name="calle-expiry")
+
+    async def _warn_before_expiry(self, expires_at: float) -> None:
+        from calle_tui.core.events import SignInEnding
+
+        await self._clock.sleep_until(expires_at - SIGN_IN_AGAIN_BEFORE)
+        storage = self._storage
+        if self._closed or storage is None or storage.expires_at != expires_at or storage.can_refresh():
+            return  # signed in again (or out) meanwhile
+        ends = "has ended" if expires_at <= self._clock.now() else "ends in less than 5 minutes"
+        self._emit(SignInEnding(self.server_url, expires_at,
+                                f"Your sign-in {ends} and cannot renew itself. Sign in again now, so nothing "
+                                "is interrupted: press s."))  # fmt: skip
 
     def _on_lost(self, conn: Any, failure: Any) -> None:
         if conn is not self._conn:

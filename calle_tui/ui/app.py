@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime, tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
@@ -128,10 +128,13 @@ class CalleApp(App[None]):
 
         return MonitorScreen(self.worker, run_id, record)
 
-    def new_login(self, *, leave_when_signed_in: bool = True, reason: str = "") -> Screen:
+    def new_login(
+        self, *, leave_when_signed_in: bool = True, reason: str = "", renew: bool = False, progress: Any = None
+    ) -> Screen:
         from calle_tui.ui.screens.login import LoginScreen
 
-        return LoginScreen(self.worker, leave_when_signed_in=leave_when_signed_in, reason=reason)
+        return LoginScreen(self.worker, leave_when_signed_in=leave_when_signed_in, reason=reason, renew=renew,
+                           progress=progress)  # fmt: skip
 
     def first_screen(self) -> Screen:
         """The composer when signed in, else the login screen (which moves on to the composer by itself)."""
@@ -271,7 +274,9 @@ class CalleApp(App[None]):
             RunFinished,
             SignedIn,
             SignedOut,
+            SignInEnding,
             SignInNeeded,
+            SignInProgress,
         )
 
         event = message.event
@@ -291,6 +296,10 @@ class CalleApp(App[None]):
         elif isinstance(event, SignInNeeded):
             self.shell_status = dataclasses.replace(self.shell_status, signed_in=False)
             self._ask_to_sign_in(event.reason)
+        elif isinstance(event, SignInProgress) and event.step == "waiting_for_browser" and event.authorize_url:
+            self._show_sign_in_link(event)
+        elif isinstance(event, SignInEnding):
+            self._ask_to_sign_in(event.reason, renew=True)  # still signed in: nothing else changes yet
         elif isinstance(event, RunFinished):
             self._announce_finished(event)
             self.live_runs = tuple(r for r in self.live_runs if r.run_id != event.run_id)
@@ -298,14 +307,25 @@ class CalleApp(App[None]):
             # Run and plan errors belong to the screen showing that run or plan; the rest are app-wide.
             self._show_problem(event.message, event.action)
 
-    def _ask_to_sign_in(self, reason: str) -> None:
+    def _show_sign_in_link(self, progress: Any) -> None:
+        """A sign-in that started away from the sign-in screen (a request that needs more permissions, a
+        step-up) waits for the browser: without this screen its link would be shown nowhere (over SSH, no
+        browser opens by itself)."""
+        from calle_tui.ui.screens.login import LoginScreen
+
+        if any(isinstance(s, LoginScreen) for s in self.screen_stack):
+            return
+        reason = "CALL-E asks you to approve more permissions for what you just did. Approve in the browser."
+        self.push_screen(self.new_login(leave_when_signed_in=True, reason=reason, progress=progress))
+
+    def _ask_to_sign_in(self, reason: str, *, renew: bool = False) -> None:
         from calle_tui.ui.screens.login import LoginScreen
 
         login = next((s for s in self.screen_stack if isinstance(s, LoginScreen)), None)
         if login is not None:
-            login.set_reason(reason)
+            login.set_reason(reason, renew=renew)
             return
-        self.push_screen(self.new_login(leave_when_signed_in=True, reason=reason))
+        self.push_screen(self.new_login(leave_when_signed_in=True, reason=reason, renew=renew))
 
     def _announce_finished(self, event: RunFinished) -> None:
         import textwrap

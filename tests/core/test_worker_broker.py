@@ -68,3 +68,23 @@ async def test_the_cli_sign_in_is_peeked_then_used_when_asked(sandbox, make_work
     assert worker.cli_sign_in().state == "usable" and not worker.auth_status().signed_in
     await worker.use_cli_sign_in()
     assert log.of(SignedIn) and worker.auth_status().signed_in
+
+
+async def test_a_sign_in_that_cannot_renew_itself_asks_for_a_new_one_five_minutes_before_it_ends(
+    sandbox_factory, make_worker
+):
+    from calle_tui.core.events import SignInEnding
+
+    sandbox = sandbox_factory(auto_approve=True)
+    sandbox.config.faults.token_lifetime = 302  # the warning is due 2 s after signing in
+    worker, log = make_worker(sandbox.mcp_url, clock=SystemClock())
+    await worker.start()
+    await log.wait_kind(SignInNeeded)
+    await worker.sign_in_brokered()  # the broker gives tokens but no client registration: no refresh
+    signed = worker.auth_status()
+    assert signed.signed_in and signed.expires_at is not None
+    ending = await log.wait_kind(SignInEnding)
+    assert ending.expires_at == signed.expires_at
+    assert "cannot renew itself" in ending.reason and "Sign in again" in ending.reason
+    assert worker.auth_status().signed_in  # still signed in meanwhile: nothing was cut off
+    assert not [e for e in log.events if isinstance(e, SignInNeeded) and e is not log.of(SignInNeeded)[0]]

@@ -175,3 +175,46 @@ async def test_at_80x24_the_code_the_link_and_the_keys_fit_without_scrolling(tmp
             assert region.height > 0 and region.bottom <= 23, (part, region)
         shot = app.export_screenshot()
         assert "c copies the link" in " ".join(shot.split()) or "copies" in shot
+
+
+async def test_a_sign_in_ending_soon_brings_up_the_sign_in_screen_and_goes_back_after(tmp_path):
+    from calle_tui.core.events import SignInEnding
+
+    worker = broker_worker()
+    worker.signed_in = True
+    app = make_shell_app(worker, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.screen.title == "New call")
+        worker.emit(SignInEnding(worker.server_url, worker.clock() + 290, "Your sign-in ends in less than 5 "
+                                 "minutes and cannot renew itself. Sign in again now, so nothing is interrupted: press s."))  # fmt: skip
+        await until(pilot, lambda: isinstance(app.screen, LoginScreen))
+        reason = str(app.screen.query_one("#login-reason", Static).render())
+        assert "cannot renew itself" in reason
+        assert app.screen.phase == "idle"  # signed in, yet the sign-in keys are there
+        await until(pilot, lambda: app.screen.cli_checked)
+        await pilot.press("s")
+        await worker.broker_waiting.wait()
+        worker.approve_broker()
+        await until(pilot, lambda: app.screen.title == "New call")  # back to what the person was doing
+
+
+async def test_a_step_up_started_away_from_the_sign_in_screen_shows_its_link_there(tmp_path):
+    from fakes_shell import AUTHORIZE_URL
+
+    from calle_tui.core.events import SignInProgress
+
+    worker = FakeWorker(signed_in=True)
+    app = make_shell_app(worker, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.screen.title == "New call")
+        # A request needed more scopes: the worker's own re-authorisation waits for the browser.
+        worker.emit(SignInProgress("waiting_for_browser", "paste", authorize_url=AUTHORIZE_URL))
+        await until(pilot, lambda: isinstance(app.screen, LoginScreen))
+        await until(pilot, lambda: app.screen.query_one("#login-link").display)
+        assert AUTHORIZE_URL in str(app.screen.query_one("#login-link", Static).render())
+        assert app.screen.query_one("#paste-input").display  # over SSH the address comes back by paste
+        assert "more permissions" in str(app.screen.query_one("#login-reason", Static).render())
+        assert app.screen.query_one("#login-reason").region.height > 0
+        assert app.screen.query_one("#login-body").max_scroll_y == 0  # all of it fits 80x24
+        worker.emit(SignInProgress("done", "paste"))
+        await until(pilot, lambda: app.screen.title == "New call")  # back where the person was

@@ -354,6 +354,15 @@ class ServerTokenStorage:
         value = self._load().get("expires_at")
         return float(value) if isinstance(value, int | float) else None
 
+    def can_refresh(self) -> bool:
+        """A refresh token and the client registration it was issued to are both kept (a brokered sign-in
+        brings no registration, so it cannot renew itself)."""
+        blob = self._load()
+        tokens = blob.get("tokens")
+        client = blob.get("client_info")
+        return bool(isinstance(tokens, dict) and tokens.get("refresh_token") and isinstance(client, dict)
+                    and client.get("client_id"))  # fmt: skip
+
     def has_tokens(self) -> bool:
         tokens = self._load().get("tokens")
         return bool(isinstance(tokens, dict) and tokens.get("access_token"))

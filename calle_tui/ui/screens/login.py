@@ -35,6 +35,7 @@ from calle_tui.ui.widgets.qr import qr_content
 from calle_tui.ui.widgets.question import YesNoModal
 
 if TYPE_CHECKING:
+    from calle_tui.core.events import SignInProgress
     from calle_tui.core.worker_api import AuthStatus, WorkerAPI
 
 STEPS: tuple[tuple[str, str], ...] = (
@@ -97,8 +98,18 @@ class LoginScreen(WorkerEventsMixin, Screen[None]):
 
     phase: reactive[str] = reactive("idle")  # idle | running | signed_in
 
-    def __init__(self, worker: WorkerAPI, *, leave_when_signed_in: bool = True, reason: str = "") -> None:
+    def __init__(
+        self,
+        worker: WorkerAPI,
+        *,
+        leave_when_signed_in: bool = True,
+        reason: str = "",
+        renew: bool = False,
+        progress: SignInProgress | None = None,
+    ) -> None:
         super().__init__()
+        self._progress = progress  # a sign-in already waiting for the browser (a step-up): shown at once
+        self.renew = renew  # signed in, but not for long: offer a new sign-in anyway
         self.worker = worker
         self.leave_when_signed_in = leave_when_signed_in
         self.reason = reason
@@ -150,7 +161,14 @@ class LoginScreen(WorkerEventsMixin, Screen[None]):
     def on_mount(self) -> None:
         self.query_one("#paste-input", Input).cursor_blink = getattr(self.app, "cursor_blink", True)
         status = self._auth_status()
-        if status is not None and status.signed_in:
+        progress = self._progress
+        if progress is not None:
+            # Started elsewhere (the worker's own step-up): the link and the paste field, at once.
+            self.phase = "running"
+            self.flow, self.step = progress.flow, progress.step
+            self.authorize_url, self.callback_port = progress.authorize_url, progress.callback_port
+            self.browser_opened = progress.browser_opened
+        elif status is not None and status.signed_in and not self.renew:
             self.phase = "signed_in"
             self.title = "Account"
         self._render_all()
@@ -195,15 +213,19 @@ class LoginScreen(WorkerEventsMixin, Screen[None]):
             self._render_all()
             self.refresh_bindings()
 
-    def set_reason(self, reason: str) -> None:
+    def set_reason(self, reason: str, *, renew: bool = False) -> None:
         self.reason = reason
+        if renew and self.phase == "signed_in":
+            self.renew = True
+            self.phase = "idle"  # the sign-in button and keys come back (watch_phase redraws)
         if self.is_mounted:
             self._render_all()
 
     def _render_all(self) -> None:
         reason = self.query_one("#login-reason", Static)
         reason.update(self.reason)
-        reason.display = bool(self.reason) and self.phase != "running"  # while signing in, the steps say it
+        # While signing in, the steps say it; a step-up brought here from elsewhere must also say why.
+        reason.display = bool(self.reason) and (self.phase != "running" or self._progress is not None)
         self.query_one("#login-facts", Static).update(self._facts())
         connection = self.query_one("#login-connection", Static)
         connection.update(self.connection_problem)
@@ -393,6 +415,12 @@ class LoginScreen(WorkerEventsMixin, Screen[None]):
             self.authorize_url = event.authorize_url or self.authorize_url
             self.callback_port = event.callback_port or self.callback_port
             self.browser_opened = event.browser_opened or self.browser_opened
+            if self._progress is not None and event.step in {"done", "failed", "canceled"}:
+                # The step-up this screen was brought up for has ended: its request goes on (or says why).
+                if event.step == "done":
+                    self._leave_if_wanted()
+                    return
+                self.phase = "idle"
             self._render_all()
             self.refresh_bindings()
         elif isinstance(event, SignedIn):
@@ -417,7 +445,7 @@ class LoginScreen(WorkerEventsMixin, Screen[None]):
                 self.connection_problem = self._unreachable(event.message)
             elif event.state == "connected":
                 self.connection_problem = ""
-                if self.leave_when_signed_in and self.phase != "running":
+                if self.leave_when_signed_in and self.phase != "running" and not self.renew:
                     # Connected means the server took our requests: signed in, or a server that needs no
                     # sign-in at all (no SignedIn will come then), so the login screen must not wait for one.
                     self._leave_if_wanted()
