@@ -179,6 +179,7 @@ def read_line(number: int, raw: str) -> tuple[BatchLine | None, list[str]]:
         region=texts["region"].strip() if "region" in texts else None,
         language=texts["language"].strip() if "language" in texts else None,
         goal=texts["goal"].strip() if "goal" in texts else None,
+        customer_metadata=metadata,
     )
     ignored = tuple(sorted(name for name in value if name not in KNOWN_FIELDS))
     return BatchLine(

@@ -63,6 +63,7 @@ log = logging.getLogger("calle_tui.worker")
 _T = TypeVar("_T")
 
 NOT_CALLE = "This server is not a CALL-E endpoint: it does not offer plan_call, run_call and get_call_run."
+CUSTOMER_METADATA_KEY = "call-e/customerMetadata"  # CALL-E's batch runner's _meta key for a line's metadata
 SIGN_IN_AGAIN_BEFORE = 300.0  # seconds: a token with less left counts as expired (CALL-E's CLI does the same)
 UNKNOWN_OUTCOME = "We sent the call request but got no answer, so we do not know whether the call started."
 UNKNOWN_PROSE = "The server answered in words without a run id, so we do not know whether the call started."
@@ -696,7 +697,10 @@ class CalleWorker:
         ).to_arguments()
         conn = await self._connection()
         try:
-            raw = await conn.call("plan_call", args, meta=self.zone.plan_meta(self._clock.now()), timeout=PLAN_TIMEOUT)
+            meta = self.zone.plan_meta(self._clock.now())
+            if request.customer_metadata is not None:
+                meta[CUSTOMER_METADATA_KEY] = request.customer_metadata
+            raw = await conn.call("plan_call", args, meta=meta, timeout=PLAN_TIMEOUT)
         except CallError as exc:
             raise WorkerError(
                 f"Could not prepare the call: {exc.message}", action=_action_for(exc.kind), kind=exc.kind

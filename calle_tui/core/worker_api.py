@@ -10,7 +10,7 @@ connections and polling and reports through subscribers (see `events.py`). Metho
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:  # annotations only, so importing this seam does not import pydantic
@@ -42,6 +42,9 @@ class PlanRequest:
     scheduled_at: str | None = None
     plan_id: str | None = None  # set when refining (answering missing-detail questions)
     ttl_seconds: int | None = None
+    # A batch line's `metadata`: sent as the tool call's `_meta` {"call-e/customerMetadata": ...}, as CALL-E's
+    # batch runner sends it, never as an argument.
+    customer_metadata: dict[str, Any] | None = field(default=None, hash=False)
 
 
 @dataclass(frozen=True)

@@ -157,6 +157,8 @@ def build_mcp_server(tools: Tools, stats: SandboxStats, config: SandboxConfig | 
     async def call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
         name = params.name
         stats.count("tool_calls", name)
+        if name == "plan_call":
+            stats.saw_plan_meta(dict(params.meta) if params.meta else None)
         handler = {"plan_call": tools.plan_call, "run_call": tools.run_call, "get_call_run": tools.get_call_run}
         if calle and name == "track_ui_events":
             return types.CallToolResult(content=[types.TextContent(type="text", text="ok")])  # telemetry sink

@@ -76,6 +76,13 @@ class SandboxStats:
         self.registrations = 0
         self.http_requests = 0
         self.faults_injected: Counter[str] = Counter()  # "429" / "503"
+        # The customer metadata of each plan_call, from the request's `_meta` (None when it carried none):
+        # what a batch line's `metadata` became on the wire.
+        self.plan_customer_metadata: list[object] = []
+
+    def saw_plan_meta(self, meta: dict[str, object] | None) -> None:
+        with self._lock:
+            self.plan_customer_metadata.append((meta or {}).get("call-e/customerMetadata"))
 
     def bump(self, name: str, amount: int = 1) -> None:
         with self._lock:
@@ -98,4 +105,5 @@ class SandboxStats:
                 "registrations": self.registrations,
                 "http_requests": self.http_requests,
                 "faults_injected": dict(self.faults_injected),
+                "plan_customer_metadata": list(self.plan_customer_metadata),
             }

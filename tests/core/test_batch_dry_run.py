@@ -81,6 +81,14 @@ def test_dry_run_plans_every_line_prints_the_table_and_never_runs_a_call(box, tm
     assert confirm_tokens and not any(token in out.out + out.err for token in confirm_tokens)
 
 
+def test_a_lines_metadata_goes_as_the_tool_calls_meta_never_as_an_argument(box, tmp_path, cli_env, capsys):
+    path = write(tmp_path, READY, ASKS)
+    run(["batch", path, "--dry-run", "--url", box.mcp_url, "--login", "auto-follow"], capsys)
+    # In file order (concurrency 2 may reorder the requests): line 1 gave none, line 2 gave {"order": "42"}.
+    assert sorted(box.stats.plan_customer_metadata, key=lambda m: m is not None) == [None, {"order": "42"}]
+    assert box.stats.tool_calls["run_call"] == 0
+
+
 def test_dry_run_json_is_one_object_per_line_with_the_questions_and_no_confirm_token(
     box, tmp_path, cli_env, capsys, confirm_tokens
 ):

@@ -43,6 +43,7 @@ def test_the_runners_own_line_is_read_field_for_field_and_metadata_is_kept_apart
         region="US",
         language="English",
         goal=RUNNER_LINE["goal"],
+        customer_metadata=RUNNER_LINE["metadata"],  # sent as _meta by the worker, never as an argument
     )
     assert line.metadata == RUNNER_LINE["metadata"]
     assert line.tool_meta == {"call-e/customerMetadata": RUNNER_LINE["metadata"]}
