@@ -5,18 +5,25 @@ middle of the batch."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import stat
 
 import pytest
 from calle_fakes import drive
-from test_batch_send import PHONES, line_of_one, planned, signed_in  # noqa: F401 - line_of_one is a fixture
+from test_batch_send import PHONES, planned, signed_in
 
 from calle_tui.core.batch_results import BatchResults, ResultLine
 from calle_tui.core.batch_send import BatchSender
 from calle_tui.core.events import RunFinished
 
 pytest.importorskip("calle_tui.sandbox.harness")
+
+
+@pytest.fixture
+def line_of_one(sandbox_factory, manual_clock):
+    """Production's line: one live call per account."""
+    return sandbox_factory(clock=manual_clock.now, dialect="calle", max_active_calls=1)
 
 
 def read(path) -> list[dict]:
@@ -63,7 +70,7 @@ async def test_results_and_status_events_are_written_as_the_calls_go_and_survive
         seen = [e["status"] for e in events if e["line"] == line.line]
         assert len(seen) >= 2  # the start and the end at least
         assert seen[-1] == line.final_status == record["final_status"].lower()
-        assert all(a != b for a, b in zip(seen, seen[1:], strict=False))  # each change once, restart or not
+        assert all(a != b for a, b in itertools.pairwise(seen))  # each change once, restart or not
     assert [e["line"] for e in events] == sorted(e["line"] for e in events)  # one call after the other
 
     for path in (again.results_path, again.events_path):
