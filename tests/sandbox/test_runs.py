@@ -241,3 +241,32 @@ def test_one_plan_one_call_across_connections_and_threads(box):
     assert not errors and len(results) == 8
     assert len({r["run_id"] for r in results}) == 1
     assert box.stats.calls_placed == 1 and len(box.runs()) == 1
+
+
+async def test_two_hundred_live_runs_at_once_each_progress_and_end(tools, box, fake_clock):
+    """Issue 10: a batch of 200 lines on an account that allows it. Every last digit (the scenario table)
+    appears 20 times; while time stands still all 200 are live at once, then each reaches its outcome."""
+    gate = asyncio.Semaphore(8)
+
+    async def start(i: int) -> str:
+        async with gate:
+            _plan, run = await tools.start(f"+44 20 7946 {i:04d}")
+            return run["run_id"]
+
+    run_ids = await asyncio.gather(*(start(i) for i in range(200)))
+    assert len(set(run_ids)) == 200 and box.stats.calls_placed == 200
+
+    async def status(run_id: str) -> GetCallRunResult:
+        async with gate:
+            return GetCallRunResult.model_validate(await tools("get_call_run", run_id=run_id, limit=1))
+
+    live = await asyncio.gather(*(status(r) for r in run_ids))
+    assert not any(page.is_terminal for page in live)  # all 200 at once
+    fake_clock.advance(3600)
+    done = await asyncio.gather(*(status(r) for r in run_ids))
+    assert all(page.is_terminal for page in done)
+    by_digit = {}
+    for i, page in enumerate(done):
+        by_digit.setdefault(i % 10, set()).add(page.status)
+    assert all(len(statuses) == 1 for statuses in by_digit.values())  # the last digit decides, per line
+    assert len({next(iter(s)) for s in by_digit.values()}) >= 4  # and the table has several outcomes
