@@ -21,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"calle-tui {__version__}")
     parser.add_argument("--url", help="MCP endpoint URL (default: CALL-E production, or CALLE_TUI_URL)")
     parser.add_argument("--demo", action="store_true", help="start a local sandbox and connect to it")
+    parser.add_argument("--batch", metavar="FILE", help="open a JSONL batch file: plan every line, confirm once")
     parser.add_argument("--login", choices=["auto", "loopback", "paste", "auto-follow"], help="how to finish sign-in")
     parser.add_argument("--insecure-storage", action="store_true", help="keep tokens in a 0600 file if no keyring")
     parser.add_argument("--broker-url", help="CALL-E's sign-in broker (default: looked for at the server's origin)")

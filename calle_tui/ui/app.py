@@ -17,6 +17,7 @@ from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from textual import work
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.reactive import var
@@ -66,6 +67,14 @@ class CalleApp(App[None]):
         Binding("a", "account", "Account", id="app.account", tooltip="Sign in or out, see where tokens are kept."),
         Binding("f3", "board", "Calls", show=False, id="app.board", tooltip="Every followed call, live ones first."),
         Binding(
+            "f4",
+            "import_batch",
+            "Import batch",
+            show=False,
+            id="app.batch",
+            tooltip="Plan and place the calls of a JSONL batch file (one confirmation for all).",
+        ),
+        Binding(
             "ctrl+o",
             "open_live",
             "Open live call",
@@ -78,6 +87,7 @@ class CalleApp(App[None]):
     shell_status: var[ShellStatus] = var(ShellStatus)
     live_runs: var[tuple[RunRecord, ...]] = var(tuple)  # calls followed and not ended, newest first
     resumes_live_calls = True  # False for the demo: its sandbox, and its calls, end with the app
+    pending_batch: str | None = None  # `--batch FILE`: opened once connected and signed in
     quit_note = ""  # left in the terminal after a quit while calls are live
 
     def __init__(
@@ -277,6 +287,7 @@ class CalleApp(App[None]):
             SignInEnding,
             SignInNeeded,
             SignInProgress,
+            ToolsListed,
         )
 
         event = message.event
@@ -296,6 +307,9 @@ class CalleApp(App[None]):
         elif isinstance(event, SignInNeeded):
             self.shell_status = dataclasses.replace(self.shell_status, signed_in=False)
             self._ask_to_sign_in(event.reason)
+        elif isinstance(event, ToolsListed) and self.pending_batch:
+            path, self.pending_batch = self.pending_batch, None
+            self.open_batch(path)  # connected and signed in: the batch's plans can be made
         elif isinstance(event, SignInProgress) and event.step == "waiting_for_browser" and event.authorize_url:
             self._show_sign_in_link(event)
         elif isinstance(event, SignInEnding):
@@ -377,6 +391,8 @@ class CalleApp(App[None]):
         if action == "board":
             on_board = self._showing("calle_tui.ui.screens.board", "RunsBoardScreen")
             return not on_board and (self.shell_status.signed_in or not on_login)
+        if action == "import_batch":
+            return self.shell_status.signed_in and not self._showing("calle_tui.ui.screens.batch", "BatchScreen")
         if action == "open_live":
             return bool(self.live_runs) and not self._showing("calle_tui.ui.screens.monitor", "MonitorScreen")
         return True
@@ -400,6 +416,24 @@ class CalleApp(App[None]):
 
         if not isinstance(self.screen, RunsBoardScreen):
             self.push_screen(RunsBoardScreen(self.worker))
+
+    @work(group="import-batch", exclusive=True, exit_on_error=False)
+    async def action_import_batch(self) -> None:
+        from calle_tui.ui.screens.batch import BatchPathModal
+
+        path = await self.push_screen_wait(BatchPathModal())
+        if path:
+            self.open_batch(path)
+
+    def open_batch(self, path: str) -> None:
+        """The batch screen for the JSONL file at `path` (`--batch FILE`, or Import batch in the palette)."""
+        from calle_tui.core.batch_session import BatchSession
+        from calle_tui.core.clock import SystemClock
+        from calle_tui.core.export import default_export_dir
+        from calle_tui.ui.screens.batch import BatchScreen
+
+        session = BatchSession(self.worker, path, clock=SystemClock(), exports_dir=default_export_dir())
+        self.push_screen(BatchScreen(session))
 
     def action_open_live(self) -> None:
         if self.live_runs:

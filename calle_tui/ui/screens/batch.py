@@ -1,0 +1,346 @@
+"""A batch of calls from a JSONL file: plan every line, confirm once by typing how many calls, send, follow.
+
+Step 1 plans each line (plan_call only: nothing can ring) and shows its readiness in a table. Step 2 is one
+confirmation that lists every destination and wants the number of calls typed, then ctrl+y; Enter alone
+never places anything, and lines that are not ready are never sent. Sending is one live call at a time
+(production's line; core/batch_send.py), and Esc stops sending further lines while the calls already placed
+go on and are followed (F3 shows them). The screen does no I/O: core/batch_session.py reads the file, plans,
+sends and writes the result files.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Button, DataTable, Footer, Input, ProgressBar, Static
+
+from calle_tui.ui.runs.app_context import settle_blink
+from calle_tui.ui.runs.board_rows import destination
+from calle_tui.ui.widgets.header import AppHeader
+
+if TYPE_CHECKING:
+    from calle_tui.core.batch_plan import PlannedLine
+    from calle_tui.core.batch_send import SendLine
+    from calle_tui.core.batch_session import BatchSession
+
+log = logging.getLogger("calle_tui.ui")
+
+SEND_WORDS = {
+    "queued": "waiting its turn",
+    "sending": "placing the call…",
+    "waiting_for_line": "line busy: waits",
+    "started": "call started",
+    "refused": "not placed",
+    "unknown": "? outcome unknown: check History",
+    "not_sent": "not sent (stopped)",
+}
+
+
+def plan_words(planned: PlannedLine) -> str:
+    if planned.state == "ready":
+        return "✓ ready"
+    if planned.state == "questions":
+        return "asks: " + "; ".join(planned.questions) + " (not sent; plan it in the composer)"
+    if planned.state == "error":
+        return "✗ not planned: " + planned.error
+    return "not ready: " + (planned.server_message or "CALL-E did not say why")
+
+
+class BatchScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "ctrl+r", "review", "Review and place", id="batch.review", tooltip="One confirmation for every ready line."
+        ),
+        Binding("escape", "back", "Back / stop sending", id="batch.back", tooltip="Stop sending; placed calls go on."),
+    ]
+
+    def __init__(self, session: BatchSession) -> None:
+        super().__init__()
+        self.session = session
+        self.title = f"Batch {session.path.name}"
+        self.stage = "reading"  # reading | planning | planned | sending | sent | failed
+
+    DEFAULT_CSS = """
+    #batch-body { height: 1fr; padding: 0 1; }
+    #batch-table { height: auto; max-height: 1fr; margin-top: 1; overflow-x: hidden; }
+    #batch-message { height: auto; margin-top: 1; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield AppHeader()
+        with Vertical(id="batch-body"):
+            yield Static("Reading the file…", id="batch-status", markup=False)
+            yield ProgressBar(id="batch-progress", show_eta=False)
+            yield DataTable(id="batch-table", cursor_type="row", zebra_stripes=True)
+            yield Static(id="batch-message", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#batch-table", DataTable)
+        table.add_column("line", key="line", width=5)
+        table.add_column("destination", key="to", width=20)
+        table.add_column("state", key="state")
+        self._plan()
+
+    # --- step 1: plan --------------------------------------------------------------------------------
+
+    @work(group="batch-plan", exclusive=True, exit_on_error=False)
+    async def _plan(self) -> None:
+        from calle_tui.core.batch_file import BatchFileError
+
+        try:
+            batch = await self.session.load()
+        except BatchFileError as exc:
+            self._fail(str(exc))
+            return
+        table = self.query_one("#batch-table", DataTable)
+        rows: list[tuple[int, int, tuple[str, str, str], str]] = []
+        for n, problem in enumerate(batch.problems):  # each with its line number; such lines are never planned
+            rows.append((problem.line, 0, (str(problem.line), "-", "✗ " + problem.sentence), f"problem-{n}"))
+        for line in batch.lines:
+            rows.append((line.line, 1, (str(line.line), destination(line.request.to_phones or ()), "planning…"),
+                         str(line.line)))  # fmt: skip
+        for _line, _kind, cells, key in sorted(rows, key=lambda r: (r[0], r[1])):  # in the file's order
+            table.add_row(*cells, key=key)
+        if not batch.lines:
+            self._fail("Nothing in this file can be planned: see each line's problem above.")
+            return
+        self.stage = "planning"
+        bar = self.query_one("#batch-progress", ProgressBar)
+        bar.update(total=len(batch.lines), progress=0)
+        self._status(f"Planning {len(batch.lines)} calls (plan_call only: nothing rings)…")
+        try:
+            planned = await self.session.plan(lambda done, total: bar.update(progress=done))
+        except Exception as exc:  # a bug must not leave the screen planning for ever
+            log.error("planning the batch failed", exc_info=exc)
+            self._fail("Planning stopped unexpectedly. Nothing was called.")
+            return
+        for p in planned:
+            table.update_cell(str(p.line.line), "state", plan_words(p))
+        ready = len(self.session.ready())
+        self.stage = "planned"
+        self._status(f"{ready} of {len(planned)} calls ready. Nothing was called.")
+        self._say(
+            f"ctrl+r reviews the {ready} ready calls: one confirmation for all." if ready
+            else "No line is ready to call: lines with questions can be planned one by one in the composer."
+        )  # fmt: skip
+        self.refresh_bindings()
+
+    # --- step 2: confirm and send --------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "review":
+            return self.stage == "planned" and bool(self.session.ready())
+        return True
+
+    @work(group="batch-review", exclusive=True, exit_on_error=False)
+    async def action_review(self) -> None:
+        if self.stage != "planned" or not self.session.ready():
+            return
+        demo = bool(getattr(self.app, "demo", False))
+        sure = await self.app.push_screen_wait(BatchConfirmModal(self.session.destinations(), demo=demo))
+        if not sure or self.stage != "planned":
+            return
+        self.stage = "sending"  # from here on this batch can never be confirmed again
+        self.refresh_bindings()
+        self._send()
+
+    @work(group="batch-send", exclusive=True, exit_on_error=False)
+    async def _send(self) -> None:
+        self._status("Placing the calls one after the other. Esc stops sending; F3 shows the calls.")
+        try:
+            lines = await self.session.send(self._on_line)
+        except Exception as exc:
+            log.error("sending the batch failed", exc_info=exc)
+            self._fail("Sending stopped unexpectedly: check History for the calls already placed.")
+            return
+        self.stage = "sent"
+        done = sum(1 for ln in lines if ln.state == "finished")
+        unknown = sum(1 for ln in lines if ln.state == "unknown")
+        where = self.session.results.folder if self.session.results is not None else ""
+        self._status(
+            f"Batch over: {done} calls finished" + (f", {unknown} with an unknown outcome" if unknown else "") + "."
+        )
+        self._say(f"Results: {where}")
+        self.refresh_bindings()
+
+    def _on_line(self, line: SendLine) -> None:
+        words = SEND_WORDS.get(line.state, line.state)
+        if line.state == "finished":
+            words = f"✓ ended: {line.final_status or 'finished'}"
+        elif line.message and line.state in {"refused", "waiting_for_line"}:
+            words = f"{words}: {line.message}"
+        try:
+            self.query_one("#batch-table", DataTable).update_cell(str(line.line), "state", words)
+        except Exception:  # noqa: BLE001 - the screen was left: the sending goes on regardless
+            return
+        from calle_tui.core.batch_send import summary
+
+        if self.session.sender is not None:
+            counts = summary(self.session.sender.lines)
+            self._status(f"Done {counts['done']} · live {counts['live']} · failed {counts['failed']} · "
+                         f"waiting {counts['waiting']}. Esc stops sending; F3 shows the calls.")  # fmt: skip
+
+    @on(DataTable.RowHighlighted, "#batch-table")
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        # A long question or problem is cut at the column's edge: the highlighted line's is shown whole.
+        row = event.data_table.get_row_at(event.cursor_row)
+        if self.stage in {"planned", "failed"} and len(row) > 2:
+            self._say(f"Line {row[0]}: {row[2]}")
+
+    def action_back(self) -> None:
+        if self.stage == "sending":
+            self.session.stop()
+            self._say("No further call will be placed. The calls already placed go on and are followed (F3).")
+            return
+        self.dismiss(None)
+
+    # --- helpers --------------------------------------------------------------------------------------
+
+    def _fail(self, sentence: str) -> None:
+        self.stage = "failed"
+        self._status(sentence)
+        self.refresh_bindings()
+
+    def _status(self, text: str) -> None:
+        self.query_one("#batch-status", Static).update(text)
+
+    def _say(self, text: str) -> None:
+        self.query_one("#batch-message", Static).update(text)
+
+
+class BatchConfirmModal(ModalScreen[bool]):
+    """Every destination that will be called, and the number of calls typed by the person, then ctrl+y."""
+
+    DEFAULT_CSS = """
+    BatchConfirmModal { align: center middle; }
+    BatchConfirmModal > Vertical {
+        width: 76; max-width: 100%; height: auto; max-height: 100%;
+        border: thick $error; background: $surface; padding: 0 1;
+    }
+    BatchConfirmModal #batch-confirm-title { color: $error; text-style: bold; width: 1fr; content-align: center middle; }
+    BatchConfirmModal #batch-confirm-list { height: auto; max-height: 10; margin: 1 0; }
+    BatchConfirmModal #batch-confirm-count { width: 12; }
+    BatchConfirmModal #batch-confirm-message { color: $error; height: auto; }
+    BatchConfirmModal Horizontal { height: auto; align-horizontal: center; }
+    BatchConfirmModal Button { margin: 0 1; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="batch-confirm.cancel"),
+        Binding("ctrl+y", "confirm", "Place the calls", id="batch-confirm.place"),
+    ]
+
+    def __init__(self, destinations: list[tuple[int, tuple[str, ...]]], *, demo: bool = False) -> None:
+        super().__init__()
+        self.destinations = destinations
+        self.count = len(destinations)
+        self.demo = demo
+        self._confirmed = False
+
+    def compose(self) -> ComposeResult:
+        calls = f"{self.count} call" + ("s" if self.count != 1 else "")
+        with Vertical():
+            yield Static(
+                f"⚠  Sandbox: {calls}, simulated, no phone rings"
+                if self.demo
+                else f"⚠  This places {calls}: REAL phone calls",
+                id="batch-confirm-title",
+            )
+            with VerticalScroll(id="batch-confirm-list"):
+                for line, phones in self.destinations:
+                    yield Static(f"line {line:>3}  {destination(phones)}", markup=False)
+            yield Static(
+                "One at a time: the next starts when the previous has ended. A started call cannot be stopped "
+                "from calle-tui. Lines that are not ready are not sent.",
+                markup=False,
+            )
+            yield Static(f"To confirm, type the number of calls to place ({self.count}), then ctrl+y:", markup=False)
+            yield settle_blink(Input(id="batch-confirm-count", restrict=r"[0-9]*", max_length=4, compact=True))
+            yield Static(id="batch-confirm-message", markup=False)
+            with Horizontal():
+                yield Button(
+                    f"Place {calls} (ctrl+y)", id="batch-confirm-place", variant="error", compact=True, disabled=True
+                )
+                yield Button("Cancel (esc)", id="batch-confirm-cancel", variant="primary", compact=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#batch-confirm-count", Input).focus()
+
+    @on(Input.Changed, "#batch-confirm-count")
+    def _typed(self, event: Input.Changed) -> None:
+        self.query_one("#batch-confirm-place", Button).disabled = event.value != str(self.count)
+
+    @on(Input.Submitted, "#batch-confirm-count")
+    def _enter(self, event: Input.Submitted) -> None:
+        event.stop()  # Enter never places anything
+        self._say("Enter does not place calls: press ctrl+y once the number is typed.")
+
+    @on(Button.Pressed, "#batch-confirm-place")
+    def _pressed_place(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_confirm()
+
+    @on(Button.Pressed, "#batch-confirm-cancel")
+    def _pressed_cancel(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_cancel()
+
+    def action_confirm(self) -> None:
+        if self._confirmed:
+            return  # a second ctrl+y: the first one counts, once
+        typed = self.query_one("#batch-confirm-count", Input).value
+        if typed != str(self.count):
+            self._say(f"Type {self.count}, the number of calls this places, first.")
+            return
+        self._confirmed = True
+        self.dismiss(True)
+
+    def action_cancel(self) -> None:
+        if not self._confirmed:
+            self.dismiss(False)
+
+    def _say(self, text: str) -> None:
+        self.query_one("#batch-confirm-message", Static).update(text)
+
+
+class BatchPathModal(ModalScreen[str | None]):
+    """Which batch file to open (Import batch in the palette, or F4)."""
+
+    DEFAULT_CSS = """
+    BatchPathModal { align: center middle; }
+    BatchPathModal > Vertical { width: 70; max-width: 100%; height: auto; border: thick $accent;
+                                background: $surface; padding: 1 2; }
+    BatchPathModal Input { margin-top: 1; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel", id="batch-path.cancel")]
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(
+                "The batch file (JSONL, one call per line, as CALL-E's batch runner writes it), then Enter. "
+                "Opening it plans the lines only: nothing is called until you confirm.",
+                markup=False,
+            )
+            yield settle_blink(Input(id="batch-path", placeholder="~/calls.jsonl", compact=True))
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#batch-path", Input).focus()
+
+    @on(Input.Submitted, "#batch-path")
+    def _submitted(self, event: Input.Submitted) -> None:
+        import os
+
+        event.stop()
+        value = event.value.strip()
+        self.dismiss(os.path.expanduser(value) if value else None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

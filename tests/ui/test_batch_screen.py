@@ -1,0 +1,155 @@
+"""The batch screen (issue 10): plan every line of a JSONL file (plan_call only), one confirmation that lists
+every destination and wants the number of calls typed, then ctrl+y; exactly one run_call per ready line,
+never one for a line that is not ready; Esc stops sending. With the fake worker."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from fake_worker import FakeWorker
+from fakes_runs import missing_plan, ready_plan
+from fakes_shell import make_shell_app, until
+from textual.widgets import DataTable, Input, Static
+
+from calle_tui.ui.screens.batch import BatchConfirmModal, BatchScreen
+
+SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
+LINES = [
+    {"to_phones": ["+14155550100"], "language": "English", "goal": "Ask whether the shop is open today"},
+    {"to_phones": ["+442079460000"], "user_input": "Please phone this number"},  # CALL-E asks the language
+    {"to_phones": ["4155550100"], "goal": "Ask about opening hours", "language": "English"},  # no country code
+    {"to_phones": ["+4930901820"], "language": "German", "goal": "Ask for a table for two at 7 pm"},
+]
+
+
+@pytest.fixture(autouse=True)
+def _private_dirs(tmp_path, monkeypatch):
+    for name in ("XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CONFIG_HOME"):
+        monkeypatch.setenv(name, str(tmp_path / name.lower()))
+
+
+def batch_file(tmp_path) -> str:
+    path = tmp_path / "tonight.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in LINES))
+    return str(path)
+
+
+def worker_for_batch() -> FakeWorker:
+    # Planned two at a time, answers in the order asked: lines 1, 2 and 4 (line 3 is never planned).
+    return FakeWorker(
+        [
+            ready_plan("plan-1", phones=("+14155550100",), goal=LINES[0]["goal"]),
+            missing_plan("plan-2", missing=[("language", "Which language should the call be in?")]),
+            ready_plan("plan-4", phones=("+4930901820",), goal=LINES[3]["goal"], language="German"),
+        ]
+    )
+
+
+async def planned(pilot, app, path) -> BatchScreen:
+    await until(pilot, lambda: app.screen.title == "New call")
+    app.open_batch(path)
+    await until(pilot, lambda: isinstance(app.screen, BatchScreen) and app.screen.stage == "planned")
+    return app.screen
+
+
+def states(screen) -> dict[str, str]:
+    table = screen.query_one("#batch-table", DataTable)
+    return {str(table.get_row_at(i)[0]): str(table.get_row_at(i)[2]) for i in range(table.row_count)}
+
+
+async def test_every_line_is_planned_and_nothing_is_called(tmp_path):
+    worker = worker_for_batch()
+    app = make_shell_app(worker, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await planned(pilot, app, batch_file(tmp_path))
+        shown = states(screen)
+        assert shown["1"] == "✓ ready" and shown["4"] == "✓ ready"
+        assert shown["2"].startswith("asks: Which language")
+        assert "no country code" in shown["3"]
+        assert len(worker.plan_requests) == 3 and worker.run_calls == []
+        assert "2 of 3 calls ready. Nothing was called." in str(screen.query_one("#batch-status", Static).render())
+
+
+async def test_the_confirmation_wants_the_count_typed_and_enter_never_places(tmp_path):
+    worker = worker_for_batch()
+    app = make_shell_app(worker, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await planned(pilot, app, batch_file(tmp_path))
+        await pilot.press("ctrl+r")
+        await until(pilot, lambda: isinstance(app.screen, BatchConfirmModal))
+        modal = app.screen
+        listed = " ".join(str(w.render()) for w in modal.query("#batch-confirm-list Static"))
+        assert "+1 415-555-0100" in listed and "+49" in listed and "+44" not in listed  # only ready lines
+        await pilot.press(*"3", "ctrl+y")  # the wrong count
+        await pilot.press("enter", "enter", "enter")
+        assert isinstance(app.screen, BatchConfirmModal) and worker.run_calls == []
+        modal.query_one("#batch-confirm-count", Input).value = ""
+        await pilot.press(*"2", "enter", "enter")
+        assert isinstance(app.screen, BatchConfirmModal) and worker.run_calls == []
+        await pilot.press("ctrl+y", "ctrl+y")  # twice: one confirmation
+        await until(pilot, lambda: len(worker.run_calls) == 1)
+        assert worker.run_calls[0][0] == "plan-1"  # one at a time: line 4 waits for line 1 to end
+        worker.finish("run-1", "completed", "Open until 6 pm.")
+        await until(pilot, lambda: len(worker.run_calls) == 2)
+        worker.finish("run-2", "completed")
+        await until(pilot, lambda: app.screen.stage == "sent")
+        assert [plan for plan, _ in worker.run_calls] == ["plan-1", "plan-4"]  # never plan-2, never twice
+        results = app.screen.session.results
+        records = [json.loads(line) for line in results.results_path.read_text().splitlines()]
+        assert [r["line"] for r in records] == [1, 2, 3, 4]
+        assert [r["run_id"] for r in records] == ["run-1", None, None, "run-2"]
+        assert "token-for" not in results.results_path.read_text() + results.events_path.read_text()
+
+
+async def test_esc_while_sending_stops_further_calls(tmp_path):
+    worker = worker_for_batch()
+    app = make_shell_app(worker, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await planned(pilot, app, batch_file(tmp_path))
+        await pilot.press("ctrl+r")
+        await until(pilot, lambda: isinstance(app.screen, BatchConfirmModal))
+        await pilot.press(*"2", "ctrl+y")
+        await until(pilot, lambda: len(worker.run_calls) == 1)
+        await pilot.press("escape")
+        assert "No further call will be placed" in str(app.screen.query_one("#batch-message", Static).render())
+        worker.finish("run-1", "completed")
+        await until(pilot, lambda: app.screen.stage == "sent")
+        assert len(worker.run_calls) == 1  # line 4 was never sent
+        assert states(app.screen)["4"] == "not sent (stopped)"
+
+
+async def test_a_file_that_cannot_be_read_is_one_sentence(tmp_path):
+    worker = worker_for_batch()
+    app = make_shell_app(worker, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.screen.title == "New call")
+        app.open_batch(str(tmp_path / "missing.jsonl"))
+        await until(pilot, lambda: isinstance(app.screen, BatchScreen) and app.screen.stage == "failed")
+        assert "There is no file at" in str(app.screen.query_one("#batch-status", Static).render())
+        assert worker.plan_requests == []
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_batch_plan_table(snap_compare, tmp_path, size):
+    worker = worker_for_batch()
+    path = batch_file(tmp_path)
+
+    async def run_before(pilot) -> None:
+        await planned(pilot, pilot.app, path)
+
+    assert snap_compare(make_shell_app(worker, tmp_path), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_batch_confirmation(snap_compare, tmp_path, size):
+    worker = worker_for_batch()
+    path = batch_file(tmp_path)
+
+    async def run_before(pilot) -> None:
+        await planned(pilot, pilot.app, path)
+        await pilot.press("ctrl+r")
+        await until(pilot, lambda: isinstance(pilot.app.screen, BatchConfirmModal))
+        await pilot.press("2")
+
+    assert snap_compare(make_shell_app(worker, tmp_path), terminal_size=size, run_before=run_before)
