@@ -173,7 +173,8 @@ class LoginScreen(WorkerEventsMixin, Screen[None]):
             self.title = "Account"
         self._render_all()
         self.query_one("#sign-in-button", Button).focus()
-        self._look_for_other_sign_ins()
+        if self.heard_back:  # else once the worker has spoken: asking now would build it before the paint
+            self._look_for_other_sign_ins()
         self.set_interval(1.0, self._tick)  # the brokered session's countdown
 
     @work(group="sign-in-offers", exit_on_error=False)
@@ -396,6 +397,8 @@ class LoginScreen(WorkerEventsMixin, Screen[None]):
         if isinstance(event, (SignInNeeded, SignedOut, SignInProgress)) or (
             isinstance(event, ConnectionChanged) and event.state in {"failed", "reconnecting", "disconnected"}
         ):
+            if not self.heard_back and not self.cli_checked:
+                self._look_for_other_sign_ins()
             self.heard_back = True
         if isinstance(event, BrokerSignInPending):
             self.flow = "broker"
