@@ -23,6 +23,7 @@ from calle_tui.core.batch_plan import DEFAULT_CONCURRENCY, PlannedLine, plan_lin
 from calle_tui.core.batch_results import BatchResults, ResultLine
 from calle_tui.core.batch_send import BatchSender, SendLine
 from calle_tui.core.clock import Clock
+from calle_tui.core.contract import PlanCallResult
 
 
 class BatchSession:
@@ -69,11 +70,15 @@ class BatchSession:
 
     def destinations(self) -> list[tuple[int, tuple[str, ...]]]:
         """(line, numbers) of every call the confirmation would place: what the person confirms."""
+        return [(line, phones) for line, phones, _plan in self.to_confirm()]
+
+    def to_confirm(self) -> list[tuple[int, tuple[str, ...], PlanCallResult]]:
+        """(line, numbers, plan) of every call the confirmation would place, with its plan (for its time)."""
         out = []
         for p in self.ready():
             assert p.result is not None
             phones = tuple(p.result.plan.to_phones) if p.result.plan and p.result.plan.to_phones else ()
-            out.append((p.line.line, phones or tuple(p.line.request.to_phones or ())))
+            out.append((p.line.line, phones or tuple(p.line.request.to_phones or ()), p.result))
         return out
 
     async def send(self, on_change: Callable[[SendLine], None] | None = None) -> list[SendLine]:

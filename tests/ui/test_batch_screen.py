@@ -153,3 +153,23 @@ def test_batch_confirmation(snap_compare, tmp_path, size):
         await pilot.press("2")
 
     assert snap_compare(make_shell_app(worker, tmp_path), terminal_size=size, run_before=run_before)
+
+
+async def test_the_confirmation_says_when_each_call_would_start(tmp_path):
+    from fakes_runs import iso
+
+    worker = FakeWorker(
+        [
+            ready_plan("plan-1", phones=("+14155550100",)),
+            missing_plan("plan-2"),
+            ready_plan("plan-4", phones=("+4930901820",), scheduled_at=iso(3600)),
+        ]
+    )
+    app = make_shell_app(worker, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await planned(pilot, app, batch_file(tmp_path))
+        await pilot.press("ctrl+r")
+        await until(pilot, lambda: isinstance(app.screen, BatchConfirmModal))
+        rows = [str(w.render()) for w in app.screen.query("#batch-confirm-list Static")]
+        assert "As soon as you confirm" in rows[0]
+        assert "Fri 05 Jun 2026" in rows[1] and "As soon" not in rows[1]  # a scheduled line says its time

@@ -100,7 +100,7 @@ def plan_rows(
         rows.append(("Language", details.language))
     if details and details.region:
         rows.append(("Region", details.region))
-    when = _when(plan, tz)
+    when = plan_when(plan, tz)
     if now is not None and schedule_passed(plan, now):
         when = f"{when}\n⚠ {TIME_PASSED[0].upper()}{TIME_PASSED[1:]}. Plan again with a new time."
     rows.append(("When", when))
@@ -115,7 +115,7 @@ def plan_rows(
     return rows
 
 
-def _when(plan: PlanCallResult, tz: tzinfo | None) -> str:
+def plan_when(plan: PlanCallResult, tz: tzinfo | None) -> str:
     """The plan's time. Absent from an echoed plan it means as soon as confirmed; but a server that echoes no
     fields at all (production may not) or sent a time we cannot read has not said that, so neither do we."""
     if any(note.startswith("scheduled_at:") for note in plan.notes):

@@ -20,8 +20,9 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Input, ProgressBar, Static
 
-from calle_tui.ui.runs.app_context import settle_blink
+from calle_tui.ui.runs.app_context import settle_blink, tz_of
 from calle_tui.ui.runs.board_rows import destination
+from calle_tui.ui.runs.plan_view import plan_when
 from calle_tui.ui.widgets.header import AppHeader
 
 if TYPE_CHECKING:
@@ -144,7 +145,8 @@ class BatchScreen(Screen[None]):
         if self.stage != "planned" or not self.session.ready():
             return
         demo = bool(getattr(self.app, "demo", False))
-        sure = await self.app.push_screen_wait(BatchConfirmModal(self.session.destinations(), demo=demo))
+        calls = [(line, phones, plan_when(plan, tz_of(self.app))) for line, phones, plan in self.session.to_confirm()]
+        sure = await self.app.push_screen_wait(BatchConfirmModal(calls, demo=demo))
         if not sure or self.stage != "planned":
             return
         self.stage = "sending"  # from here on this batch can never be confirmed again
@@ -154,6 +156,10 @@ class BatchScreen(Screen[None]):
     @work(group="batch-send", exclusive=True, exit_on_error=False)
     async def _send(self) -> None:
         self._status("Placing the calls one after the other. Esc stops sending; F3 shows the calls.")
+        self._say("")
+        table = self.query_one("#batch-table", DataTable)
+        for line, _phones in self.session.destinations():
+            table.update_cell(str(line), "state", SEND_WORDS["queued"])
         try:
             lines = await self.session.send(self._on_line)
         except Exception as exc:
@@ -236,10 +242,10 @@ class BatchConfirmModal(ModalScreen[bool]):
         Binding("ctrl+y", "confirm", "Place the calls", id="batch-confirm.place"),
     ]
 
-    def __init__(self, destinations: list[tuple[int, tuple[str, ...]]], *, demo: bool = False) -> None:
+    def __init__(self, calls: list[tuple[int, tuple[str, ...], str]], *, demo: bool = False) -> None:
         super().__init__()
-        self.destinations = destinations
-        self.count = len(destinations)
+        self.destinations = calls  # (line, numbers, when: "As soon as you confirm" or the plan's time)
+        self.count = len(calls)
         self.demo = demo
         self._confirmed = False
 
@@ -253,8 +259,8 @@ class BatchConfirmModal(ModalScreen[bool]):
                 id="batch-confirm-title",
             )
             with VerticalScroll(id="batch-confirm-list"):
-                for line, phones in self.destinations:
-                    yield Static(f"line {line:>3}  {destination(phones)}", markup=False)
+                for line, phones, when in self.destinations:
+                    yield Static(f"line {line:>3}  {destination(phones):<22} {when}", markup=False)
             yield Static(
                 "One at a time: the next starts when the previous has ended. A started call cannot be stopped "
                 "from calle-tui. Lines that are not ready are not sent.",
