@@ -50,7 +50,7 @@ async def bench(rounds: int, warmup: int) -> dict[str, float]:
         )
         if not ready.is_set():
             await worker.sign_in("auto-follow")
-        tokens = await ServerTokenStorage(store, sandbox.mcp_url).get_tokens()
+        tokens = await ServerTokenStorage(store, sandbox.mcp_url, meta_dir=settings.state_root / "auth").get_tokens()
         headers = {"Authorization": f"Bearer {tokens.access_token}"}
 
         worker_times: list[float] = []
