@@ -14,10 +14,8 @@ far and goes on from them, so the files stay one per batch.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,7 +24,7 @@ from typing import Any
 
 from calle_tui.core.dialect.values import scrub
 from calle_tui.core.events import RunFinished, RunStarted, RunUpdate, WorkerEvent
-from calle_tui.core.private import private_dir
+from calle_tui.core.private import private_dir, write_private_text
 
 RESULTS = "results.jsonl"
 STATUS_EVENTS = "status-events.jsonl"
@@ -100,7 +98,8 @@ class BatchResults:
         if changed:
             self._status_event(number, event.run_id, event.status, event.status_text)
             record["last_status"] = event.status
-        if changed or event.new_activity or event.result is not None:
+        # A poll that brought nothing new costs no rewrite: its count goes out with the next change.
+        if changed or event.new_activity:
             self._write_results()
 
     def _finished(self, event: RunFinished) -> None:
@@ -140,18 +139,7 @@ class BatchResults:
 
     def _write_results(self) -> None:
         text = "".join(json.dumps(self._public(r), ensure_ascii=False) + "\n" for r in self.records())
-        fd, tmp = tempfile.mkstemp(prefix=".results-", suffix=".tmp", dir=self.folder)
-        try:
-            os.fchmod(fd, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, self.results_path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        write_private_text(self.results_path, text, prefix=".results-")
 
     @staticmethod
     def _public(record: dict[str, Any]) -> dict[str, Any]:

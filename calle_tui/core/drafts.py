@@ -7,12 +7,10 @@ never half a file. A draft holds only what the user typed: no tokens, no plan id
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from calle_tui.core.private import private_dir
+from calle_tui.core.private import write_private_text
 
 
 class DraftStore:
@@ -28,18 +26,8 @@ class DraftStore:
         return data if isinstance(data, dict) else None
 
     def save(self, draft: dict[str, Any]) -> None:
-        private_dir(self.path.parent)
-        fd, tmp = tempfile.mkstemp(prefix=".draft-", suffix=".tmp", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(draft, handle, ensure_ascii=False, indent=1)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.chmod(tmp, 0o600)  # a draft can hold phone numbers: keep it private
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        # A draft can hold phone numbers: private, and a crash mid-write leaves the previous draft.
+        write_private_text(self.path, json.dumps(draft, ensure_ascii=False, indent=1), prefix=".draft-")
 
     def clear(self) -> None:
         self.path.unlink(missing_ok=True)

@@ -8,7 +8,9 @@ one, and set 0700 explicitly.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import tempfile
 from pathlib import Path
 
 
@@ -43,3 +45,22 @@ def private_file(path: Path | str) -> Path:
     finally:
         os.close(fd)
     return path
+
+
+def write_private_text(path: Path | str, text: str, *, prefix: str = ".private-") -> None:
+    """Replace `path` with `text` atomically (temp file + fsync + rename in the same folder), 0600 in a
+    0700 folder: a reader sees the old file or the new one, never half of one, and never a moment at 0644."""
+    path = Path(path)
+    private_dir(path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

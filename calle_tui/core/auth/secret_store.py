@@ -15,12 +15,13 @@ import json
 import logging
 import os
 import secrets
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal, Protocol
+
+from calle_tui.core.private import write_private_text
 
 log = logging.getLogger("calle_tui.auth.store")
 
@@ -199,18 +200,7 @@ class FileStore:
         return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
 
     def _write(self, data: dict[str, str]) -> None:
-        fd, tmp = tempfile.mkstemp(prefix=".tokens-", suffix=".tmp", dir=self.path.parent)
-        try:
-            os.fchmod(fd, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(data, handle)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, self.path)  # atomic: a reader sees the old file or the new one, never half
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        write_private_text(self.path, json.dumps(data), prefix=".tokens-")
 
     def get(self, key: str) -> str | None:
         with self._locked():

@@ -30,8 +30,6 @@ import copy
 import hashlib
 import json
 import logging
-import os
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -42,7 +40,7 @@ from urllib.parse import urlsplit
 from calle_tui.core.auth.refresh_lock import RefreshLock, file_lock
 from calle_tui.core.auth.secret_store import SecretStore
 from calle_tui.core.logs import register_secret
-from calle_tui.core.private import private_dir
+from calle_tui.core.private import private_dir, write_private_text
 
 if TYPE_CHECKING:  # the SDK is imported when first used: start-up stays quick
     from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
@@ -184,7 +182,8 @@ class ServerTokenStorage:
             self.store.set(self.key, json.dumps(secrets, separators=(",", ":")))
         else:
             self.store.delete(self.key)
-        _write_private_json(self.meta_path, meta)
+        # It names the server and the client registration: private, and never read half-written.
+        write_private_text(self.meta_path, json.dumps(meta), prefix=".signin-")
 
     def _persist_fields(self, fields: dict[str, Any], fallback: dict[str, Any]) -> None:
         """Re-read what is stored (another window may have written since), change only `fields`, write."""
@@ -399,24 +398,6 @@ def _json_object(text: str | None, what: str) -> dict[str, Any] | None:
         log.warning("%s is not valid JSON; ignoring it", what)
         return None
     return data if isinstance(data, dict) else None
-
-
-def _write_private_json(path: Path, data: dict[str, Any]) -> None:
-    """Atomically (temp file + rename in the same folder), 0600 in a 0700 folder: it names the server and
-    the client registration, and a half-written file must never be read."""
-    private_dir(path.parent)
-    fd, tmp = tempfile.mkstemp(prefix=".signin-", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def _register_blob_secrets(blob: dict[str, Any]) -> None:

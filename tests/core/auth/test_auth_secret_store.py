@@ -108,10 +108,10 @@ def test_file_store_write_is_atomic(tmp_path, monkeypatch):
     store = FileStore(path)
     store.set("a", "old")
 
-    def broken_dump(*args, **kwargs):
+    def broken_fsync(*args, **kwargs):  # the disk fills while the new file is being written
         raise OSError("disk full")
 
-    monkeypatch.setattr(json, "dump", broken_dump)
+    monkeypatch.setattr(os, "fsync", broken_fsync)
     with pytest.raises(OSError):
         store.set("a", "new")
     monkeypatch.undo()
