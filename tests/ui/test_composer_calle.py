@@ -20,7 +20,8 @@ from textual.widgets import Footer, Input, Static, TextArea
 
 from calle_tui.core.dialect.replies import read_plan
 from calle_tui.core.timezone import UserZone
-from calle_tui.ui.screens.composer import GENERIC_PROMPT, ComposerScreen
+from calle_tui.ui.runs.answers import GENERIC_PROMPT
+from calle_tui.ui.screens.composer import ComposerScreen
 from calle_tui.ui.screens.confirm import CONFIRM_WORD, ConfirmCallModal
 
 SIZES = [(80, 24), (120, 40)]

@@ -9,7 +9,6 @@ run has started, so a failed submit, a re-login or a restart never loses what wa
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from typing import ClassVar
 
 from textual import events, on
@@ -24,10 +23,10 @@ from calle_tui.core.contract import MissingField, PlanCallResult
 from calle_tui.core.drafts import DraftStore
 from calle_tui.core.events import RunOutcomeUnknown, RunStarted, ToolsListed
 from calle_tui.core.phones import extensions_in_text, numbers_in_text
-from calle_tui.core.wording import field_words
 from calle_tui.core.worker_api import PlanRequest, RunRecord, WorkerAPI, WorkerError
 from calle_tui.ui.bridge import WorkerEventMessage, WorkerEventsMixin
 from calle_tui.ui.paths import styles_path
+from calle_tui.ui.runs.answers import answer_values, answered_request, question_widgets, questions_of
 from calle_tui.ui.runs.app_context import clock_of, settle_blink, tz_of
 from calle_tui.ui.runs.fields import FieldSpec, FieldValueError, field_specs, parse_field
 from calle_tui.ui.runs.plan_view import PlanCard, plan_expired, plan_sheet, schedule_passed, who_is_called
@@ -43,7 +42,6 @@ REPLAN_KINDS = frozenset(
 
 
 ZONE_SOURCES = {"config": "from your settings", "system": "system", "default": "no system time zone found"}
-GENERIC_PROMPT = "The plan is not ready. Add more detail."  # only when CALL-E said nothing at all
 PLAN_TITLES = {
     "ready": "Ready to call",
     "changed": "⚠ Out of date: you changed the request after this plan was made",
@@ -368,17 +366,6 @@ class ComposerScreen(WorkerEventsMixin, Screen):
         if not answers:
             self._say("Type an answer to at least one question above, or press ctrl+n to start a new plan.", error=True)
             return None
-        values: dict = {}
-        known = {spec.name for spec in self.specs}
-        for question, value in answers:
-            # The answer fills the matching field only because the user typed it into that question's box;
-            # if it does not fit the field's form it still goes, verbatim, in user_input for the server.
-            if question.field in known:
-                try:
-                    values[question.field] = parse_field(question.field, value)
-                except FieldValueError:
-                    pass
-        user_input = "\n".join(value for _, value in answers)
         plan_id = self.plan.plan_id if self.plan else None
         base = None
         if plan_id is None:
@@ -387,13 +374,14 @@ class ComposerScreen(WorkerEventsMixin, Screen):
             base = self._new_request()
             if base is None:
                 return None
-        named = tuple(values.get("to_phones") or ()) or numbers_in_text(user_input)
+        request = answered_request(answers, plan_id=plan_id, base=base, known={spec.name for spec in self.specs})
+        typed = "\n".join(value for _, value in answers)
+        known = {spec.name for spec in self.specs}
+        named = tuple(answer_values(answers, known).get("to_phones") or ()) or numbers_in_text(typed)
         if named:
             self._requested = named  # an answer that names the number is the latest word on it
-            self._extensions = extensions_in_text(user_input)
-        if base is not None:
-            return replace(base, user_input=f"{base.user_input}\n{user_input}", **values)
-        return PlanRequest(user_input=user_input, plan_id=plan_id, **values)
+            self._extensions = extensions_in_text(typed)
+        return request
 
     async def _send_plan(self, request: PlanRequest) -> None:
         try:
@@ -412,14 +400,8 @@ class ComposerScreen(WorkerEventsMixin, Screen):
     async def _show_plan(self, result: PlanCallResult) -> None:
         self.plan = result
         ready = result.ready_to_run and bool(result.plan_id) and bool(result.confirm_token)
-        questions = list(result.missing)
-        asked = bool(questions)
-        said = result.message or (result.next_step.message if result.next_step else None) or ""
-        if not ready and not questions:
-            # Not ready, and no question: CALL-E's own words are the prompt (its message, else its next_step
-            # prose); a generic line only when it said nothing at all. The user can still answer it.
-            questions = [MissingField(field="", question=said or GENERIC_PROMPT)]
-        self.questions = [] if ready else questions
+        # Not ready and no question: CALL-E's own words are the prompt, which the user can still answer.
+        self.questions, asked = questions_of(result)
         await self._render_questions(asked=asked, notes=() if ready else tuple(result.notes))
         self.sub_title = self._stage()
         card = self.query_one("#composer-plan")
@@ -448,25 +430,7 @@ class ComposerScreen(WorkerEventsMixin, Screen):
         if not self.questions:
             return
         self._question_round += 1  # fresh ids: the old inputs may still be leaving the DOM
-        widgets: list = [Static("Unread: " + "; ".join(notes), classes="question-notes")] if notes else []
-        for index, question in enumerate(self.questions):
-            widgets.append(Label(question.question, classes="question"))
-            hint = f"your answer ({field_words(question.field)})" if question.field else "your answer"
-            widgets.append(
-                settle_blink(
-                    Input(placeholder=hint, id=f"answer-{self._question_round}-{index}", classes="answer", compact=True)
-                )
-            )
-        # A real stop after the answers: Tab moves on in reading order, and mouse users can send them too.
-        widgets.append(
-            Button(
-                "Send answers (ctrl+s)",
-                id=f"answers-send-{self._question_round}",
-                classes="answers-send",
-                variant="primary",
-                compact=True,
-            )
-        )
+        widgets = question_widgets(self.questions, self._question_round, notes=notes)
         await box.mount_all(widgets)
         first = box.query(Input).first()
         first.focus()
