@@ -198,6 +198,25 @@ async def test_a_sign_in_ending_soon_brings_up_the_sign_in_screen_and_goes_back_
         await until(pilot, lambda: app.screen.title == "New call")  # back to what the person was doing
 
 
+async def test_a_reconnect_with_the_ending_sign_in_does_not_take_the_sign_in_screen_away(tmp_path):
+    """The worker's (re)connect says SignedIn for the same, ending sign-in: the screen that asks to renew stays."""
+    from calle_tui.core.events import SignedIn, SignInEnding
+
+    worker = broker_worker()
+    worker.signed_in = True
+    app = make_shell_app(worker, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.screen.title == "New call" and worker.started.is_set())
+        worker.emit(SignInEnding(worker.server_url, worker.clock() + 290, "Your sign-in ends in less than 5 "
+                                 "minutes and cannot renew itself. Sign in again now: press s."))  # fmt: skip
+        await until(pilot, lambda: isinstance(app.screen, LoginScreen))
+        worker.emit(SignedIn(worker.server_url, worker.clock() + 290, "memory", ""))
+        for _ in range(5):
+            await pilot.pause()
+        assert isinstance(app.screen, LoginScreen)
+        assert "cannot renew itself" in str(app.screen.query_one("#login-reason", Static).render())
+
+
 async def test_a_step_up_started_away_from_the_sign_in_screen_shows_its_link_there(tmp_path):
     from fakes_shell import AUTHORIZE_URL
 

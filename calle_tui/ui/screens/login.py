@@ -427,6 +427,11 @@ class LoginScreen(WorkerEventsMixin, Screen[None]):
             self._render_all()
             self.refresh_bindings()
         elif isinstance(event, SignedIn):
+            # Brought up because the sign-in ends soon, or for a step-up: the worker's (re)connect with the
+            # sign-in it already holds says SignedIn too, and must not take the screen away. A sign-in started
+            # here ends the screen by itself; a step-up ends it with its own "done".
+            if (self.renew and self.phase != "running") or self._progress is not None:
+                return
             if self.leave_when_signed_in:
                 self._leave_if_wanted()
                 return
