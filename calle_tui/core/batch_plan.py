@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("calle_tui.batch")
 
 DEFAULT_CONCURRENCY = 2
-PlanState = Literal["ready", "questions", "not_ready", "error"]
+PlanState = Literal["ready", "questions", "not_ready", "error", "skipped"]
 
 
 class Planner(Protocol):
@@ -35,9 +35,13 @@ class PlannedLine:
     line: BatchLine
     result: PlanCallResult | None = None
     error: str = ""  # a sentence safe to show, when plan_call failed
+    skipped: bool = False  # the person chose not to call this line: it is never sent
+    asked: PlanRequest | None = None  # the request this plan answered, when not the file's own (answers)
 
     @property
     def state(self) -> PlanState:
+        if self.skipped:
+            return "skipped"
         if self.result is None:
             return "error"
         if self.result.ready_to_run:
@@ -67,12 +71,18 @@ async def plan_lines(
 
     async def one(line: BatchLine) -> PlannedLine:
         async with gate:
-            try:
-                return PlannedLine(line, result=await worker.plan(line.request))
-            except WorkerError as exc:
-                return PlannedLine(line, error=safe_text(exc.message) or "plan_call failed.")
-            except Exception as exc:  # one line's failure must not stop the others or show a traceback
-                log.error("planning line %d failed", line.line, exc_info=exc)
-                return PlannedLine(line, error="Planning failed unexpectedly.")
+            return await plan_line(worker, line, line.request)
 
     return list(await asyncio.gather(*(one(line) for line in lines)))
+
+
+async def plan_line(worker: Planner, line: BatchLine, request: PlanRequest) -> PlannedLine:
+    """One plan_call for a line (its own request, or the answers to its questions); never raises."""
+    asked = None if request is line.request else request
+    try:
+        return PlannedLine(line, result=await worker.plan(request), asked=asked)
+    except WorkerError as exc:
+        return PlannedLine(line, error=safe_text(exc.message) or "plan_call failed.", asked=asked)
+    except Exception as exc:  # one line's failure must not stop the others or show a traceback
+        log.error("planning line %d failed", line.line, exc_info=exc)
+        return PlannedLine(line, error="Planning failed unexpectedly.", asked=asked)

@@ -6,24 +6,36 @@ Safety, in this order of the steps:
 - planning uses nothing but `worker.plan` (core/batch_plan.py): no call can be placed in step 1;
 - only lines whose plan is ready are ever sent, each with its own plan's confirm_token, once
   (core/batch_send.py; the worker journals every attempt before it is sent);
-- `send()` runs at most once per session, whatever the screen asks;
-- the result files never see a confirm_token (core/batch_results.py).
+- `send()` runs at most once per session, whatever the screen asks, and never while a line is being
+  planned again; after it, no line's plan changes (answers and skips are refused);
+- the result files and the saved plans never see a confirm_token (core/batch_results.py, save_plans).
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from calle_tui.core.batch_file import BatchFile, read_batch_file
-from calle_tui.core.batch_plan import DEFAULT_CONCURRENCY, PlannedLine, plan_lines
+from calle_tui.core.batch_plan import DEFAULT_CONCURRENCY, PlannedLine, plan_line, plan_lines
 from calle_tui.core.batch_results import BatchResults, ResultLine
 from calle_tui.core.batch_send import BatchSender, SendLine
 from calle_tui.core.clock import Clock
 from calle_tui.core.contract import PlanCallResult
+from calle_tui.core.dialect.values import scrub, unsaid
+from calle_tui.core.private import private_dir, write_private_text
+from calle_tui.core.worker_api import PlanRequest
+
+PLANS = "plans.jsonl"
+
+
+class BatchLocked(Exception):
+    """The batch was sent (or is being sent): its plans are final. str(exc) is one sentence safe to show."""
 
 
 class BatchSession:
@@ -37,6 +49,8 @@ class BatchSession:
         self.sender: BatchSender | None = None
         self.results: BatchResults | None = None
         self._sent = False
+        self._busy: set[int] = set()  # lines being planned again (answers, a retry)
+        self._folder: Path | None = None
 
     async def load(self) -> BatchFile:
         """Read and check the file off the event loop. Raises BatchFileError (one sentence)."""
@@ -65,6 +79,112 @@ class BatchSession:
         self.planned = await plan_lines(Counting(self.worker), lines, concurrency=DEFAULT_CONCURRENCY)
         return self.planned
 
+    # --- between step 1 and step 2: answer, retry or skip one line ------------------------------------
+
+    def planned_line(self, number: int) -> PlannedLine | None:
+        return next((p for p in self.planned if p.line.line == number), None)
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._busy)
+
+    def is_busy(self, number: int) -> bool:
+        return number in self._busy
+
+    async def answer(self, number: int, request: PlanRequest) -> PlannedLine:
+        """plan_call again for one line (its answers, or the file's request once more after an error): the
+        line's plan is replaced by the new one. plan_call only: nothing can ring. Raises BatchLocked once sent."""
+        current = self._changeable(number)
+        if number in self._busy:
+            raise BatchLocked(f"Line {number} is already being planned.")
+        self._busy.add(number)
+        try:
+            new = await plan_line(self.worker, current.line, request)
+        finally:
+            self._busy.discard(number)
+        if self._sent:  # sent while this plan was made (send waits for none): the batch stays as confirmed
+            raise BatchLocked("The batch was sent: this line's new plan was not used.")
+        self._replace(new)
+        return new
+
+    async def replan(self, number: int) -> PlannedLine:
+        """The file's own request once more, e.g. after plan_call failed for this line."""
+        current = self._changeable(number)
+        return await self.answer(number, current.asked or current.line.request)
+
+    def skip(self, number: int) -> PlannedLine:
+        """Skip the line (it is never sent), or take it back when it was skipped."""
+        current = self._changeable(number)
+        new = dataclasses.replace(current, skipped=not current.skipped)
+        self._replace(new)
+        return new
+
+    def _changeable(self, number: int) -> PlannedLine:
+        if self._sent:
+            raise BatchLocked("The batch was sent: its plans can no longer change.")
+        current = self.planned_line(number)
+        if current is None:
+            raise KeyError(number)
+        return current
+
+    def _replace(self, new: PlannedLine) -> None:
+        self.planned = [new if p.line.line == new.line.line else p for p in self.planned]
+
+    # --- the plans, kept ------------------------------------------------------------------------------
+
+    @property
+    def folder(self) -> Path:
+        """This batch's folder in the exports folder: the saved plans and the results files share it."""
+        if self._folder is None:
+            stamp = datetime.fromtimestamp(self.clock.now(), UTC).strftime("%Y%m%d-%H%M%S")
+            self._folder = self.exports_dir / f"batch-{self.path.stem}-{stamp}"
+        return self._folder
+
+    async def save_plans(self) -> Path:
+        """Write plans.jsonl (0600 in a 0700 folder), one record per line of the file, and return its path.
+        Nothing is called; a confirm token is never written (a plan is confirmed in this app or not at all)."""
+        records = self.plan_records()
+        text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+        path = self.folder / PLANS
+
+        def write() -> None:
+            private_dir(self.folder)
+            write_private_text(path, text, prefix=".plans-")
+
+        await asyncio.to_thread(write)
+        return path
+
+    def plan_records(self) -> list[dict[str, Any]]:
+        shown = dict(self.destinations())
+        records: list[tuple[int, dict[str, Any]]] = []
+        for p in self.planned:
+            result = p.result
+            plan: Any = None
+            if result is not None:
+                dumped = result.model_dump(mode="json", exclude={"confirm_token"})
+                plan = unsaid(scrub(dumped), result.confirm_token)
+            asked = p.asked.to_phones if p.asked is not None else None
+            phones = shown.get(p.line.line) or tuple(p.line.request.to_phones or asked or ())
+            record = {
+                "line": p.line.line,
+                "state": p.state,
+                "destinations": list(phones),
+                "plan_id": result.plan_id if result is not None else None,
+                "questions": p.questions,
+                "message": p.error or p.server_message,
+                "ignored_fields": list(p.line.ignored_fields),
+                "plan": plan,
+            }
+            records.append((p.line.line, record))
+        if self.file is not None:
+            planned_lines = {p.line.line for p in self.planned}
+            for number in sorted({q.line for q in self.file.problems} - planned_lines):
+                problems = self.file.problems_on(number)
+                records.append((number, {"line": number, "state": "invalid", "problems": problems}))
+        return [r for _n, r in sorted(records, key=lambda item: item[0])]
+
+    # --- step 2 ---------------------------------------------------------------------------------------
+
     def ready(self) -> list[PlannedLine]:
         return [p for p in self.planned if p.state == "ready" and p.result is not None and p.result.plan_id]
 
@@ -78,20 +198,22 @@ class BatchSession:
         for p in self.ready():
             assert p.result is not None
             phones = tuple(p.result.plan.to_phones) if p.result.plan and p.result.plan.to_phones else ()
-            out.append((p.line.line, phones or tuple(p.line.request.to_phones or ()), p.result))
+            asked = tuple(p.asked.to_phones or ()) if p.asked is not None else ()  # typed as an answer
+            out.append((p.line.line, phones or tuple(p.line.request.to_phones or ()) or asked, p.result))
         return out
 
     async def send(self, on_change: Callable[[SendLine], None] | None = None) -> list[SendLine]:
         """Step 2, once: one run_call per ready line (one live call at a time), with the result files."""
         if self._sent:
             raise RuntimeError("a batch is sent once")
+        if self._busy:
+            raise BatchLocked("A line is still being planned: wait for its plan, then confirm again.")
         self._sent = True
         lines = []
         for p in self.ready():
             assert p.result is not None and p.result.plan_id and p.result.confirm_token
             lines.append(SendLine(p.line.line, p.result.plan_id, p.result.confirm_token))
-        stamp = datetime.fromtimestamp(self.clock.now(), UTC).strftime("%Y%m%d-%H%M%S")
-        folder = self.exports_dir / f"batch-{self.path.stem}-{stamp}"
+        folder = self.folder
         shown = dict(self.destinations())
         given = [self._result_line(p, shown) for p in self.planned]
         if self.file is not None:

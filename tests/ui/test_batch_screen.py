@@ -173,3 +173,125 @@ async def test_the_confirmation_says_when_each_call_would_start(tmp_path):
         rows = [str(w.render()) for w in app.screen.query("#batch-confirm-list Static")]
         assert "As soon as you confirm" in rows[0]
         assert "Fri 05 Jun 2026" in rows[1] and "As soon" not in rows[1]  # a scheduled line says its time
+
+
+def worker_answering_line_2() -> FakeWorker:
+    worker = worker_for_batch()
+    worker._plans.append(ready_plan("plan-2b", phones=("+442079460000",), goal="Phone this number"))
+    return worker
+
+
+async def to_line(pilot, screen, number: int) -> None:
+    table = screen.query_one("#batch-table", DataTable)
+    table.focus()
+    row = next(i for i in range(table.row_count) if str(table.get_row_at(i)[0]) == str(number))
+    table.move_cursor(row=row)
+    await pilot.pause()
+
+
+async def test_a_line_with_questions_is_answered_in_place_and_then_confirmed_with_the_others(tmp_path):
+    from calle_tui.ui.screens.batch import BatchAnswerModal
+
+    worker = worker_answering_line_2()
+    app = make_shell_app(worker, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await planned(pilot, app, batch_file(tmp_path))
+        await to_line(pilot, screen, 2)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, BatchAnswerModal))
+        assert "Which language should the call be in?" in " ".join(str(w.render()) for w in app.screen.query(".question"))
+        await pilot.press("ctrl+s")  # nothing typed: nothing is sent
+        assert isinstance(app.screen, BatchAnswerModal) and len(worker.plan_requests) == 3
+        await pilot.press(*"English", "ctrl+s")
+        await until(pilot, lambda: app.screen is screen and states(screen)["2"] == "✓ ready")
+        sent = worker.plan_requests[-1]
+        assert (sent.plan_id, sent.user_input, sent.language) == ("plan-2", "English", "English")
+        assert worker.run_calls == []  # answering plans only
+        assert "3 of 3 calls ready. Nothing was called." in str(screen.query_one("#batch-status", Static).render())
+        await pilot.press("ctrl+r")
+        await until(pilot, lambda: isinstance(app.screen, BatchConfirmModal))
+        listed = " ".join(str(w.render()) for w in app.screen.query("#batch-confirm-list Static"))
+        assert "+44" in listed  # the answered line is in what is confirmed
+        await pilot.press(*"3", "ctrl+y")
+        for n in (1, 2, 3):  # one at a time: each waits for the previous call to end
+            await until(pilot, lambda n=n: len(worker.run_calls) == n)
+            worker.finish(f"run-{n}", "completed")
+        await until(pilot, lambda: screen.stage == "sent")
+        assert [plan for plan, _ in worker.run_calls] == ["plan-1", "plan-2b", "plan-4"]
+
+
+async def test_esc_in_the_answers_leaves_the_line_as_it_was(tmp_path):
+    from calle_tui.ui.screens.batch import BatchAnswerModal
+
+    worker = worker_answering_line_2()
+    app = make_shell_app(worker, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await planned(pilot, app, batch_file(tmp_path))
+        await to_line(pilot, screen, 2)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, BatchAnswerModal))
+        await pilot.press(*"Eng", "escape")
+        await until(pilot, lambda: app.screen is screen)
+        assert len(worker.plan_requests) == 3 and states(screen)["2"].startswith("asks:")
+
+
+async def test_a_skipped_line_is_never_sent_and_x_again_takes_it_back(tmp_path):
+    worker = worker_for_batch()
+    app = make_shell_app(worker, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await planned(pilot, app, batch_file(tmp_path))
+        await to_line(pilot, screen, 1)
+        await pilot.press("x")
+        assert states(screen)["1"].startswith("skipped")
+        assert "1 of 3 calls ready, 1 skipped" in str(screen.query_one("#batch-status", Static).render())
+        await pilot.press("x", "x")  # back, and skipped again
+        assert states(screen)["1"].startswith("skipped")
+        await pilot.press("ctrl+r")
+        await until(pilot, lambda: isinstance(app.screen, BatchConfirmModal))
+        assert app.screen.count == 1
+        await pilot.press(*"1", "ctrl+y")
+        await until(pilot, lambda: len(worker.run_calls) == 1)
+        worker.finish("run-1", "completed")
+        await until(pilot, lambda: screen.stage == "sent")
+        assert [plan for plan, _ in worker.run_calls] == ["plan-4"]
+        records = [json.loads(line) for line in screen.session.results.results_path.read_text().splitlines()]
+        assert {r["line"]: r["state"] for r in records}[1] == "skipped"
+
+
+async def test_the_plans_are_saved_privately_without_a_confirm_token(tmp_path):
+    import os
+    import stat
+
+    worker = worker_for_batch()
+    app = make_shell_app(worker, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await planned(pilot, app, batch_file(tmp_path))
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: "Plans saved" in str(screen.query_one("#batch-message", Static).render()))
+        path = screen.session.folder / "plans.jsonl"
+        text = path.read_text()
+        assert "token-for" not in text and "confirm_token" not in text
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+        assert stat.S_IMODE(os.stat(path.parent).st_mode) == 0o700
+        records = [json.loads(line) for line in text.splitlines()]
+        assert [(r["line"], r["state"]) for r in records] == [(1, "ready"), (2, "questions"), (3, "invalid"), (4, "ready")]
+        assert records[0]["plan_id"] == "plan-1" and records[0]["destinations"] == ["+14155550100"]
+        assert records[1]["questions"] == ["Which language should the call be in?"]
+        assert "country code" in " ".join(records[2]["problems"])
+        assert worker.run_calls == []
+
+
+def test_batch_answer_modal(snap_compare, tmp_path):
+    from calle_tui.ui.screens.batch import BatchAnswerModal
+
+    worker = worker_answering_line_2()
+    path = batch_file(tmp_path)
+
+    async def run_before(pilot) -> None:
+        screen = await planned(pilot, pilot.app, path)
+        await to_line(pilot, screen, 2)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(pilot.app.screen, BatchAnswerModal))
+        await pilot.press(*"English")
+
+    assert snap_compare(make_shell_app(worker, tmp_path), terminal_size=(80, 24), run_before=run_before)

@@ -1,6 +1,8 @@
 """A batch of calls from a JSONL file: plan every line, confirm once by typing how many calls, send, follow.
 
-Step 1 plans each line (plan_call only: nothing can ring) and shows its readiness in a table. Step 2 is one
+Step 1 plans each line (plan_call only: nothing can ring) and shows its readiness in a table; Enter on a
+line with questions answers them in place (the composer's question boxes, then plan_call again), Enter on a
+line that failed plans it again, `x` skips a line (or takes it back), ctrl+s saves the plans. Step 2 is one
 confirmation that lists every destination and wants the number of calls typed, then ctrl+y; Enter alone
 never places anything, and lines that are not ready are never sent. Sending is one live call at a time
 (production's line; core/batch_send.py), and Esc stops sending further lines while the calls already placed
@@ -29,6 +31,8 @@ if TYPE_CHECKING:
     from calle_tui.core.batch_plan import PlannedLine
     from calle_tui.core.batch_send import SendLine
     from calle_tui.core.batch_session import BatchSession
+    from calle_tui.core.contract import MissingField
+    from calle_tui.core.worker_api import PlanRequest
 
 log = logging.getLogger("calle_tui.ui")
 
@@ -46,11 +50,13 @@ SEND_WORDS = {
 def plan_words(planned: PlannedLine) -> str:
     if planned.state == "ready":
         return "✓ ready"
+    if planned.state == "skipped":
+        return "skipped: never sent (x takes it back)"
     if planned.state == "questions":
-        return "asks: " + "; ".join(planned.questions) + " (not sent; plan it in the composer)"
+        return "asks: " + "; ".join(planned.questions) + " (Enter answers, x skips)"
     if planned.state == "error":
-        return "✗ not planned: " + planned.error
-    return "not ready: " + (planned.server_message or "CALL-E did not say why")
+        return "✗ not planned: " + planned.error + " (Enter tries again)"
+    return "not ready: " + (planned.server_message or "CALL-E did not say why") + " (Enter answers)"
 
 
 class BatchScreen(Screen[None]):
@@ -58,7 +64,9 @@ class BatchScreen(Screen[None]):
         Binding(
             "ctrl+r", "review", "Review and place", id="batch.review", tooltip="One confirmation for every ready line."
         ),
-        Binding("escape", "back", "Back / stop sending", id="batch.back", tooltip="Stop sending; placed calls go on."),
+        Binding("x", "skip", "Skip", id="batch.skip", tooltip="This line is never sent (x again takes it back)."),
+        Binding("ctrl+s", "save_plans", "Save plans", id="batch.save", tooltip="Write plans.jsonl; nothing is called."),
+        Binding("escape", "back", "Back / stop", id="batch.back", tooltip="Stop sending; placed calls go on."),
     ]
 
     def __init__(self, session: BatchSession) -> None:
@@ -124,30 +132,146 @@ class BatchScreen(Screen[None]):
             return
         for p in planned:
             table.update_cell(str(p.line.line), "state", plan_words(p))
-        ready = len(self.session.ready())
         self.stage = "planned"
-        self._status(f"{ready} of {len(planned)} calls ready. Nothing was called.")
-        self._say(
-            f"ctrl+r reviews the {ready} ready calls: one confirmation for all." if ready
-            else "No line is ready to call: lines with questions can be planned one by one in the composer."
-        )  # fmt: skip
+        self._show_planned()
+
+    def _show_planned(self, said: str = "") -> None:
+        """The counts and what can be done next, after the planning and after each answer or skip."""
+        planned = self.session.planned
+        ready = len(self.session.ready())
+        skipped = sum(1 for p in planned if p.state == "skipped")
+        open_ = sum(1 for p in planned if p.state in {"questions", "not_ready", "error"})
+        self._status(f"{ready} of {len(planned)} calls ready" + (f", {skipped} skipped" if skipped else "")
+                     + ". Nothing was called.")  # fmt: skip
+        hints = [f"ctrl+r reviews the {ready} ready calls: one confirmation for all." if ready
+                 else "No line is ready to call yet."]  # fmt: skip
+        if open_:
+            hints.append("Enter on a line answers its questions (or plans it again); x skips it.")
+        hints.append("ctrl+s saves the plans.")
+        self._say(" ".join(([said] if said else []) + hints))
         self.refresh_bindings()
+
+    # --- between the steps: answer, retry or skip one line, save the plans ---------------------------
+
+    def _cursor_line(self) -> PlannedLine | None:
+        table = self.query_one("#batch-table", DataTable)
+        if table.row_count == 0:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return self.session.planned_line(int(key)) if key and key.isdigit() else None
+
+    @on(DataTable.RowSelected, "#batch-table")
+    def _selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        if self.stage != "planned":
+            return
+        key = event.row_key.value
+        planned = self.session.planned_line(int(key)) if key and key.isdigit() else None
+        if planned is None:  # a problem line: the file must be fixed
+            self._say("This line cannot be planned: fix it in the file and open the batch again.")
+            return
+        if self.session.is_busy(planned.line.line):
+            self._say(f"Line {planned.line.line} is being planned…")
+        elif planned.state in {"questions", "not_ready"}:
+            self._answer(planned.line.line)
+        elif planned.state == "error":
+            self._plan_again(planned.line.line, None)
+        elif planned.state == "skipped":
+            self._say(f"Line {planned.line.line} is skipped: x takes it back.")
+        else:
+            self._say(f"Line {planned.line.line} is ready: ctrl+r reviews every ready call.")
+
+    @work(group="batch-answer", exit_on_error=False)
+    async def _answer(self, number: int) -> None:
+        from calle_tui.ui.runs.answers import answered_request, questions_of
+
+        planned = self.session.planned_line(number)
+        if planned is None or planned.result is None:
+            return
+        questions, _asked = questions_of(planned.result)
+        title = f"Line {number} · {destination(planned.line.request.to_phones or ())}"
+        answers = await self.app.push_screen_wait(BatchAnswerModal(title, questions))
+        if not answers or self.stage != "planned":
+            return
+        base = planned.asked or planned.line.request
+        request = answered_request(answers, plan_id=planned.result.plan_id, base=base,
+                                   carry={"customer_metadata": planned.line.request.customer_metadata})  # fmt: skip
+        self._plan_again(number, request)
+
+    @work(group="batch-replan", exit_on_error=False)
+    async def _plan_again(self, number: int, request: PlanRequest | None) -> None:
+        from calle_tui.core.batch_session import BatchLocked
+
+        table = self.query_one("#batch-table", DataTable)
+        table.update_cell(str(number), "state", "planning again…")
+        self.refresh_bindings()  # no review while a line's plan may still change
+        try:
+            if request is None:
+                new = await self.session.replan(number)
+            else:
+                new = await self.session.answer(number, request)
+        except BatchLocked as exc:
+            self._say(str(exc))
+            return
+        except Exception as exc:  # a bug must not leave the line "planning again" for ever
+            log.error("planning line %d again failed", number, exc_info=exc)
+            current = self.session.planned_line(number)
+            if current is not None:
+                table.update_cell(str(number), "state", plan_words(current))
+            self._show_planned("Planning that line failed unexpectedly. Nothing was called.")
+            return
+        table.update_cell(str(number), "state", plan_words(new))
+        words = {"ready": f"Line {number} is ready.", "questions": f"Line {number} still has questions."}
+        self._show_planned(words.get(new.state, f"Line {number}: {plan_words(new)}"))
+
+    def action_skip(self) -> None:
+        from calle_tui.core.batch_session import BatchLocked
+
+        planned = self._cursor_line()
+        if self.stage != "planned" or planned is None or self.session.is_busy(planned.line.line):
+            return
+        try:
+            new = self.session.skip(planned.line.line)
+        except BatchLocked as exc:
+            self._say(str(exc))
+            return
+        self.query_one("#batch-table", DataTable).update_cell(str(new.line.line), "state", plan_words(new))
+        self._show_planned(f"Line {new.line.line} " + ("skipped." if new.skipped else "taken back."))
+
+    @work(group="batch-save", exclusive=True, exit_on_error=False)
+    async def action_save_plans(self) -> None:
+        if self.stage not in {"planned", "sending", "sent"}:
+            return
+        try:
+            path = await self.session.save_plans()
+        except OSError as exc:
+            self._say(f"The plans could not be saved: {exc.strerror or exc}. Nothing was lost or called.")
+            return
+        self._say(f"Plans saved (nothing was called): {path}")
 
     # --- step 2: confirm and send --------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "review":
-            return self.stage == "planned" and bool(self.session.ready())
+            return self.stage == "planned" and bool(self.session.ready()) and not self.session.busy
+        if action == "skip":
+            return self.stage == "planned"
+        if action == "save_plans":
+            return self.stage in {"planned", "sending", "sent"}
         return True
 
     @work(group="batch-review", exclusive=True, exit_on_error=False)
     async def action_review(self) -> None:
-        if self.stage != "planned" or not self.session.ready():
+        if self.stage != "planned" or not self.session.ready() or self.session.busy:
             return
         demo = bool(getattr(self.app, "demo", False))
         calls = [(line, phones, plan_when(plan, tz_of(self.app))) for line, phones, plan in self.session.to_confirm()]
         sure = await self.app.push_screen_wait(BatchConfirmModal(calls, demo=demo))
         if not sure or self.stage != "planned":
+            return
+        if [(line, phones) for line, phones, _when in calls] != self.session.destinations():
+            # A line's plan changed while the confirmation was open: what was confirmed is not what would go.
+            self._say("The ready calls changed while you confirmed: nothing was placed. Press ctrl+r again.")
             return
         self.stage = "sending"  # from here on this batch can never be confirmed again
         self.refresh_bindings()
@@ -314,6 +438,78 @@ class BatchConfirmModal(ModalScreen[bool]):
 
     def _say(self, text: str) -> None:
         self.query_one("#batch-confirm-message", Static).update(text)
+
+
+class BatchAnswerModal(ModalScreen["list[tuple[MissingField, str]] | None"]):
+    """One line's questions, asked as the composer asks them; ctrl+s (or the button) sends the answers
+    to plan_call (never a call), Esc leaves the line as it was."""
+
+    DEFAULT_CSS = """
+    BatchAnswerModal { align: center middle; }
+    BatchAnswerModal #batch-answer-questions { height: auto; max-height: 16; }
+    BatchAnswerModal > Vertical {
+        width: 76; max-width: 100%; height: auto; max-height: 100%;
+        border: thick $accent; background: $surface; padding: 0 1;
+    }
+    BatchAnswerModal #batch-answer-title { text-style: bold; }
+    BatchAnswerModal .question { margin-top: 1; }
+    BatchAnswerModal .answers-send { margin-top: 1; }
+    BatchAnswerModal #batch-answer-message { color: $text-muted; height: auto; }
+    BatchAnswerModal #batch-answer-message.-error { color: $error; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="batch-answer.cancel"),
+        Binding("ctrl+s", "send", "Plan again", id="batch-answer.send", tooltip="plan_call with the answers"),
+    ]
+
+    def __init__(self, title: str, questions: list[MissingField]) -> None:
+        super().__init__()
+        self.heading = title
+        self.questions = questions
+
+    def compose(self) -> ComposeResult:
+        from calle_tui.ui.runs.answers import question_widgets
+
+        with Vertical():
+            yield Static(f"{self.heading}: CALL-E asks", id="batch-answer-title", markup=False)
+            with VerticalScroll(id="batch-answer-questions"):  # many questions scroll; the title stays
+                yield from question_widgets(self.questions, 0, send_label="Plan again with these answers (ctrl+s)")
+            yield Static("Planning never places a call.", id="batch-answer-message", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query(Input).first().focus()
+
+    @on(Input.Submitted, ".answer")
+    def _next(self, event: Input.Submitted) -> None:
+        event.stop()
+        boxes = list(self.query(".answer").results(Input))
+        index = boxes.index(event.input) if event.input in boxes else len(boxes) - 1
+        if index < len(boxes) - 1:
+            boxes[index + 1].focus()
+        else:
+            self.action_send()
+
+    @on(Button.Pressed, ".answers-send")
+    def _pressed_send(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_send()
+
+    def action_send(self) -> None:
+        answers = []
+        for index, question in enumerate(self.questions):
+            value = self.query_one(f"#answer-0-{index}", Input).value
+            if value.strip():
+                answers.append((question, value))
+        if not answers:
+            message = self.query_one("#batch-answer-message", Static)
+            message.update("Type an answer first, or press Esc.")
+            message.add_class("-error")
+            return
+        self.dismiss(answers)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
 
 
 class BatchPathModal(ModalScreen[str | None]):
