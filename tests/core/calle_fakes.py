@@ -244,3 +244,16 @@ async def drive(clock: ManualClock, log: Recorder, until: Callable[[], bool], *,
             if sleeper in done and wake is not None:
                 clock.set(wake)
             await asyncio.sleep(0)
+
+
+async def signed_in(make_worker, url: str, **settings: Any):
+    """A started worker of `make_worker`, signed in (auto-follow) and with its tools listed: (worker, log)."""
+    from calle_tui.core.events import SignInNeeded, ToolsListed
+
+    worker, log = make_worker(url, **settings)
+    await worker.start()
+    first = await log.wait_for(lambda e: isinstance(e, ToolsListed | SignInNeeded))
+    if isinstance(first, SignInNeeded):
+        await worker.sign_in("auto-follow")
+        await log.wait_kind(ToolsListed)
+    return worker, log

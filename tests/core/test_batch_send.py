@@ -8,9 +8,10 @@ import asyncio
 
 import pytest
 from calle_fakes import drive
+from calle_fakes import signed_in as signed_in_at
 
 from calle_tui.core.batch_send import BatchSender, SendLine, summary
-from calle_tui.core.events import RunFinished, SignInNeeded, ToolsListed
+from calle_tui.core.events import RunFinished, ToolsListed
 from calle_tui.core.worker_api import PlanRequest
 
 pytest.importorskip("calle_tui.sandbox.harness")
@@ -33,13 +34,7 @@ def line_of_one(sandbox_factory, manual_clock):
 
 
 async def signed_in(make_worker, box):
-    worker, log = make_worker(box.mcp_url)
-    await worker.start()
-    first = await log.wait_for(lambda e: isinstance(e, ToolsListed | SignInNeeded))
-    if isinstance(first, SignInNeeded):
-        await worker.sign_in("auto-follow")
-        await log.wait_kind(ToolsListed)
-    return worker, log
+    return await signed_in_at(make_worker, box.mcp_url)
 
 
 async def planned(worker, phones=PHONES) -> list[SendLine]:

@@ -9,10 +9,10 @@ import os
 import stat
 
 import pytest
+from calle_fakes import signed_in
 
 from calle_tui.core.batch_session import BatchLocked, BatchSession
 from calle_tui.core.contract import MissingField
-from calle_tui.core.events import SignInNeeded, ToolsListed
 from calle_tui.core.worker_api import PlanRequest
 
 pytest.importorskip("calle_tui.sandbox.harness")
@@ -28,12 +28,7 @@ def box(request, sandbox_factory):
 
 
 async def session_for(make_worker, box, tmp_path, manual_clock) -> BatchSession:
-    worker, log = make_worker(box.mcp_url)
-    await worker.start()
-    first = await log.wait_for(lambda e: isinstance(e, ToolsListed | SignInNeeded))
-    if isinstance(first, SignInNeeded):
-        await worker.sign_in("auto-follow")
-        await log.wait_kind(ToolsListed)
+    worker, _log = await signed_in(make_worker, box.mcp_url)
     path = tmp_path / "tonight.jsonl"
     path.write_text("".join(json.dumps(x) + "\n" for x in (READY, ASKS, {"to_phones": ["4155550100"]})))
     session = BatchSession(worker, path, clock=manual_clock, exports_dir=tmp_path / "exports")
