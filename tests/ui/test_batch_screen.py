@@ -295,3 +295,15 @@ def test_batch_answer_modal(snap_compare, tmp_path):
         await pilot.press(*"English")
 
     assert snap_compare(make_shell_app(worker, tmp_path), terminal_size=(80, 24), run_before=run_before)
+
+
+def test_a_plan_without_fields_is_confirmed_by_calle_s_own_sentence():
+    from datetime import UTC
+
+    from calle_tui.core.contract import PlanCallResult
+    from calle_tui.ui.screens.batch import confirm_words
+
+    bare = PlanCallResult(plan_id="p", ready_to_run=True, confirm_token="t",
+                          confirm_summary="Call +44 20 7946 0000 in English as soon as you confirm.")  # fmt: skip
+    assert confirm_words(bare, UTC) == "CALL-E: Call +44 20 7946 0000 in English as soon as you confirm."
+    assert confirm_words(ready_plan("p"), UTC) == "As soon as you confirm"

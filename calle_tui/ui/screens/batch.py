@@ -28,10 +28,12 @@ from calle_tui.ui.runs.plan_view import plan_when
 from calle_tui.ui.widgets.header import AppHeader
 
 if TYPE_CHECKING:
+    from datetime import tzinfo
+
     from calle_tui.core.batch_plan import PlannedLine
     from calle_tui.core.batch_send import SendLine
     from calle_tui.core.batch_session import BatchSession
-    from calle_tui.core.contract import MissingField
+    from calle_tui.core.contract import MissingField, PlanCallResult
     from calle_tui.core.worker_api import PlanRequest
 
 log = logging.getLogger("calle_tui.ui")
@@ -57,6 +59,16 @@ def plan_words(planned: PlannedLine) -> str:
     if planned.state == "error":
         return "✗ not planned: " + planned.error + " (Enter tries again)"
     return "not ready: " + (planned.server_message or "CALL-E did not say why") + " (Enter answers)"
+
+
+def confirm_words(plan: PlanCallResult, tz: tzinfo | None) -> str:
+    """What the confirmation shows beside a line's destination: the plan's time, or, when CALL-E echoed no
+    plan fields (production may not), CALL-E's own sentence about the call: what the person confirms."""
+    if plan.plan is None:
+        said = plan.confirm_summary or plan.display_goal or plan.message
+        if said:
+            return "CALL-E: " + " ".join(said.split())
+    return plan_when(plan, tz)
 
 
 class BatchScreen(Screen[None]):
@@ -143,7 +155,8 @@ class BatchScreen(Screen[None]):
         open_ = sum(1 for p in planned if p.state in {"questions", "not_ready", "error"})
         self._status(f"{ready} of {len(planned)} calls ready" + (f", {skipped} skipped" if skipped else "")
                      + ". Nothing was called.")  # fmt: skip
-        hints = [f"ctrl+r reviews the {ready} ready calls: one confirmation for all." if ready
+        calls = "the ready call" if ready == 1 else f"the {ready} ready calls"
+        hints = [f"ctrl+r reviews {calls}: one confirmation for all." if ready
                  else "No line is ready to call yet."]  # fmt: skip
         if open_:
             hints.append("Enter on a line answers its questions (or plans it again); x skips it.")
@@ -265,7 +278,7 @@ class BatchScreen(Screen[None]):
         if self.stage != "planned" or not self.session.ready() or self.session.busy:
             return
         demo = bool(getattr(self.app, "demo", False))
-        calls = [(line, phones, plan_when(plan, tz_of(self.app))) for line, phones, plan in self.session.to_confirm()]
+        calls = [(line, phones, confirm_words(plan, tz_of(self.app))) for line, phones, plan in self.session.to_confirm()]
         sure = await self.app.push_screen_wait(BatchConfirmModal(calls, demo=demo))
         if not sure or self.stage != "planned":
             return
@@ -452,7 +465,7 @@ class BatchAnswerModal(ModalScreen["list[tuple[MissingField, str]] | None"]):
         border: thick $accent; background: $surface; padding: 0 1;
     }
     BatchAnswerModal #batch-answer-title { text-style: bold; }
-    BatchAnswerModal .question { margin-top: 1; }
+    BatchAnswerModal .question { margin-top: 1; width: 100%; }
     BatchAnswerModal .answers-send { margin-top: 1; }
     BatchAnswerModal #batch-answer-message { color: $text-muted; height: auto; }
     BatchAnswerModal #batch-answer-message.-error { color: $error; }
