@@ -39,8 +39,9 @@ class BatchLocked(Exception):
 
 
 class BatchSession:
-    def __init__(self, worker: Any, path: str | Path, *, clock: Clock, exports_dir: Path) -> None:
+    def __init__(self, worker: Any, path: str | Path, *, clock: Clock, exports_dir: Path, max_active: int = 1) -> None:
         self.worker = worker
+        self.max_active = max(1, max_active)  # calls live at once: production's default line allows one
         self.path = Path(path)
         self.clock = clock
         self.exports_dir = Path(exports_dir)
@@ -222,7 +223,7 @@ class BatchSession:
             given += [ResultLine(n, (), None, "invalid") for n in invalid if n > 0]
         self.results = await asyncio.to_thread(BatchResults, folder, given, clock=self.clock.now)
         unsubscribe = self.worker.subscribe(self.results.on_event)
-        self.sender = BatchSender(self.worker, lines, clock=self.clock, on_change=on_change)
+        self.sender = BatchSender(self.worker, lines, clock=self.clock, max_active=self.max_active, on_change=on_change)
         try:
             return await self.sender.run()
         finally:

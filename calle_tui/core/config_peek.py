@@ -55,7 +55,7 @@ def configured_url_and_source() -> tuple[str, str]:
 KNOWN_SETTINGS = frozenset(
     {"url", "login", "login_timeout_seconds", "request_timeout_seconds", "client_id", "client_secret",
      "insecure_storage", "state_path", "first_poll_seconds", "poll_min_seconds", "poll_max_seconds", "timezone",
-     "broker_url", "poll_budget_per_second"}
+     "broker_url", "poll_budget_per_second", "batch_max_active_calls"}
 )  # fmt: skip
 
 

@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     # Status requests per second for all followed runs together (core/request_budget.py): fifty live calls
     # never burst the server; a 429 pauses every run.
     poll_budget_per_second: float = Field(default=2.0, gt=0, le=50)
+    # Calls of one batch live at once (CALLE_TUI_BATCH_MAX_ACTIVE_CALLS). Production allows one per account
+    # on the default line and refuses a second (account_concurrency_exceeded): raise it only where the
+    # account allows more.
+    batch_max_active_calls: int = Field(default=1, ge=1, le=20)
     # The IANA zone sent with plan_call so "tomorrow at 9" means the user's 9 (CALLE_TUI_TIMEZONE); None:
     # the system's zone.
     timezone: str | None = None

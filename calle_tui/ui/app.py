@@ -432,7 +432,8 @@ class CalleApp(App[None]):
         from calle_tui.core.export import default_export_dir
         from calle_tui.ui.screens.batch import BatchScreen
 
-        session = BatchSession(self.worker, path, clock=SystemClock(), exports_dir=default_export_dir())
+        at_once = getattr(self.settings, "batch_max_active_calls", 1)
+        session = BatchSession(self.worker, path, clock=SystemClock(), exports_dir=default_export_dir(), max_active=at_once)
         self.push_screen(BatchScreen(session))
 
     def action_open_live(self) -> None:

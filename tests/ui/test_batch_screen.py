@@ -307,3 +307,20 @@ def test_a_plan_without_fields_is_confirmed_by_calle_s_own_sentence():
                           confirm_summary="Call +44 20 7946 0000 in English as soon as you confirm.")  # fmt: skip
     assert confirm_words(bare, UTC) == "CALL-E: Call +44 20 7946 0000 in English as soon as you confirm."
     assert confirm_words(ready_plan("p"), UTC) == "As soon as you confirm"
+
+
+async def test_where_the_account_allows_more_the_setting_sends_that_many_at_once(tmp_path, monkeypatch):
+    monkeypatch.setenv("CALLE_TUI_BATCH_MAX_ACTIVE_CALLS", "2")
+    worker = worker_for_batch()
+    app = make_shell_app(worker, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await planned(pilot, app, batch_file(tmp_path))
+        await pilot.press("ctrl+r")
+        await until(pilot, lambda: isinstance(app.screen, BatchConfirmModal))
+        assert "Up to 2 at once" in " ".join(str(w.render()) for w in app.screen.query(Static))
+        await pilot.press(*"2", "ctrl+y")
+        await until(pilot, lambda: len(worker.run_calls) == 2)  # the second did not wait for the first to end
+        worker.finish("run-1", "completed")
+        worker.finish("run-2", "completed")
+        await until(pilot, lambda: screen.stage == "sent")
+        assert [plan for plan, _ in worker.run_calls] == ["plan-1", "plan-4"]

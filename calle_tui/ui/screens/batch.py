@@ -279,7 +279,7 @@ class BatchScreen(Screen[None]):
             return
         demo = bool(getattr(self.app, "demo", False))
         calls = [(line, phones, confirm_words(plan, tz_of(self.app))) for line, phones, plan in self.session.to_confirm()]
-        sure = await self.app.push_screen_wait(BatchConfirmModal(calls, demo=demo))
+        sure = await self.app.push_screen_wait(BatchConfirmModal(calls, demo=demo, at_once=self.session.max_active))
         if not sure or self.stage != "planned":
             return
         if [(line, phones) for line, phones, _when in calls] != self.session.destinations():
@@ -292,7 +292,8 @@ class BatchScreen(Screen[None]):
 
     @work(group="batch-send", exclusive=True, exit_on_error=False)
     async def _send(self) -> None:
-        self._status("Placing the calls one after the other. Esc stops sending; F3 shows the calls.")
+        how = "one after the other" if self.session.max_active == 1 else f"up to {self.session.max_active} at once"
+        self._status(f"Placing the calls {how}. Esc stops sending; F3 shows the calls.")
         self._say("")
         table = self.query_one("#batch-table", DataTable)
         for line, _phones in self.session.destinations():
@@ -379,8 +380,9 @@ class BatchConfirmModal(ModalScreen[bool]):
         Binding("ctrl+y", "confirm", "Place the calls", id="batch-confirm.place"),
     ]
 
-    def __init__(self, calls: list[tuple[int, tuple[str, ...], str]], *, demo: bool = False) -> None:
+    def __init__(self, calls: list[tuple[int, tuple[str, ...], str]], *, demo: bool = False, at_once: int = 1) -> None:
         super().__init__()
+        self.at_once = at_once
         self.destinations = calls  # (line, numbers, when: "As soon as you confirm" or the plan's time)
         self.count = len(calls)
         self.demo = demo
@@ -398,9 +400,13 @@ class BatchConfirmModal(ModalScreen[bool]):
             with VerticalScroll(id="batch-confirm-list"):
                 for line, phones, when in self.destinations:
                     yield Static(f"line {line:>3}  {destination(phones):<22} {when}", markup=False)
+            pace = (
+                "One at a time: the next starts when the previous has ended."
+                if self.at_once == 1
+                else f"Up to {self.at_once} at once: the next starts when one has ended."
+            )
             yield Static(
-                "One at a time: the next starts when the previous has ended. A started call cannot be stopped "
-                "from calle-tui. Lines that are not ready are not sent.",
+                f"{pace} A started call cannot be stopped from calle-tui. Lines that are not ready are not sent.",
                 markup=False,
             )
             yield Static(f"To confirm, type the number of calls to place ({self.count}), then ctrl+y:", markup=False)
