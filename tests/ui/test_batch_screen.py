@@ -324,3 +324,17 @@ async def test_where_the_account_allows_more_the_setting_sends_that_many_at_once
         worker.finish("run-2", "completed")
         await until(pilot, lambda: screen.stage == "sent")
         assert [plan for plan, _ in worker.run_calls] == ["plan-1", "plan-4"]
+
+
+async def test_one_stray_esc_does_not_drop_the_answers_and_skips(tmp_path):
+    worker = worker_for_batch()
+    app = make_shell_app(worker, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await planned(pilot, app, batch_file(tmp_path))
+        await to_line(pilot, screen, 1)
+        await pilot.press("x", "escape")
+        assert app.screen is screen and "Esc again leaves" in str(screen.query_one("#batch-message", Static).render())
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: "Plans saved" in str(screen.query_one("#batch-message", Static).render()))
+        await pilot.press("escape")  # saved: nothing is lost by leaving
+        await until(pilot, lambda: app.screen is not screen)

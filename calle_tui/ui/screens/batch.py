@@ -86,6 +86,8 @@ class BatchScreen(Screen[None]):
         self.session = session
         self.title = f"Batch {session.path.name}"
         self.stage = "reading"  # reading | planning | planned | sending | sent | failed
+        self._worked_on = False  # a line was answered, planned again or skipped since the last save
+        self._leave_armed = False  # the first Esc said what leaving drops
 
     DEFAULT_CSS = """
     #batch-body { height: 1fr; padding: 0 1; }
@@ -233,6 +235,7 @@ class BatchScreen(Screen[None]):
                 table.update_cell(str(number), "state", plan_words(current))
             self._show_planned("Planning that line failed unexpectedly. Nothing was called.")
             return
+        self._worked_on, self._leave_armed = True, False
         table.update_cell(str(number), "state", plan_words(new))
         words = {"ready": f"Line {number} is ready.", "questions": f"Line {number} still has questions."}
         self._show_planned(words.get(new.state, f"Line {number}: {plan_words(new)}"))
@@ -248,6 +251,7 @@ class BatchScreen(Screen[None]):
         except BatchLocked as exc:
             self._say(str(exc))
             return
+        self._worked_on, self._leave_armed = True, False
         self.query_one("#batch-table", DataTable).update_cell(str(new.line.line), "state", plan_words(new))
         self._show_planned(f"Line {new.line.line} " + ("skipped." if new.skipped else "taken back."))
 
@@ -260,6 +264,7 @@ class BatchScreen(Screen[None]):
         except OSError as exc:
             self._say(f"The plans could not be saved: {exc.strerror or exc}. Nothing was lost or called.")
             return
+        self._worked_on, self._leave_armed = False, False
         self._say(f"Plans saved (nothing was called): {path}")
 
     # --- step 2: confirm and send --------------------------------------------------------------------
@@ -342,6 +347,11 @@ class BatchScreen(Screen[None]):
         if self.stage == "sending":
             self.session.stop()
             self._say("No further call will be placed. The calls already placed go on and are followed (F3).")
+            return
+        if self.stage == "planned" and self._worked_on and not self._leave_armed:
+            # Answers typed and lines skipped live only here: one stray Esc must not drop them.
+            self._leave_armed = True
+            self._say("Esc again leaves this batch and drops its answers and skips (ctrl+s saves the plans first).")
             return
         self.dismiss(None)
 
