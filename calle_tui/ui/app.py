@@ -30,6 +30,7 @@ from calle_tui.ui.widgets.header import AppHeader, ShellStatus
 if TYPE_CHECKING:
     from textual.command import Provider
 
+    from calle_tui.core.batch_session import BatchSession
     from calle_tui.core.drafts import DraftStore
     from calle_tui.core.events import RunFinished
     from calle_tui.core.settings import Settings
@@ -111,6 +112,7 @@ class CalleApp(App[None]):
         self.cursor_blink = True  # snapshots set False (read by every screen's text fields)
         self._unsubscribe: Callable[[], None] | None = None
         self._worker_closed = False
+        self.batch_session: BatchSession | None = None  # the batch opened last (open_batch)
 
     crash_note = ""  # set when the app stopped on an internal error: one sentence for the terminal
 
@@ -434,6 +436,7 @@ class CalleApp(App[None]):
 
         at_once = getattr(self.settings, "batch_max_active_calls", 1)
         session = BatchSession(self.worker, path, clock=SystemClock(), exports_dir=default_export_dir(), max_active=at_once)
+        self.batch_session = session  # the calls board's progress line counts its lines once it is sent
         self.push_screen(BatchScreen(session))
 
     def action_open_live(self) -> None:

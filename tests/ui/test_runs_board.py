@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from fake_worker import SERVER_URL, FakeWorker
+from fakes_runs import ready_plan
 from fakes_shell import FIXED_NOW, make_shell_app, sample_records, until
-from textual.widgets import DataTable, Input
+from textual.widgets import DataTable, Input, Static
 
+from calle_tui.core.batch_send import SendLine
 from calle_tui.core.contract import ActivityEntry
 from calle_tui.core.events import RunUpdate
 from calle_tui.core.worker_api import RunRecord
-from calle_tui.ui.runs.board_rows import board_row, destination, ordered
+from calle_tui.ui.runs.board_rows import batch_progress, board_row, destination, ordered
 from calle_tui.ui.screens.board import RunsBoardScreen
 from calle_tui.ui.screens.monitor import MonitorScreen
 
@@ -123,6 +127,87 @@ async def test_typing_in_the_filter_opens_nothing(tmp_path):
         screen = await open_board(pilot, worker)
         await pilot.press("slash", *"a history of calls", "enter")
         assert app.screen is screen and worker.sign_out_calls == 0
+        await app.close_worker()
+
+
+async def test_a_burst_of_reports_is_applied_once_and_keeps_the_cursor_and_the_filter(tmp_path):
+    worker = FakeWorker(signed_in=True, records=many_records())
+    app = make_shell_app(worker, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_board(pilot, worker)
+        table = screen.query_one(DataTable)
+        await pilot.press("slash", *"kettle", "enter")
+        await until(pilot, lambda: screen._shown == ["run-l0", "run-l1"] and table.has_focus)
+        await pilot.press("down")
+        assert screen._cursor_key() == "run-l1"
+        passes = []
+        refresh_rows = screen._refresh_rows
+        screen._refresh_rows = lambda run_ids: (passes.append(set(run_ids)), refresh_rows(run_ids))[1]
+        for i in range(5):
+            worker.emit(RunUpdate("run-l0", "in_progress", "waiting", next_poll_at=FIXED_NOW + i + 1))
+            worker.emit(RunUpdate("run-l1", "in_progress", "polling"))
+        await until(pilot, lambda: cells(screen, "next") == ["in 0:05", "now"])
+        # Ten reports, one pass (the one-second tick's passes, over every live run, aside).
+        assert [run_ids for run_ids in passes if "run-0004" not in run_ids] == [{"run-l0", "run-l1"}]
+        assert screen._cursor_key() == "run-l1" and screen._shown == ["run-l0", "run-l1"]
+        # A new run joins the board while filtered: the rows that match stay, the cursor stays on its run.
+        worker.records.insert(0, RunRecord("run-l9", "plan-l9", SERVER_URL, FIXED_NOW, ("+14155550109",),
+                                           "Ask about the red kettle", "queued", False))  # fmt: skip
+        worker.emit(RunUpdate("run-l9", "queued", "waiting_first"))
+        await until(pilot, lambda: screen._shown == ["run-l9", "run-l0", "run-l1"])
+        assert screen._cursor_key() == "run-l1" and table.row_count == 3
+        await pilot.press("escape")
+        await until(pilot, lambda: len(screen._shown) == 6)
+        assert screen._cursor_key() == "run-l1"
+        await app.close_worker()
+
+
+def test_the_batch_line_counts_done_live_failed_and_waiting():
+    lines = [SendLine(n, f"plan-{n}", "token", state=state) for n, state in enumerate(
+        ["finished", "finished", "started", "sending", "refused", "unknown", "queued", "waiting_for_line", "not_sent"]
+    )]  # fmt: skip
+    assert batch_progress("tonight.jsonl", lines) == "Batch tonight.jsonl: done 2 · live 2 · failed 2 · waiting 2"
+
+
+@pytest.fixture
+def _private_dirs(tmp_path, monkeypatch):
+    for name in ("XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CONFIG_HOME"):
+        monkeypatch.setenv(name, str(tmp_path / name.lower()))
+
+
+@pytest.mark.usefixtures("_private_dirs")
+async def test_the_board_shows_the_progress_of_the_batch_being_sent(tmp_path):
+    goals = ["Ask whether the shop is open today", "Ask for a table for two at 7 pm"]
+    path = tmp_path / "tonight.jsonl"
+    path.write_text("".join(json.dumps({"to_phones": [phone], "language": "English", "goal": goal}) + "\n"
+                            for phone, goal in zip(["+14155550100", "+4930901820"], goals, strict=True)))  # fmt: skip
+    worker = FakeWorker(
+        [ready_plan("plan-1", ("+14155550100",), goals[0]), ready_plan("plan-2", ("+4930901820",), goals[1])]
+    )
+    app = make_shell_app(worker, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_board(pilot, worker)
+        line = screen.query_one("#board-batch", Static)
+        assert not line.display  # no batch opened
+        await pilot.press("escape")
+        app.open_batch(str(path))
+        await until(pilot, lambda: getattr(app.screen, "stage", "") == "planned")
+        batch = app.screen
+        await pilot.press("ctrl+r")
+        await until(pilot, lambda: app.screen is not batch)  # the confirmation
+        await pilot.press(*"2", "ctrl+y")
+        await until(pilot, lambda: len(worker.run_calls) == 1)  # one call at a time: line 2 waits for line 1
+        await pilot.press("f3")
+        await until(pilot, lambda: isinstance(app.screen, RunsBoardScreen) and app.screen.is_mounted)
+        screen = app.screen
+        line = screen.query_one("#board-batch", Static)
+        shown = lambda: str(line.render()) if line.display else ""  # noqa: E731
+        await until(pilot, lambda: shown() == "Batch tonight.jsonl: done 0 · live 1 · failed 0 · waiting 1")
+        assert screen._shown[0] == "run-1"
+        worker.finish("run-1", "completed", "Open until 6 pm.")
+        await until(pilot, lambda: shown() == "Batch tonight.jsonl: done 1 · live 1 · failed 0 · waiting 0")
+        worker.finish("run-2", "completed")
+        await until(pilot, lambda: shown() == "Batch tonight.jsonl: done 2 · live 0 · failed 0 · waiting 0")
         await app.close_worker()
 
 

@@ -1,4 +1,5 @@
-"""What the run screens read from the app: the injected clock, display zone and cursor-blink switch.
+"""What the run screens read from the app: the injected clock, display zone, cursor-blink switch and the
+batch being sent.
 
 CalleApp provides `clock` and `display_tz` (the determinism contract); any other host app falls back to
 the wall clock and the local zone, so the screens also work in a bare `App` (tests, benchmarks).
@@ -9,9 +10,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.widget import Widget
+
+if TYPE_CHECKING:
+    from calle_tui.core.batch_session import BatchSession
 
 
 def clock_of(app: Any) -> Callable[[], float]:
@@ -20,6 +24,11 @@ def clock_of(app: Any) -> Callable[[], float]:
 
 def tz_of(app: Any) -> tzinfo | None:
     return getattr(app, "display_tz", None)
+
+
+def batch_session_of(app: Any) -> BatchSession | None:
+    """The batch the app opened last (CalleApp.open_batch), for the board's progress line; None elsewhere."""
+    return getattr(app, "batch_session", None)
 
 
 def settle_blink(widget: Widget) -> Widget:

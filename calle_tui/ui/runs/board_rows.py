@@ -9,9 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
+from functools import lru_cache
 
 import phonenumbers
 
+from calle_tui.core.batch_send import SendLine, summary
 from calle_tui.core.events import RunUpdate
 from calle_tui.core.worker_api import RunRecord
 from calle_tui.ui.runs.format import format_duration, short_phone, status_look
@@ -48,6 +50,12 @@ def ordered(records: Iterable[RunRecord]) -> list[RunRecord]:
 def destination(phones: Sequence[str]) -> str:
     """'+14155550100' -> '+1 415-555-0100 US': the number and its country in a board's narrow column (the
     monitor names the country in full). A number without a country code says so: its country is never guessed."""
+    return _destination(tuple(phones))
+
+
+@lru_cache(maxsize=1024)
+def _destination(phones: tuple[str, ...]) -> str:
+    # Cached: the board words every live row again each second, and parsing a number is most of a row's cost.
     if not phones:
         return "-"
     first = phones[0].strip()
@@ -111,3 +119,12 @@ def board_row(
 def live_count_title(rows: Sequence[BoardRow]) -> str:
     live = sum(1 for r in rows if r.live)
     return f"Calls · {live} live" if live else "Calls"
+
+
+def batch_progress(name: str, lines: Sequence[SendLine]) -> str:
+    """The board's batch line: `Batch calls.jsonl: done 3 · live 1 · failed 0 · waiting 6`."""
+    counts = summary(lines)
+    return (
+        f"Batch {name}: done {counts['done']} · live {counts['live']} · failed {counts['failed']}"
+        f" · waiting {counts['waiting']}"
+    )

@@ -1,14 +1,18 @@
 """The runs board: every followed call on one screen, live ones first, updated as the followers report.
 
 A row per run: status glyph and word, destination with its country, goal, started, elapsed, the last
-activity line and the next check. Rows change cell by cell (no table rebuild, so nothing flickers); a
-one-second tick moves the clocks. Enter opens the run's monitor, `/` filters, Esc goes back. The wording
-lives in ui/runs/board_rows.py; this screen reads only what the worker hands it.
+activity line and the next check. Rows change cell by cell, and a filter or a new run adds and removes only
+the rows that differ (no table rebuild, so nothing flickers and a key press repaints a few cells, issue 10);
+a one-second tick moves the clocks. A burst of the followers' reports is applied once, after the messages
+already queued. While a batch is being sent (or has been), one line above the table counts its calls. Enter
+opens the run's monitor, `/` filters, Esc goes back. The wording lives in ui/runs/board_rows.py; this screen
+reads only what the worker (and the app's batch session) hands it.
 """
 
 from __future__ import annotations
 
 import logging
+from functools import cached_property
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
@@ -16,13 +20,15 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
+from textual.visual import visualize
 from textual.widgets import DataTable, Footer, Input, Static
 from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
 
 from calle_tui.core.events import RunFinished, RunStarted, RunUpdate
 from calle_tui.ui.bridge import WorkerEventMessage, WorkerEventsMixin
-from calle_tui.ui.runs.app_context import clock_of
-from calle_tui.ui.runs.board_rows import BoardRow, board_row, live_count_title, ordered
+from calle_tui.ui.runs.app_context import batch_session_of, clock_of
+from calle_tui.ui.runs.board_rows import BoardRow, batch_progress, board_row, live_count_title, ordered
+from calle_tui.ui.widgets.cell_table import CellCachedTable, content_key
 from calle_tui.ui.widgets.header import AppHeader
 
 if TYPE_CHECKING:
@@ -53,19 +59,39 @@ class RunsBoardScreen(WorkerEventsMixin, Screen[None]):
         self._updates: dict[str, RunUpdate] = {}
         self._last_lines: dict[str, str] = {}
         self._shown: list[str] = []  # run ids in table order
+        self._dirty: set[str] = set()  # runs with a report not applied yet
+        self._reload_due = False  # a run started or finished: the set of rows (or their order) changes
+        self._flush_queued = False
+        self._detail_text: str | None = None
+        self._detail_height: int | None = None
+        self._batch_text: str | None = None
 
     def compose(self) -> ComposeResult:
         yield AppHeader()
         yield Input(id="board-filter", placeholder="Filter: number, goal, status or activity", compact=True)
-        yield DataTable(id="board-table", cursor_type="row", zebra_stripes=True)
+        yield Static(id="board-batch", markup=False)
+        yield CellCachedTable(id="board-table", cursor_type="row", zebra_stripes=True)
         yield Static(id="board-detail", markup=False)
         yield Footer()
 
+    @cached_property
+    def _table(self) -> CellCachedTable:
+        return self.query_one(CellCachedTable)
+
+    @cached_property
+    def _filter(self) -> Input:
+        return self.query_one("#board-filter", Input)
+
     def on_mount(self) -> None:
-        self.query_one("#board-filter", Input).cursor_blink = getattr(self.app, "cursor_blink", True)
+        self._filter.cursor_blink = getattr(self.app, "cursor_blink", True)
+        # The filter applies as the value changes, in the same turn as the key that changed it, so the typed
+        # letter and the rows it leaves are painted in one frame (Input.Changed arrives a message later,
+        # after the letter alone has been painted).
+        self.watch(self._filter, "value", self._filter_typed, init=False)
+        self._show_batch()
         self._columns()
         self.reload()
-        self.query_one(DataTable).focus()
+        self._table.focus()
         self.set_interval(1.0, self._tick)
 
     # --- layout -------------------------------------------------------------------------------------------
@@ -83,8 +109,9 @@ class RunsBoardScreen(WorkerEventsMixin, Screen[None]):
         return max(10, left // 2)
 
     def _columns(self) -> None:
-        table = self.query_one(DataTable)
+        table = self._table
         table.clear(columns=True)
+        self._shown = []
         shared = self._shared_width()
         table.add_column("Status", key="status", width=STATUS_W)
         table.add_column("To", key="to", width=self._to_width())
@@ -132,7 +159,7 @@ class RunsBoardScreen(WorkerEventsMixin, Screen[None]):
                     continue
                 finished_read += 1
             self._last_lines[run_id] = self._last_line_of(run_id)
-        self._fill()
+        self._sync()
 
     def _last_line_of(self, run_id: str) -> str:
         try:
@@ -141,12 +168,12 @@ class RunsBoardScreen(WorkerEventsMixin, Screen[None]):
             return ""
         return entries[-1].text if entries else ""
 
-    def _row(self, run_id: str) -> BoardRow:
+    def _row(self, run_id: str, now: float) -> BoardRow:
         return board_row(
             self.records[run_id],
             update=self._updates.get(run_id),
             last_line=self._last_lines.get(run_id, ""),
-            now=clock_of(self.app)(),
+            now=now,
             tz=getattr(self.app, "display_tz", None),
         )
 
@@ -164,49 +191,106 @@ class RunsBoardScreen(WorkerEventsMixin, Screen[None]):
         return cells
 
     def _fill(self) -> None:
-        """Rebuild the rows (on open, filter or resize); live updates change cells in place instead."""
-        table = self.query_one(DataTable)
-        keep = self._cursor_key()
-        needle = self.query_one("#board-filter", Input).value.strip()
-        table.clear()
-        self.rows = {run_id: self._row(run_id) for run_id in self.records}
-        order = [c.key.value for c in table.columns.values()]
+        """Every row again (the columns changed: a resize)."""
+        self._table.clear()
         self._shown = []
-        for run_id, row in self.rows.items():
-            if needle and not row.matches(needle):
-                continue
-            cells = self._cells(row)
+        self._sync()
+
+    def _sync(self) -> None:
+        """Bring the table to the records' order under the filter: rows that no longer match go, rows that
+        stay change only the cells that differ, and only from the first row out of place on are rows re-added
+        (DataTable inserts at the end only). The highlighted run keeps the cursor when it is still shown."""
+        table = self._table
+        keep = self._cursor_key()
+        needle = self._filter.value.strip()
+        now = clock_of(self.app)()
+        old = self.rows
+        self.rows = {run_id: self._row(run_id, now) for run_id in self.records}
+        want = [run_id for run_id, row in self.rows.items() if not needle or row.matches(needle)]
+        wanted = set(want)
+        staying = [run_id for run_id in self._shown if run_id in wanted]
+        in_place = 0
+        while in_place < len(staying) and staying[in_place] == want[in_place]:
+            in_place += 1
+        if len(self._shown) - in_place > in_place:
+            # More rows would go than stay in place: clearing and adding the few back is cheaper than removing
+            # each (every remove_row re-indexes the table and moves the cursor, ~0.2 ms a row).
+            table.clear()
+            in_place = 0
+        else:
+            for run_id in self._shown:
+                if run_id not in wanted:
+                    table.remove_row(run_id)
+            for run_id in staying[in_place:]:
+                table.remove_row(run_id)
+        for run_id in want[:in_place]:
+            self._change_cells(run_id, old.get(run_id), self.rows[run_id])
+        order = [c.key.value for c in table.columns.values()]
+        for run_id in want[in_place:]:
+            cells = self._cells(self.rows[run_id])
             table.add_row(*(cells[key] for key in order if key), key=run_id)
-            self._shown.append(run_id)
-        if keep in self._shown:
-            table.move_cursor(row=self._shown.index(keep))
+        self._shown = want
+        if keep in wanted:
+            if self._cursor_key() != keep:
+                table.move_cursor(row=want.index(keep))
+        elif table.row_count:
+            table.move_cursor(row=0)
         self.title = live_count_title(list(self.rows.values()))
+        self._show_batch()
         self._show_selected()
 
-    def _refresh_row(self, run_id: str) -> None:
-        """Change only the cells that differ: a live board repaints a few cells a second, not the table."""
-        if run_id not in self.records:
+    def _change_cells(self, run_id: str, old: BoardRow | None, row: BoardRow) -> None:
+        """Update only the cells that differ from what the table shows (`old`, the row last put there): a live
+        board changes a few cells a second, and each unchanged cell keeps its rendering."""
+        if row == old:
             return
-        old = self.rows.get(run_id)
-        row = self._row(run_id)
-        self.rows[run_id] = row
-        if run_id not in self._shown or row == old:
-            return
-        table = self.query_one(DataTable)
+        table = self._table
+        shown = self._cells(old) if old is not None else {}
         for key, value in self._cells(row).items():
+            if key in shown and content_key(shown[key]) == content_key(value):
+                continue  # Text's == ignores the style (a status colour): compare what the cell renders
             try:
-                if table.get_cell(run_id, key) != value:
-                    table.update_cell(run_id, key, value)
+                table.update_cell(run_id, key, value)
             except (CellDoesNotExist, RowDoesNotExist):
                 return
 
+    def _refresh_rows(self, run_ids: set[str]) -> None:
+        now = clock_of(self.app)()
+        shown = set(self._shown)
+        for run_id in run_ids:
+            if run_id not in self.records:
+                continue
+            old = self.rows.get(run_id)
+            row = self._row(run_id, now)
+            self.rows[run_id] = row
+            if run_id in shown:
+                self._change_cells(run_id, old, row)
+        self._show_batch()
+        if self._cursor_key() in run_ids:
+            self._show_selected()  # the highlighted run's last line, in the detail below the table
+
     def _tick(self) -> None:
-        for run_id, row in list(self.rows.items()):
-            if row.live:
-                self._refresh_row(run_id)
+        self._refresh_rows({run_id for run_id, row in self.rows.items() if row.live})
+
+    def _flush(self) -> None:
+        """Apply the reports queued since the last flush: one reload, or one pass over the changed rows."""
+        self._flush_queued = False
+        if self._reload_due:
+            self._reload_due = False
+            self._dirty.clear()
+            self.reload()
+        elif self._dirty:
+            dirty, self._dirty = self._dirty, set()
+            self._refresh_rows(dirty)
+
+    def _queue_flush(self) -> None:
+        if not self._flush_queued:
+            # After the messages already queued: a burst of reports (a batch's calls starting, a poll round)
+            # costs one pass and one repaint, and a key press queued meanwhile is not held behind each one.
+            self._flush_queued = self.call_later(self._flush)
 
     def _cursor_key(self) -> str | None:
-        table = self.query_one(DataTable)
+        table = self._table
         if table.row_count == 0:
             return None
         try:
@@ -215,12 +299,32 @@ class RunsBoardScreen(WorkerEventsMixin, Screen[None]):
             return None
 
     def _detail(self, text: str) -> None:
-        self.query_one("#board-detail", Static).update(text)
+        if text == self._detail_text:
+            return
+        detail = self.query_one("#board-detail", Static)
+        width = detail.content_size.width
+        height = visualize(detail, text, markup=False).get_height(detail.styles, width) if width else None
+        # A layout pass re-renders the whole screen (20-50 ms with 50 calls): only when the detail's height
+        # changes. Each cursor move rewrites the detail, mostly to as many lines as before.
+        layout = height is None or height != self._detail_height
+        self._detail_text, self._detail_height = text, height
+        detail.update(text, layout=layout)
+
+    def _show_batch(self) -> None:
+        """The batch progress line above the table, while the app's batch is being sent or after it was."""
+        session = batch_session_of(self.app)
+        sender = getattr(session, "sender", None)
+        text = batch_progress(session.path.name, sender.lines) if session is not None and sender is not None else ""
+        if text != self._batch_text:
+            self._batch_text = text
+            line = self.query_one("#board-batch", Static)
+            line.update(text)
+            line.display = bool(text)
 
     def _show_selected(self) -> None:
         row = self.rows.get(self._cursor_key() or "")
         if row is None:
-            needle = self.query_one("#board-filter", Input).value.strip()
+            needle = self._filter.value.strip()
             self._detail(
                 f"No calls match “{needle}”. Esc clears the filter."
                 if needle
@@ -242,21 +346,26 @@ class RunsBoardScreen(WorkerEventsMixin, Screen[None]):
             if event.new_activity:
                 self._last_lines[event.run_id] = event.new_activity[-1].text
             if event.run_id not in self.records:
-                self.reload()  # a run this board has not seen yet (started elsewhere, another window)
-                return
-            self._refresh_row(event.run_id)
+                self._reload_due = True  # a run this board has not seen yet (started elsewhere, another window)
+            else:
+                self._dirty.add(event.run_id)
         elif isinstance(event, (RunStarted, RunFinished)):
-            self.reload()  # a new row, or a row that moves from the live group to the finished one
+            self._reload_due = True  # a new row, or a row that moves from the live group to the finished one
+        else:
+            return
+        self._queue_flush()
+
+    def _filter_typed(self) -> None:
+        self._sync()
 
     @on(Input.Changed, "#board-filter")
     def _filter_changed(self, event: Input.Changed) -> None:
-        event.stop()
-        self._fill()
+        event.stop()  # applied already (_filter_typed)
 
     @on(Input.Submitted, "#board-filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        self.query_one(DataTable).focus()
+        self._table.focus()
 
     @on(DataTable.RowHighlighted)
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -276,15 +385,15 @@ class RunsBoardScreen(WorkerEventsMixin, Screen[None]):
     # --- actions ------------------------------------------------------------------------------------------
 
     def action_back(self) -> None:
-        search = self.query_one("#board-filter", Input)
+        search = self._filter
         if search.value:
             search.value = ""  # the first Esc clears the filter, the next one leaves
-            self.query_one(DataTable).focus()
+            self._table.focus()
             return
-        if self.query_one("#board-filter", Input).has_focus:
-            self.query_one(DataTable).focus()
+        if search.has_focus:
+            self._table.focus()
             return
         self.dismiss(None)
 
     def action_filter(self) -> None:
-        self.query_one("#board-filter", Input).focus()
+        self._filter.focus()
