@@ -49,6 +49,15 @@ class PlannedLine:
         return "questions" if self.questions else "not_ready"
 
     @property
+    def destinations(self) -> tuple[str, ...]:
+        """Who this line would call: the plan's numbers, else the file's, else those typed as an answer."""
+        plan = self.result.plan if self.result is not None else None
+        if plan is not None and plan.to_phones:
+            return tuple(plan.to_phones)
+        asked = self.asked.to_phones if self.asked is not None else None
+        return tuple(self.line.request.to_phones or asked or ())
+
+    @property
     def questions(self) -> list[str]:
         if self.result is None or self.result.ready_to_run:
             return []

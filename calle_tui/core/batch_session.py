@@ -156,7 +156,6 @@ class BatchSession:
         return path
 
     def plan_records(self) -> list[dict[str, Any]]:
-        shown = dict(self.destinations())
         records: list[tuple[int, dict[str, Any]]] = []
         for p in self.planned:
             result = p.result
@@ -164,12 +163,10 @@ class BatchSession:
             if result is not None:
                 dumped = result.model_dump(mode="json", exclude={"confirm_token"})
                 plan = unsaid(scrub(dumped), result.confirm_token)
-            asked = p.asked.to_phones if p.asked is not None else None
-            phones = shown.get(p.line.line) or tuple(p.line.request.to_phones or asked or ())
             record = {
                 "line": p.line.line,
                 "state": p.state,
-                "destinations": list(phones),
+                "destinations": list(p.destinations),
                 "plan_id": result.plan_id if result is not None else None,
                 "questions": p.questions,
                 "message": p.error or p.server_message,
@@ -177,11 +174,9 @@ class BatchSession:
                 "plan": plan,
             }
             records.append((p.line.line, record))
-        if self.file is not None:
-            planned_lines = {p.line.line for p in self.planned}
-            for number in sorted({q.line for q in self.file.problems} - planned_lines):
-                problems = self.file.problems_on(number)
-                records.append((number, {"line": number, "state": "invalid", "problems": problems}))
+        for number in self._invalid_lines():
+            problems = self.file.problems_on(number) if self.file is not None else []
+            records.append((number, {"line": number, "state": "invalid", "problems": problems}))
         return [r for _n, r in sorted(records, key=lambda item: item[0])]
 
     # --- step 2 ---------------------------------------------------------------------------------------
@@ -198,9 +193,7 @@ class BatchSession:
         out = []
         for p in self.ready():
             assert p.result is not None
-            phones = tuple(p.result.plan.to_phones) if p.result.plan and p.result.plan.to_phones else ()
-            asked = tuple(p.asked.to_phones or ()) if p.asked is not None else ()  # typed as an answer
-            out.append((p.line.line, phones or tuple(p.line.request.to_phones or ()) or asked, p.result))
+            out.append((p.line.line, p.destinations, p.result))
         return out
 
     async def send(self, on_change: Callable[[SendLine], None] | None = None) -> list[SendLine]:
@@ -215,12 +208,8 @@ class BatchSession:
             assert p.result is not None and p.result.plan_id and p.result.confirm_token
             lines.append(SendLine(p.line.line, p.result.plan_id, p.result.confirm_token))
         folder = self.folder
-        shown = dict(self.destinations())
-        given = [self._result_line(p, shown) for p in self.planned]
-        if self.file is not None:
-            planned_lines = {p.line.line for p in self.planned}
-            invalid = sorted({problem.line for problem in self.file.problems} - planned_lines)
-            given += [ResultLine(n, (), None, "invalid") for n in invalid if n > 0]
+        given = [self._result_line(p) for p in self.planned]
+        given += [ResultLine(n, (), None, "invalid") for n in self._invalid_lines() if n > 0]
         self.results = await asyncio.to_thread(BatchResults, folder, given, clock=self.clock.now)
         unsubscribe = self.worker.subscribe(self.results.on_event)
         self.sender = BatchSender(self.worker, lines, clock=self.clock, max_active=self.max_active, on_change=on_change)
@@ -229,12 +218,19 @@ class BatchSession:
         finally:
             unsubscribe()
 
+    def _invalid_lines(self) -> list[int]:
+        """The file's lines that could not be planned at all (each has its problems), in order."""
+        if self.file is None:
+            return []
+        planned_lines = {p.line.line for p in self.planned}
+        return sorted({problem.line for problem in self.file.problems} - planned_lines)
+
     @staticmethod
-    def _result_line(p: PlannedLine, shown: dict[int, tuple[str, ...]]) -> ResultLine:
+    def _result_line(p: PlannedLine) -> ResultLine:
         ready = p.state == "ready" and p.result is not None
         return ResultLine(
             p.line.line,
-            shown.get(p.line.line, tuple(p.line.request.to_phones or ())),
+            p.destinations,
             p.result.plan_id if ready and p.result is not None else None,
             "planned" if ready else p.state,
         )

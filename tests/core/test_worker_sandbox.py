@@ -5,7 +5,7 @@ import asyncio
 import itertools
 
 import pytest
-from calle_fakes import drive
+from calle_fakes import drive, signed_in
 
 from calle_tui.core.events import (
     ErrorEvent,
@@ -39,13 +39,7 @@ def sim(request, sandbox_factory, manual_clock):
 
 
 async def signed_in_worker(make_worker, sim, **kw):
-    worker, log = make_worker(sim.mcp_url, **kw)
-    await worker.start()
-    first = await log.wait_for(lambda e: isinstance(e, ToolsListed | SignInNeeded))
-    if isinstance(first, SignInNeeded):
-        await worker.sign_in("auto-follow")
-        await log.wait_kind(ToolsListed)
-    return worker, log
+    return await signed_in(make_worker, sim.mcp_url, **kw)
 
 
 def received(log, run_id):

@@ -189,6 +189,23 @@ async def to_line(pilot, screen, number: int) -> None:
     await pilot.pause()
 
 
+async def open_answers(pilot, screen, number: int) -> None:
+    from calle_tui.ui.screens.batch import BatchAnswerModal
+
+    await to_line(pilot, screen, number)
+    await pilot.press("enter")
+    await until(pilot, lambda: isinstance(pilot.app.screen, BatchAnswerModal))
+
+
+async def place_one_by_one(pilot, screen, worker, count: int) -> None:
+    """The confirmation typed right, then each call ended once placed: the next waits for it (one at a time)."""
+    await pilot.press(*str(count), "ctrl+y")
+    for n in range(1, count + 1):
+        await until(pilot, lambda n=n: len(worker.run_calls) == n)
+        worker.finish(f"run-{n}", "completed")
+    await until(pilot, lambda: screen.stage == "sent")
+
+
 async def test_a_line_with_questions_is_answered_in_place_and_then_confirmed_with_the_others(tmp_path):
     from calle_tui.ui.screens.batch import BatchAnswerModal
 
@@ -196,9 +213,7 @@ async def test_a_line_with_questions_is_answered_in_place_and_then_confirmed_wit
     app = make_shell_app(worker, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await planned(pilot, app, batch_file(tmp_path))
-        await to_line(pilot, screen, 2)
-        await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, BatchAnswerModal))
+        await open_answers(pilot, screen, 2)
         assert "Which language should the call be in?" in " ".join(str(w.render()) for w in app.screen.query(".question"))
         await pilot.press("ctrl+s")  # nothing typed: nothing is sent
         assert isinstance(app.screen, BatchAnswerModal) and len(worker.plan_requests) == 3
@@ -212,24 +227,16 @@ async def test_a_line_with_questions_is_answered_in_place_and_then_confirmed_wit
         await until(pilot, lambda: isinstance(app.screen, BatchConfirmModal))
         listed = " ".join(str(w.render()) for w in app.screen.query("#batch-confirm-list Static"))
         assert "+44" in listed  # the answered line is in what is confirmed
-        await pilot.press(*"3", "ctrl+y")
-        for n in (1, 2, 3):  # one at a time: each waits for the previous call to end
-            await until(pilot, lambda n=n: len(worker.run_calls) == n)
-            worker.finish(f"run-{n}", "completed")
-        await until(pilot, lambda: screen.stage == "sent")
+        await place_one_by_one(pilot, screen, worker, 3)
         assert [plan for plan, _ in worker.run_calls] == ["plan-1", "plan-2b", "plan-4"]
 
 
 async def test_esc_in_the_answers_leaves_the_line_as_it_was(tmp_path):
-    from calle_tui.ui.screens.batch import BatchAnswerModal
-
     worker = worker_answering_line_2()
     app = make_shell_app(worker, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await planned(pilot, app, batch_file(tmp_path))
-        await to_line(pilot, screen, 2)
-        await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, BatchAnswerModal))
+        await open_answers(pilot, screen, 2)
         await pilot.press(*"Eng", "escape")
         await until(pilot, lambda: app.screen is screen)
         assert len(worker.plan_requests) == 3 and states(screen)["2"].startswith("asks:")
@@ -249,10 +256,7 @@ async def test_a_skipped_line_is_never_sent_and_x_again_takes_it_back(tmp_path):
         await pilot.press("ctrl+r")
         await until(pilot, lambda: isinstance(app.screen, BatchConfirmModal))
         assert app.screen.count == 1
-        await pilot.press(*"1", "ctrl+y")
-        await until(pilot, lambda: len(worker.run_calls) == 1)
-        worker.finish("run-1", "completed")
-        await until(pilot, lambda: screen.stage == "sent")
+        await place_one_by_one(pilot, screen, worker, 1)
         assert [plan for plan, _ in worker.run_calls] == ["plan-4"]
         records = [json.loads(line) for line in screen.session.results.results_path.read_text().splitlines()]
         assert {r["line"]: r["state"] for r in records}[1] == "skipped"
@@ -282,16 +286,12 @@ async def test_the_plans_are_saved_privately_without_a_confirm_token(tmp_path):
 
 
 def test_batch_answer_modal(snap_compare, tmp_path):
-    from calle_tui.ui.screens.batch import BatchAnswerModal
-
     worker = worker_answering_line_2()
     path = batch_file(tmp_path)
 
     async def run_before(pilot) -> None:
         screen = await planned(pilot, pilot.app, path)
-        await to_line(pilot, screen, 2)
-        await pilot.press("enter")
-        await until(pilot, lambda: isinstance(pilot.app.screen, BatchAnswerModal))
+        await open_answers(pilot, screen, 2)
         await pilot.press(*"English")
 
     assert snap_compare(make_shell_app(worker, tmp_path), terminal_size=(80, 24), run_before=run_before)

@@ -168,20 +168,22 @@ class BatchScreen(Screen[None]):
 
     # --- between the steps: answer, retry or skip one line, save the plans ---------------------------
 
+    def _planned_at(self, key: str | None) -> PlannedLine | None:
+        """The planned line of a table row (rows keyed by line number; problem rows have other keys)."""
+        return self.session.planned_line(int(key)) if key and key.isdigit() else None
+
     def _cursor_line(self) -> PlannedLine | None:
         table = self.query_one("#batch-table", DataTable)
         if table.row_count == 0:
             return None
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        return self.session.planned_line(int(key)) if key and key.isdigit() else None
+        return self._planned_at(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
 
     @on(DataTable.RowSelected, "#batch-table")
     def _selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
         if self.stage != "planned":
             return
-        key = event.row_key.value
-        planned = self.session.planned_line(int(key)) if key and key.isdigit() else None
+        planned = self._planned_at(event.row_key.value)
         if planned is None:  # a problem line: the file must be fixed
             self._say("This line cannot be planned: fix it in the file and open the batch again.")
             return
@@ -225,14 +227,14 @@ class BatchScreen(Screen[None]):
                 new = await self.session.replan(number)
             else:
                 new = await self.session.answer(number, request)
-        except BatchLocked as exc:
-            self._say(str(exc))
-            return
-        except Exception as exc:  # a bug must not leave the line "planning again" for ever
-            log.error("planning line %d again failed", number, exc_info=exc)
+        except Exception as exc:  # locked, or a bug: either way the line must not stay "planning again"
             current = self.session.planned_line(number)
             if current is not None:
                 table.update_cell(str(number), "state", plan_words(current))
+            if isinstance(exc, BatchLocked):
+                self._say(str(exc))
+                return
+            log.error("planning line %d again failed", number, exc_info=exc)
             self._show_planned("Planning that line failed unexpectedly. Nothing was called.")
             return
         self._worked_on, self._leave_armed = True, False
