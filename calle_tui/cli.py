@@ -69,6 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("--url", dest="doctor_url", help="MCP endpoint URL")
     doctor.add_argument("--login", dest="doctor_login", choices=["auto", "loopback", "paste", "auto-follow"])
     doctor.add_argument("--json", action="store_true", help="machine-readable report")
+    doctor.add_argument(
+        "--try-tool",
+        metavar="NAME",
+        help="any MCP server: after listing the tools, call this one once with no arguments "
+        "(never run_call or another tool that may place a call; on CALL-E only plan_call or get_call_run)",
+    )
 
     batch = sub.add_parser("batch", help="plan every line of a batch file (JSONL) and show how ready each is")
     batch.add_argument("file", help="the batch file: one call per line, CALL-E's batch runner format")

@@ -9,6 +9,7 @@ never edited.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -21,6 +22,22 @@ from calle_tui.core.wording import field_words
 __all__ = ["is_terminal_status", "status_kind"]  # re-exported: statuses are compared in dialect/status.py only
 
 TOOL_NAMES = ("plan_call", "run_call", "get_call_run")
+# CALL-E's tools that never place a call (the seed: plan_call only plans, get_call_run only reads).
+SAFE_TOOL_NAMES = ("plan_call", "get_call_run")
+# Names that sound like placing, starting or scheduling a call ("place_call", "start-call", "makePhoneCall",
+# "dial", "schedule_call"...), matched on the name's letters only. A tool we know nothing about with such a
+# name is treated like run_call.
+_CALL_PLACING = re.compile(
+    r"runcall|dial(?!og|ect)|(place|start|make|create|trigger|initiate|send|schedule|queue|book|begin|launch)"
+    r"(an?|new|the|phone|outbound|voice|agent)*(call|phone)"
+)
+
+
+def places_calls(tool_name: str) -> bool:
+    """True for a tool that may place a real phone call: run_call, and anything named like it. The doctor
+    refuses to call these before it contacts any server."""
+    letters = re.sub(r"[^a-z]", "", tool_name.lower())
+    return bool(_CALL_PLACING.search(letters))
 
 
 class RunStatus(StrEnum):

@@ -2,8 +2,10 @@
 
 Steps, each timed with a plain verdict: connect (initialize), sign in if the server asks, list tools (must
 include plan_call, run_call, get_call_run), and plan_call with deliberately incomplete input, which must
-come back asking for missing details. Exit status is non-zero on any failure; no traceback and nothing
-secret is printed. The plan is kept in an in-memory journal, so the doctor never touches the app's history
+come back asking for missing details. With `--try-tool NAME` the server may be any MCP server: after the
+tools are listed, that one tool is called once with no arguments (which shows a tool call's sign-in, a
+scope step-up included). A tool that may place a call is refused before anything is contacted. Exit status
+is non-zero on any failure; no traceback and nothing secret is printed. The plan is kept in an in-memory journal, so the doctor never touches the app's history
 and never resumes following anything.
 """
 
@@ -18,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, TextIO
 
-from calle_tui.core.contract import TOOL_NAMES
+from calle_tui.core.contract import SAFE_TOOL_NAMES, TOOL_NAMES, places_calls
 from calle_tui.core.events import (
     ConnectionChanged,
     ErrorEvent,
@@ -74,12 +76,24 @@ async def diagnose(
     connect_timeout: float = 30.0,
     notify: TextIO | None = None,
     paste_lines: bool = False,
+    try_tool: str | None = None,
 ) -> Report:
-    """Run the smoke test and return the report. `notify` receives sign-in hints (the authorize URL)."""
+    """Run the smoke test and return the report. `notify` receives sign-in hints (the authorize URL).
+    `try_tool`: call that tool once instead of the CALL-E checks (refused_tool() must have passed it)."""
     from calle_tui.core.worker import CalleWorker
 
     report = Report(url=settings.url)
-    worker = CalleWorker(settings, secret_store=secret_store, journal=Journal(":memory:"), login_flow=login)
+    refusal = refused_tool(try_tool) if try_tool is not None else None
+    if refusal:
+        report.steps.append(Step(f"call {try_tool}", False, 0.0, refusal))
+        return report
+    worker = CalleWorker(
+        settings,
+        secret_store=secret_store,
+        journal=Journal(":memory:"),
+        login_flow=login,
+        required_tools=() if try_tool is not None else TOOL_NAMES,
+    )
     try:
         steps, listed = await connect_and_sign_in(
             worker, settings.url, login=login, connect_timeout=connect_timeout, notify=notify, paste_lines=paste_lines
@@ -90,6 +104,9 @@ async def diagnose(
 
         with _Timer() as t:
             names = set(listed.tool_names) if listed else set()
+        if try_tool is not None:
+            await _try_tool(worker, try_tool, names, report)
+            return report
         missing = [n for n in TOOL_NAMES if n not in names]
         if missing:
             report.steps.append(
@@ -124,6 +141,47 @@ async def diagnose(
         return report
     finally:
         await worker.close()
+
+
+def refused_tool(name: str) -> str:
+    """Why the doctor will not call `name` (empty when it may): checked before contacting anything."""
+    if not name.strip():
+        return "Name the tool to try: --try-tool NAME."
+    if places_calls(name):
+        return f"calle-tui doctor never calls {name}: it may place a real phone call."
+    return ""
+
+
+async def _try_tool(worker: Any, name: str, names: set[str], report: Report) -> None:
+    """The "list tools" and "call NAME" steps of --try-tool."""
+    if name not in names:
+        offered = ", ".join(sorted(names)[:12]) or "none"
+        report.steps.append(Step("list tools", False, 0.0, f"The server does not offer {name} (it offers: {offered})."))
+        return
+    if "run_call" in names and name not in SAFE_TOOL_NAMES:
+        # A CALL-E endpoint: only its tools known never to place a call are tried.
+        detail = f"This server places calls (run_call); the doctor only tries {' or '.join(SAFE_TOOL_NAMES)} here."
+        report.steps.append(Step("list tools", False, 0.0, detail))
+        return
+    report.steps.append(Step("list tools", True, 0.0, f"{len(names)} tool(s), {name} among them."))
+    with _Timer() as t:
+        try:
+            result = await worker.try_tool(name)
+            error = None
+        except WorkerError as exc:
+            result, error = None, exc.message
+    if result is None:
+        report.steps.append(Step(f"call {name}", False, t.seconds, error or f"{name} failed."))
+        return
+    from calle_tui.core.results import result_text, server_text, tool_error_message
+
+    if getattr(result, "is_error", False):
+        # The server ran the request and its tool said no (no arguments were given): the call itself, and
+        # the sign-in it needed, worked.
+        detail = f"Answered with the tool's own error: {tool_error_message(result, 120)}"
+    else:
+        detail = f"Answered: {server_text(result_text(result), 120)}"
+    report.steps.append(Step(f"call {name}", True, t.seconds, detail))
 
 
 async def connect_and_sign_in(
@@ -268,11 +326,18 @@ def command_overrides(args: Any, command: str) -> dict[str, Any]:
 
 def run_doctor(args: Any) -> int:
     """Entry point for `calle-tui doctor`; returns the exit status."""
+    try_tool = getattr(args, "try_tool", None)
+    refusal = refused_tool(try_tool) if try_tool is not None else ""
+    if refusal:  # before reading settings or contacting anything
+        print(f"calle-tui doctor: {refusal}", file=sys.stderr)
+        return 2
     overrides = command_overrides(args, "doctor")
     try:
         settings = load_settings(**overrides)
         interactive = settings.login != "auto-follow" and sys.stdin is not None and sys.stdin.isatty()
-        report = asyncio.run(diagnose(settings, login=settings.login, notify=sys.stderr, paste_lines=interactive))
+        report = asyncio.run(
+            diagnose(settings, login=settings.login, notify=sys.stderr, paste_lines=interactive, try_tool=try_tool)
+        )
     except KeyboardInterrupt:
         print("Stopped.", file=sys.stderr)
         return 130

@@ -26,12 +26,14 @@ from typing import Any, Literal, TypeVar
 from calle_tui.core.clock import Clock, SystemClock
 from calle_tui.core.connection import PLAN_TIMEOUT, CallError, Connection, classify
 from calle_tui.core.contract import (
+    SAFE_TOOL_NAMES,
     TOOL_NAMES,
     ActivityEntry,
     PlanCallInput,
     PlanCallResult,
     RunCallInput,
     RunCallResult,
+    places_calls,
 )
 from calle_tui.core.events import (
     ConnectionChanged,
@@ -82,8 +84,12 @@ class CalleWorker:
         clock: Clock | None = None,
         rng: random.Random | None = None,
         login_flow: LoginFlowChoice | None = None,
+        required_tools: tuple[str, ...] = TOOL_NAMES,
     ) -> None:
         self.settings = settings
+        # A session that lacks one of these is refused as "not a CALL-E endpoint". Only the doctor's
+        # --try-tool passes () to reach any MCP server (it then calls one named tool, never run_call).
+        self._required_tools = required_tools
         self.zone = user_zone(settings.timezone)  # sent with plan_call; the composer shows it
         self.server_url = settings.url
         self._store = secret_store
@@ -295,7 +301,7 @@ class CalleWorker:
             now=self._clock.now,
         )
         tools = await conn.open()
-        if not set(TOOL_NAMES) <= set(tools.names):
+        if not set(self._required_tools) <= set(tools.names):
             await conn.close()
             raise CallError("not_calle", NOT_CALLE, reached_server=True)
         return conn
@@ -719,6 +725,25 @@ class CalleWorker:
         await asyncio.to_thread(self.journal.record_plan, self.server_url, request, result, self._clock.now())
         self._emit(PlanResult(result=result, request_text=request.user_input))
         return result
+
+    async def try_tool(self, name: str) -> Any:
+        """Call one tool once with no arguments and return its CallToolResult (the doctor's --try-tool: it
+        shows that a tool call passes the server's sign-in, a step-up included). Never a tool that places
+        calls, and on a server that offers run_call only CALL-E's own safe tools. Raises WorkerError."""
+        offered = set(self.tools.names) if self.tools is not None else set()
+        if places_calls(name) or ("run_call" in offered and name not in SAFE_TOOL_NAMES):
+            raise WorkerError(
+                f"calle-tui will not try {name}: it may place a phone call.",
+                action="Name a tool that only reads or plans.",
+                kind="input",
+            )
+        conn = await self._connection()
+        if name not in conn.tools.names:
+            raise WorkerError(f"The server does not offer {name}.", action="Check the tool's name.", kind="input")
+        try:
+            return await conn.call(name, {})
+        except CallError as exc:
+            raise WorkerError(f"{name} failed: {exc.message}", action=_action_for(exc.kind), kind=exc.kind) from None
 
     # --- run ----------------------------------------------------------------------------------------
 

@@ -1,5 +1,6 @@
 #!/bin/sh
-# The client command for the MCP conformance suite: `calle-tui doctor` against the URL the suite appends,
+# The client command for the MCP conformance suite: `calle-tui doctor --try-tool test-tool` against the URL the
+# suite appends (every scenario's server offers test-tool; calling it is what brings the step-up scenario's 403),
 # signing in with auto-follow (the suite's authorization servers approve at once). Each run gets a fresh
 # HOME so no sign-in of the user's own is read or written; a pre-registered client from the suite's
 # MCP_CONFORMANCE_CONTEXT (auth/pre-registration) goes in through the settings' environment variables.
@@ -21,7 +22,7 @@ for key, env in (("client_id", "CALLE_TUI_CLIENT_ID"), ("client_secret", "CALLE_
 ')"
 fi
 if [ -n "${CONFORMANCE_CLIENT_LOG:-}" ]; then
-  "$calle" doctor --login auto-follow --url "$url" >>"$CONFORMANCE_CLIENT_LOG" 2>&1 || true
+  "$calle" doctor --login auto-follow --try-tool test-tool --url "$url" >>"$CONFORMANCE_CLIENT_LOG" 2>&1 || true
 else
-  "$calle" doctor --login auto-follow --url "$url" || true
+  "$calle" doctor --login auto-follow --try-tool test-tool --url "$url" || true
 fi

@@ -12,8 +12,11 @@ if [ "$node_major" -lt 22 ]; then
   exit 2
 fi
 mkdir -p "$out"
-# Everything the doctor can show: discovery, registration, PKCE, scopes, token endpoint auth, pre-registration.
+# Discovery, registration, PKCE, scopes, token endpoint auth, pre-registration and the scope step-up (test-tool).
 $suite client --command "$here/client.sh" --suite auth -o "$out" 2>&1 | tee "$out/doctor.txt" | sed -n '/SUITE SUMMARY/,$p'
-# The step-up needs a tool call, which the doctor never makes on a server that is not CALL-E.
-$suite client --command "$here/tool_client.sh" --scenario auth/scope-step-up -o "$out" 2>&1 | tee "$out/step-up.txt" \
-  | grep -E '^(Passed|Failed)|OVERALL'
+# The scenarios outside --suite auth that a sign-in client can take.
+for scenario in auth/2025-03-26-oauth-endpoint-fallback auth/resource-mismatch auth/offline-access-scope \
+  auth/offline-access-not-supported auth/scope-retry-limit auth/2025-03-26-oauth-metadata-backcompat; do
+  $suite client --command "$here/client.sh" --scenario "$scenario" -o "$out" 2>&1 | tee "$out/$(basename "$scenario").txt" \
+    | grep -E '^(Passed|Failed)|OVERALL' | sed "s|^|$scenario: |"
+done

@@ -91,3 +91,109 @@ async def test_doctor_signs_in_against_the_sandbox_and_never_runs_a_call(sandbox
     assert sandbox.stats.run_call_sent == 0 and sandbox.stats.tool_calls["plan_call"] == 1
     text = render(report) + report.to_json()
     assert "access_token" not in text and "Bearer" not in text
+
+
+# --- --try-tool: any MCP server, one named tool, never one that may place a call ---------------------------
+
+
+def test_names_that_may_place_a_call_are_recognised_and_others_are_not():
+    from calle_tui.core.contract import places_calls
+
+    for name in ["run_call", "RunCall", "place_call", "start-call", "makePhoneCall", "dial", "dial_number",
+                 "schedule_call", "create_outbound_call", "trigger-a-call", "send_call", "placeVoiceCall"]:  # fmt: skip
+        assert places_calls(name), name
+    for name in ["plan_call", "get_call_run", "test-tool", "lookup_status", "list_calls", "dialog_open",
+                 "dialect_info", "get_phone_number", "echo", "cancel_call"]:  # fmt: skip
+        assert not places_calls(name), name
+
+
+async def test_try_tool_on_any_server_shows_a_tool_call_passing_a_scope_step_up(tmp_path, secret_store):
+    from interop_servers import ThirdPartyCalle
+
+    seen: list[str] = []
+
+    def test_tool() -> str:
+        seen.append("called")
+        return "It works: hello from the tool."
+
+    with ThirdPartyCalle(
+        {"test-tool": (test_tool, None)}, required_scopes=["calls.plan"], step_up={"test-tool": ["calls.run"]}
+    ) as server:
+        report = await diagnose(
+            Settings(url=server.url, state_path=tmp_path), login="auto-follow", secret_store=secret_store,
+            try_tool="test-tool",
+        )  # fmt: skip
+        asked = server.auth.asked_scopes
+        refused = server.guard.refused if server.guard else None
+    assert report.ok, render(report)
+    assert [s.name for s in report.steps] == ["connect", "sign in", "list tools", "call test-tool"]
+    assert "It works: hello from the tool." in report.steps[-1].detail
+    # The first call was refused for want of scope; one re-authorisation with the union; the retry ran once.
+    assert asked == [["calls.plan"], ["calls.plan", "calls.run"]] and refused == ["test-tool"]
+    assert seen == ["called"]
+
+
+async def test_try_tool_on_a_calle_server_calls_only_its_safe_tools(fake_calle, tmp_path, secret_store):
+    fake, url = fake_calle
+    settings = Settings(url=url, state_path=tmp_path)
+    ok = await diagnose(settings, login="auto-follow", secret_store=secret_store, try_tool="get_call_run")
+    assert [s.name for s in ok.steps][-2:] == ["list tools", "call get_call_run"], render(ok)
+    assert ok.ok, render(ok)  # no run_id given: the tool's own error still proves the call got through
+
+    unknown = await diagnose(settings, login="auto-follow", secret_store=secret_store, try_tool="lookup_status")
+    assert not unknown.ok and "does not offer lookup_status" in unknown.steps[-1].detail
+
+    refused = await diagnose(settings, login="auto-follow", secret_store=secret_store, try_tool="run_call")
+    assert not refused.ok and [s.name for s in refused.steps] == ["call run_call"]
+    assert "may place a real phone call" in refused.steps[0].detail
+    assert fake.calls.get("run_call", 0) == 0 and fake.calls.get("plan_call", 0) == 0
+
+
+async def test_try_tool_refuses_an_unknown_tool_on_a_server_that_places_calls(tmp_path, secret_store):
+    from interop_servers import ThirdPartyCalle
+
+    touched: list[str] = []
+
+    def plan_call(user_input: str) -> dict:
+        return {"plan_id": "p", "ready_to_run": False}
+
+    def run_call(plan_id: str, confirm_token: str) -> dict:
+        touched.append("run_call")
+        return {"run_id": "r", "status": "queued"}
+
+    def get_call_run(run_id: str) -> dict:
+        return {"run_id": run_id, "status": "queued"}
+
+    def redial_everyone() -> str:  # an innocent-looking name on a server that places calls
+        touched.append("redial_everyone")
+        return "done"
+
+    tools = {"plan_call": (plan_call, None), "run_call": (run_call, None), "get_call_run": (get_call_run, None),
+             "ring_back": (redial_everyone, None)}  # fmt: skip
+    with ThirdPartyCalle(tools) as server:
+        report = await diagnose(
+            Settings(url=server.url, state_path=tmp_path), login="auto-follow", secret_store=secret_store,
+            try_tool="ring_back",
+        )  # fmt: skip
+    assert not report.ok and report.steps[-1].name == "list tools"
+    assert "only tries plan_call or get_call_run" in report.steps[-1].detail
+    assert touched == []
+
+
+def test_try_tool_that_may_place_a_call_exits_2_before_contacting_anything(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+    from calle_tui.core import doctor
+
+    def never(*args, **kwargs):
+        raise AssertionError("the doctor contacted a server")
+
+    monkeypatch.setattr(doctor, "diagnose", never)
+    monkeypatch.setattr(doctor, "load_settings", never)
+    for name, words in [("run_call", "may place a real phone call"), ("place_call", "may place a real phone call"),
+                        ("  ", "Name the tool to try")]:  # fmt: skip
+        args = argparse.Namespace(doctor_url="http://127.0.0.1:9/mcp", doctor_login="auto-follow", json=False,
+                                  url=None, try_tool=name)  # fmt: skip
+        assert run_doctor(args) == 2
+        err = capsys.readouterr().err
+        assert "calle-tui doctor: " in err and words in err and "Traceback" not in err
