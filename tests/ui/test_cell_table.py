@@ -65,3 +65,50 @@ async def test_the_cached_table_draws_what_the_data_table_draws_and_renders_only
             table.move_cursor(row=2)
         assert lines(cached) == lines(plain)
         assert {row for row, _ in rendered} == {0, 2}
+
+
+async def test_rows_that_move_or_come_back_after_a_clear_are_drawn_the_same_without_rendering_again(monkeypatch):
+    # What a filter does: rows go (the others move up), then the table is cleared and every row comes back.
+    app = Tables()
+    async with app.run_test(size=(60, 24)) as pilot:
+        cached, plain = app.query_one("#cached", CellCachedTable), app.query_one("#plain", DataTable)
+        fill(cached)
+        fill(plain)
+        cached.styles.height = plain.styles.height = 10
+        app.set_focus(None)
+        await pilot.pause()
+        assert lines(cached) == lines(plain)
+
+        rendered: list[tuple[int, int]] = []
+        render_cell = DataTable._render_cell
+
+        def counting(self, row_index, column_index, *args, **kwargs):
+            if self is cached and row_index >= 0:
+                rendered.append((row_index, column_index))
+            return render_cell(self, row_index, column_index, *args, **kwargs)
+
+        monkeypatch.setattr(DataTable, "_render_cell", counting)
+        for table in (cached, plain):
+            table.remove_row("run-0")
+            table.remove_row("run-1")  # every row moves up two: the zebra stripe stays, the mouse's row changes
+        assert lines(cached) == lines(plain)
+        # Only the cursor's row (now another run) is drawn anew; rows 0-5 below it are the old ones moved.
+        assert {row for row, _ in rendered} == {0}
+
+        rendered.clear()
+        for table in (cached, plain):
+            table.clear()
+            fill_rows(table)
+        assert lines(cached) == lines(plain)
+        assert rendered == []  # every cell was drawn before, at this very place or another
+
+        # A click lands on the row shown there now: the mouse meta followed the move (line 0 is the header).
+        for y in range(1, 6):
+            rows = {seg.style.meta.get("row") for seg in cached.render_line(y) if seg.style and seg.style._meta}
+            assert rows == {y - 1}
+
+
+def fill_rows(table: DataTable) -> None:
+    for i in range(8):
+        table.add_row(Text(f"● call {i}", style="green"), Text(f"Ask shop {i} about kettles", overflow="ellipsis"),
+                      f"in 0:0{i}", key=f"run-{i}")  # fmt: skip

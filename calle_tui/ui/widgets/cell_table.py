@@ -5,7 +5,10 @@ or `remove_row` bumps, so changing one cell re-renders every visible cell on the
 cell, 25 ms for a 120x40 board of 50 calls, and the board changes cells several times a second (the clocks
 every second, each follower's report). Here body cells are also cached by what decides their rendering (row
 and column index, width, styles, cursor, the cell's text and style), so a frame re-renders only the cells that
-differ and re-assembles the lines from the cache (about 2 ms for the whole board).
+differ and re-assembles the lines from the cache (about 2 ms for the whole board). The cache does not key on
+the row's position: a cell that moves (a filter takes rows away or brings them back, a new run pushes the
+others down) is re-used with its lines' mouse meta changed to its new row, which costs a few microseconds
+instead of a render; and it outlives `clear()`, since its key holds everything the rendering depends on.
 
 Only the lookup in front of `DataTable._render_cell` is ours: a miss renders with Textual's own code, so the
 pictures are the same. textual is pinned exactly (pyproject), which keeps the private names used here valid.
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterable
 
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual._types import SegmentLines
@@ -47,7 +51,8 @@ def content_key(value: object) -> Hashable | None:
 class CellCachedTable(DataTable[object]):
     def __init__(self, *args: object, **kwargs: object) -> None:
         # Before DataTable's own __init__, which may already clear the caches.
-        self._cells_by_content: LRUCache[Hashable, SegmentLines] = LRUCache(CACHED_CELLS)
+        # key -> (the row index the lines were made for, the lines)
+        self._cells_by_content: LRUCache[Hashable, tuple[int, SegmentLines]] = LRUCache(CACHED_CELLS)
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
 
     def _render_cell(
@@ -62,10 +67,14 @@ class CellCachedTable(DataTable[object]):
         key = self._cell_key(row_index, column_index, base_style, width, cursor, hover)
         if key is None:
             return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
-        lines = self._cells_by_content.get(key)
-        if lines is None:
+        cached = self._cells_by_content.get(key)
+        if cached is None:
             lines = super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
-            self._cells_by_content[key] = lines
+        elif cached[0] == row_index:
+            return cached[1]
+        else:
+            lines = _moved(cached[1], Style.from_meta({"row": row_index, "column": column_index}))
+        self._cells_by_content[key] = (row_index, lines)
         return lines
 
     def _cell_key(
@@ -83,10 +92,11 @@ class CellCachedTable(DataTable[object]):
         content = content_key(self._data.get(row_key, {}).get(column_key))
         if content is None:
             return None
-        # The row and column indexes are in the key because the lines carry them (the mouse's meta), and they
-        # decide the fixed-cell style; the rest is what Textual's own key holds besides its table-wide counter.
+        # The row's index is not in the key: it decides only the fixed-cell style (in the key as a flag) and the
+        # lines' mouse meta, which _moved() rewrites; the rest is what Textual's own key holds besides its
+        # table-wide counter.
         return (
-            row_index,
+            row_index < self.fixed_rows,
             column_index,
             width,
             row.height,
@@ -114,10 +124,25 @@ class CellCachedTable(DataTable[object]):
             ]
         super()._update_dimensions(new_rows)
 
-    def _clear_caches(self) -> None:
-        super()._clear_caches()
-        self._cells_by_content.clear()
-
     def notify_style_update(self) -> None:
         self._cells_by_content.clear()  # a theme or CSS change restyles every cell
         super().notify_style_update()
+
+
+def _moved(lines: SegmentLines, meta: Style) -> SegmentLines:
+    """A cell's lines for another row: every style that carries the mouse meta gets `meta` (row and column)
+    on top, as Textual's render puts it on the cell's base style; the rest is kept."""
+    restyled: dict[Style, Style] = {}
+    out = []
+    for line in lines:
+        new_line = []
+        for segment in line:
+            style = segment.style
+            if style is not None and style._meta:
+                new = restyled.get(style)
+                if new is None:
+                    new = restyled[style] = style + meta
+                segment = Segment(segment.text, new, segment.control)
+            new_line.append(segment)
+        out.append(new_line)
+    return out
