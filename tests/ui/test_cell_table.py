@@ -20,14 +20,26 @@ def fill(table: DataTable) -> None:
     table.add_column("Status", key="status", width=12)
     table.add_column("Goal", key="goal", width=20)
     table.add_column("Next", key="next", width=8)
-    for i in range(8):
-        table.add_row(Text(f"● call {i}", style="green"), Text(f"Ask shop {i} about kettles", overflow="ellipsis"),
-                      f"in 0:0{i}", key=f"run-{i}")  # fmt: skip
+    fill_rows(table)
 
 
 def lines(table: DataTable) -> list[list]:
     table.refresh()  # every line again, as a frame after a change would
     return [list(table.render_line(y)) for y in range(table.size.height)]
+
+
+def count_renders(monkeypatch, cached: DataTable) -> list[tuple[int, int]]:
+    """(row, column) of every body cell of `cached` rendered from now on (the cache's misses)."""
+    rendered: list[tuple[int, int]] = []
+    render_cell = DataTable._render_cell
+
+    def counting(self, row_index, column_index, *args, **kwargs):
+        if self is cached and row_index >= 0:
+            rendered.append((row_index, column_index))
+        return render_cell(self, row_index, column_index, *args, **kwargs)
+
+    monkeypatch.setattr(DataTable, "_render_cell", counting)
+    return rendered
 
 
 async def test_the_cached_table_draws_what_the_data_table_draws_and_renders_only_changed_cells(monkeypatch):
@@ -41,15 +53,7 @@ async def test_the_cached_table_draws_what_the_data_table_draws_and_renders_only
         await pilot.pause()
         assert lines(cached) == lines(plain)
 
-        rendered: list[tuple[int, int]] = []
-        render_cell = DataTable._render_cell
-
-        def counting(self, row_index, column_index, *args, **kwargs):
-            if self is cached and row_index >= 0:
-                rendered.append((row_index, column_index))
-            return render_cell(self, row_index, column_index, *args, **kwargs)
-
-        monkeypatch.setattr(DataTable, "_render_cell", counting)
+        rendered = count_renders(monkeypatch, cached)
         for table in (cached, plain):
             table.update_cell("run-3", "next", "now")
         assert lines(cached) == lines(plain)
@@ -79,15 +83,7 @@ async def test_rows_that_move_or_come_back_after_a_clear_are_drawn_the_same_with
         await pilot.pause()
         assert lines(cached) == lines(plain)
 
-        rendered: list[tuple[int, int]] = []
-        render_cell = DataTable._render_cell
-
-        def counting(self, row_index, column_index, *args, **kwargs):
-            if self is cached and row_index >= 0:
-                rendered.append((row_index, column_index))
-            return render_cell(self, row_index, column_index, *args, **kwargs)
-
-        monkeypatch.setattr(DataTable, "_render_cell", counting)
+        rendered = count_renders(monkeypatch, cached)
         for table in (cached, plain):
             table.remove_row("run-0")
             table.remove_row("run-1")  # every row moves up two: the zebra stripe stays, the mouse's row changes
