@@ -90,6 +90,9 @@ class CalleApp(App[None]):
     resumes_live_calls = True  # False for the demo: its sandbox, and its calls, end with the app
     pending_batch: str | None = None  # `--batch FILE`: opened once connected and signed in
     quit_note = ""  # left in the terminal after a quit while calls are live
+    # Freeze the long-lived objects out of the garbage collector's full passes (core/heap.py) once started
+    # and once connected. The command line sets it; tests, which run many apps in one process, do not.
+    settles_heap = False
 
     def __init__(
         self,
@@ -112,6 +115,7 @@ class CalleApp(App[None]):
         self.cursor_blink = True  # snapshots set False (read by every screen's text fields)
         self._unsubscribe: Callable[[], None] | None = None
         self._worker_closed = False
+        self._connected_once = False
         self.batch_session: BatchSession | None = None  # the batch opened last (open_batch)
 
     crash_note = ""  # set when the app stopped on an internal error: one sentence for the terminal
@@ -241,11 +245,18 @@ class CalleApp(App[None]):
         try:
             await self.worker.start()
             self._read_live_runs()
+            self._settle_heap()
         except WorkerError as exc:
             self._show_problem(exc.message, exc.action)
         except Exception as exc:  # a bug must not take the screen down: say so in words, details to the log
             logging.getLogger("calle_tui.ui").error("the worker could not start", exc_info=exc)
             self._show_problem("The background worker could not start.", "Press ctrl+q and try again.")
+
+    def _settle_heap(self) -> None:
+        if self.settles_heap:
+            from calle_tui.core.heap import settle
+
+            settle()
 
     async def close_worker(self) -> None:
         if self._unsubscribe is not None:
@@ -309,9 +320,13 @@ class CalleApp(App[None]):
         elif isinstance(event, SignInNeeded):
             self.shell_status = dataclasses.replace(self.shell_status, signed_in=False)
             self._ask_to_sign_in(event.reason)
-        elif isinstance(event, ToolsListed) and self.pending_batch:
-            path, self.pending_batch = self.pending_batch, None
-            self.open_batch(path)  # connected and signed in: the batch's plans can be made
+        elif isinstance(event, ToolsListed):
+            if not self._connected_once:
+                self._connected_once = True
+                self._settle_heap()  # the SDK's and the contract's modules are loaded with the first connection
+            if self.pending_batch:
+                path, self.pending_batch = self.pending_batch, None
+                self.open_batch(path)  # connected and signed in: the batch's plans can be made
         elif isinstance(event, SignInProgress) and event.step == "waiting_for_browser" and event.authorize_url:
             self._show_sign_in_link(event)
         elif isinstance(event, SignInEnding):

@@ -247,6 +247,7 @@ async def _run(args: argparse.Namespace, extra: dict[str, object], url: str) -> 
 
     app = CalleApp(None, DeferredWorker(lambda: boot(args, **extra), url), demo=bool(getattr(args, "demo", False)))
     app.resumes_live_calls = not args.demo  # the demo's calls end with its sandbox
+    app.settles_heap = True  # one app in this process: its long-lived objects can leave the collector's walk
     app.pending_batch = getattr(args, "batch", None) or None
     _exit_cleanly_on_hangup(app)
     try:
