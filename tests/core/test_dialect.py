@@ -1,10 +1,11 @@
 """The reply reader against every recorded shape (tests/fixtures/replies/<dialect>/), with the expected
 normalised form beside each fixture (<name>.expected.json, reviewed by hand), plus properties: whatever JSON
-it is given, the reader returns a model or raises Unreadable, and every status word maps to exactly one of
-terminal / progress / unknown."""
+it is given, the reader returns a model or raises Unreadable, and every known status word, however it is
+spelled, reads as its own kind (terminal / progress / unknown) and canonical word."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 
@@ -13,23 +14,32 @@ import reply_fixtures as rf
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from calle_tui.core.contract import PlanCallResult, RunCallResult
 from calle_tui.core.dialect import replies
-from calle_tui.core.dialect.status import PROGRESS, TERMINAL, canonical_status, status_kind, status_label
+from calle_tui.core.dialect.status import canonical_status, status_kind, status_label
 
 FIXTURES = [(d, n) for d in ("calle", "reference") for n in rf.names(d)]
+
+
+def read(name: str, result, data):
+    """A reply read as the app reads it: an error as an error, else by the tool that answered (the
+    fixture's name starts with it)."""
+    if replies.is_error(result):
+        return replies.read_tool_error(data)
+    tool = name.split("-", 1)[0]
+    return {"plan_call": replies.read_plan, "run_call": replies.read_run_start}.get(tool, replies.read_run_page)(data)
 
 
 def summary(dialect: str, name: str) -> dict:
     """What a person is shown of a reply, as plain JSON: the normalised model, projected."""
     result = rf.tool_result(dialect, name)
-    data = replies.extract(result)
-    tool = name.split("-", 1)[0]
-    if replies.is_error(result):
-        error = replies.read_tool_error(data)
+    model = read(name, result, replies.extract(result))
+    if isinstance(model, replies.ToolError):
+        error = model
         return {"error": error.message, "code": error.code, "retry_safe": error.retry_safe,
                 "call_started": error.call_started, "started_unknown": error.started_unknown}  # fmt: skip
-    if tool == "plan_call":
-        plan = replies.read_plan(data)
+    if isinstance(model, PlanCallResult):
+        plan = model
         return {
             "plan_id": plan.plan_id,
             "ready_to_run": plan.ready_to_run,
@@ -42,11 +52,11 @@ def summary(dialect: str, name: str) -> dict:
             "next_step": plan.next_step.model_dump() if plan.next_step else None,
             "notes": plan.notes,
         }
-    if tool == "run_call":
-        start = replies.read_run_start(data)
+    if isinstance(model, RunCallResult):
+        start = model
         return {"run_id": start.run_id, "status": start.status, "status_text": start.status_text,
                 "next_step": start.next_step.model_dump() if start.next_step else None}  # fmt: skip
-    page = replies.read_run_page(data)
+    page = model
     return {
         "run_id": page.run_id,
         "status": page.status,
@@ -73,15 +83,37 @@ def test_each_recorded_shape_reads_as_expected(dialect, name):
     assert got == json.loads(expected_path.read_text(encoding="utf-8"))
 
 
+ECHOED = "CANARY-CONFIRM-echoed"
+
+
+def with_tokens_echoed(data: dict, own: str | None) -> dict:
+    """The reply as a careless server might send it: a confirm token again under its own name (and its
+    spellings) beside the reply's fields, inside an unknown object and inside `result`; and a plan's own
+    token repeated in its words."""
+    echoed = {**data, "confirmToken": ECHOED, "echo": {"confirm_token": ECHOED, "plan_id": "p"}}
+    nested = data.get("result") if isinstance(data.get("result"), dict) else {}
+    echoed["result"] = {**nested, "debug": [{"confirm-token": ECHOED, "step": 1}]}
+    if own:
+        echoed["message"] = f"{data.get('message') or ''} Confirm with {own}.".strip()
+        echoed["echo"]["said"] = f"token {own} issued"
+    return echoed
+
+
 @pytest.mark.parametrize(("dialect", "name"), FIXTURES)
 def test_no_confirm_token_survives_anywhere_but_its_own_field(dialect, name):
     result = rf.tool_result(dialect, name)
     data = replies.extract(result)
-    if replies.is_error(result) or not name.startswith("plan_call"):
-        return
-    plan = replies.read_plan(data)
-    shown = plan.model_dump(exclude={"confirm_token"})
-    assert "CANARY-CONFIRM" not in json.dumps(shown)
+    assert isinstance(data, dict), data
+    own = data.get("confirm_token") if name.startswith("plan_call") else None
+    model = read(name, result, with_tokens_echoed(data, own))
+    if isinstance(model, replies.ToolError):
+        kept = dataclasses.asdict(model)
+    else:
+        kept = model.model_dump()
+    if isinstance(model, PlanCallResult):
+        assert kept.pop("confirm_token") == (own if model.ready_to_run else None)
+        assert model.ready_to_run == bool(own)  # a ready plan still reads as ready with its token
+    assert "CANARY-CONFIRM" not in json.dumps(kept, default=str)
 
 
 def test_a_confirm_token_anywhere_else_in_a_reply_is_scrubbed():
@@ -92,15 +124,9 @@ def test_a_confirm_token_anywhere_else_in_a_reply_is_scrubbed():
     assert page.extra_fields["echo"] == {"plan_id": "p"}
 
 
-def test_production_statuses_are_canonical():
-    assert [canonical_status(s) for s in ("COMPLETED", "NO ANSWER", "no-answer", "CANCELLED", "In-Progress")] == [
-        "completed", "no_answer", "no_answer", "canceled", "in_progress"]  # fmt: skip
-    for word in ("COMPLETED", "FAILED", "NO_ANSWER", "NO ANSWER", "DECLINED", "CANCELED", "CANCELLED", "VOICEMAIL",
-                 "BUSY", "EXPIRED"):  # fmt: skip
-        assert status_kind(word) == "terminal", word
-    for word in ("QUEUED", "STARTED", "PREPARING", "IN_PROGRESS", "scheduled", "ringing"):
-        assert status_kind(word) == "progress", word
-    assert status_kind("AWAITING_OPERATOR") == "unknown" and status_label("AWAITING_OPERATOR") == "Awaiting operator"
+def test_an_unknown_status_is_shown_in_the_servers_words():
+    assert status_label("AWAITING_OPERATOR") == "Awaiting operator"
+    assert status_label("NO ANSWER") == status_label("no-answer") == "No answer"
 
 
 def test_the_json_object_may_be_in_any_text_block_but_never_in_prose_arrays_or_fences():
@@ -162,11 +188,69 @@ def test_the_reader_never_raises_anything_but_unreadable(value):
     replies.read_next_step(value)
 
 
-@settings(max_examples=400, deadline=None)
-@given(st.text(max_size=40))
-def test_every_status_word_is_exactly_one_kind(word):
-    kind = status_kind(word)
-    assert kind in {"terminal", "progress", "unknown"}
-    code = canonical_status(word)
-    assert (kind == "terminal") == (code in TERMINAL) and (kind == "progress") == (code in PROGRESS)
-    assert status_kind(code) == kind  # canonical words are fixed points
+# Every status word a server is known to send (CALLE-DIALECT.md: the guide's final set and the progress
+# words seen live; our sandbox's reference dialect in lower case), with what the app must make of it.
+STATUS_WORDS = {
+    # production, final (the guide's list)
+    "COMPLETED": ("terminal", "completed"),
+    "FAILED": ("terminal", "failed"),
+    "NO_ANSWER": ("terminal", "no_answer"),
+    "NO ANSWER": ("terminal", "no_answer"),  # #770: must be final
+    "DECLINED": ("terminal", "declined"),
+    "CANCELED": ("terminal", "canceled"),
+    "CANCELLED": ("terminal", "canceled"),
+    "VOICEMAIL": ("terminal", "voicemail"),
+    "BUSY": ("terminal", "busy"),
+    "EXPIRED": ("terminal", "expired"),
+    # production, progress (run_call's STARTED / QUEUED, get_call_run's PREPARING / IN_PROGRESS, SCHEDULED)
+    "QUEUED": ("progress", "queued"),
+    "STARTED": ("progress", "started"),
+    "PREPARING": ("progress", "preparing"),
+    "IN_PROGRESS": ("progress", "in_progress"),
+    "SCHEDULED": ("progress", "scheduled"),
+    # our sandbox's reference dialect
+    "queued": ("progress", "queued"),
+    "scheduled": ("progress", "scheduled"),
+    "dialing": ("progress", "dialing"),
+    "ringing": ("progress", "ringing"),
+    "in_progress": ("progress", "in_progress"),
+    "completed": ("terminal", "completed"),
+    "no_answer": ("terminal", "no_answer"),
+    "busy": ("terminal", "busy"),
+    "voicemail": ("terminal", "voicemail"),
+    "failed": ("terminal", "failed"),
+    # words nobody documented: never guessed final, kept in the server's words (folded)
+    "AWAITING_OPERATOR": ("unknown", "awaiting_operator"),
+    "NOT_COMPLETED": ("unknown", "not_completed"),
+    "COMPLETED_PENDING_REVIEW": ("unknown", "completed_pending_review"),
+    "": ("unknown", ""),
+}
+
+
+@pytest.mark.parametrize(("word", "expected"), STATUS_WORDS.items(), ids=repr)
+def test_each_known_status_word_has_its_kind_and_canonical_word(word, expected):
+    kind, code = expected
+    assert (status_kind(word), canonical_status(word)) == (kind, code)
+    assert (status_kind(code), canonical_status(code)) == (kind, code)  # the canonical word is a fixed point
+
+
+def spellings(word: str) -> st.SearchStrategy[str]:
+    """The same word as another server might write it: any case, "_" / " " / "-" between its parts, and
+    blanks around it."""
+    parts = word.replace(" ", "_").split("_")
+    cases = st.sampled_from([str.upper, str.lower, str.title, str.capitalize])
+    seps = st.lists(st.sampled_from(["_", " ", "-", "  ", " - "]), min_size=len(parts) - 1, max_size=len(parts) - 1)
+    pad = st.sampled_from(["", " ", "\t", "\n "])
+
+    def build(case, between, before, after):
+        text = parts[0] + "".join(sep + part for sep, part in zip(between, parts[1:], strict=True))
+        return before + case(text) + after
+
+    return st.builds(build, cases, seps, pad, pad)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from([w for w in STATUS_WORDS if w]).flatmap(lambda w: st.tuples(st.just(w), spellings(w))))
+def test_any_spelling_of_a_status_word_reads_as_that_word(pair):
+    word, spelled = pair
+    assert (status_kind(spelled), canonical_status(spelled)) == STATUS_WORDS[word], spelled
