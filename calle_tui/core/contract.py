@@ -1,10 +1,10 @@
 """Pydantic models of the three CALL-E tools' inputs and outputs.
 
 Shared by the sandbox (which produces exactly these shapes) and the client (which must also accept a real
-server that differs). Output models are therefore tolerant: unknown fields are kept (``extra="allow"``),
-everything but the identifiers is optional, and validation of a malformed reply fails with a readable
-message rather than crashing. ``plan_id``, ``confirm_token`` and ``run_id`` are opaque strings: never parsed,
-never edited.
+server that differs). Output models are therefore tolerant: unknown fields are kept (``extra="allow"``) and
+everything but the identifiers is optional. The client builds them only through dialect/replies.py, which
+reads any reply into them and fails one only for a missing identifier. ``plan_id``, ``confirm_token`` and
+``run_id`` are opaque strings: never parsed, never edited.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from calle_tui.core.dialect.status import FINAL_ACTIONS, TERMINAL, is_terminal_status, status_kind
 from calle_tui.core.wording import field_words
@@ -283,25 +283,6 @@ class GetCallRunResult(_Output):
 
 
 # --- helpers ---------------------------------------------------------------------------------------
-
-
-_T = TypeVar("_T", bound=_Output)
-
-
-class MalformedResult(ValueError):
-    """A tool answered with something we cannot read as its contract says. The text is safe to show."""
-
-
-def parse_result(model: type[_T], data: Any) -> _T:
-    """Validate a tool's structured result, turning pydantic's error into a short sentence."""
-    if not isinstance(data, dict):
-        raise MalformedResult(f"the server's reply is not an object (got {type(data).__name__})")
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ())) or "reply"
-        raise MalformedResult(f"the server's reply is missing or has a bad '{where}': {first.get('msg')}") from None
 
 
 def parse_time(value: str | None) -> datetime | None:

@@ -320,6 +320,8 @@ def _questions(data: dict[str, Any], notes: list[str]) -> list[MissingField]:
                 if question:
                     used = {"field", "key", "name", "question", "prompt", "message", "text", "description"}
                     add(field, question, {k: v for k, v in scrub(item).items() if k not in used})
+                else:  # nothing to ask: kept as the server sent it, never dropped
+                    notes.append(f"{name}: {shown(item, 120)}")
             elif item is not None:
                 notes.append(f"{name}: {shown(item, 120)}")
     return found
