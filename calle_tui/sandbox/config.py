@@ -9,6 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from calle_tui.sandbox.simulator import MARATHON_ENTRIES
+
 # Both paths serve the same MCP endpoint: /mcp is short, /mcp/openagent_oauth mirrors production's path.
 MCP_PATH = "/mcp"
 MCP_ALIAS_PATHS = ("/mcp/openagent_oauth",)
@@ -57,6 +59,9 @@ class SandboxConfig:
     # run_call over the limit is refused as production refuses it: account_concurrency_exceeded, 429,
     # call_started false, and nothing is placed.
     max_active_calls: int | None = None
+    # Length of the marathon call (a number ending in 9) in the reference dialect's activity entries, one per
+    # simulated event; the calle dialect sends more for the same call (a callee line twice: rough, corrected).
+    marathon_entries: int = MARATHON_ENTRIES
 
 
 class SandboxStats:

@@ -9,7 +9,8 @@ The outcome is chosen by the destination's last digit (the first destination whe
     6    busy
     7    voicemail   (leaves a message)
     8    failed      (the carrier rejects the number)
-    9    completed   with exactly 1,000 activity entries (a marathon call, for pagination tests)
+    9    completed   with exactly 1,000 activity entries (a marathon call, for pagination tests;
+                     SandboxConfig.marathon_entries sets another length)
 
 Simulated time runs `speed` times faster than the clock.
 """
@@ -88,7 +89,7 @@ def timeline(run: dict[str, Any]) -> list[Event]:
         events.append(Event(24 + len(_conversation(goal, language)) * 8, "status", "Call completed.", "completed"))
     elif scenario == "marathon":
         events.append(Event(20, "status", "The call was answered.", "in_progress"))
-        turns = MARATHON_ENTRIES - len(events) - 1
+        turns = max(0, int(run.get("marathon_entries") or MARATHON_ENTRIES) - len(events) - 1)
         for i in range(turns):
             speaker = "agent" if i % 2 == 0 else "callee"
             events.append(Event(21 + i, "speech", f"Line {i + 1} of a very long conversation.", None, speaker))

@@ -248,6 +248,7 @@ class Tools:
                 "start_at": start_at,
                 "speed": self.speed(),
                 "scenario": simulator.scenario_for(draft["to_phones"][0]),
+                "marathon_entries": self.config.marathon_entries,
                 "expires_at": now + ttl,
             }
             db.execute(

@@ -112,16 +112,29 @@ async def test_plan_asks_refines_and_a_run_is_followed_to_the_end(sim, make_work
     assert sim.stats.tool_calls["run_call"] == 1
 
 
-async def test_thousand_entries_transferred_once(sim, make_worker, manual_clock):
+# The marathon call (a number ending in 9), in each dialect: (its length in simulated events, the activity
+# entries the person must see). Reference: one entry per event, paged, so 1,000 entries cross the wire once.
+# Calle: production re-sends the whole history on every poll, so the call is shorter here (the wire carries
+# every entry again on each poll); its 200 events are 4 before the talk (queued, dialing, ringing,
+# answered), 195 lines and the end, and come as 300 entries: each of the 97 callee lines twice (rough, then
+# corrected), queued, dialing and the end as two pipeline steps each.
+MARATHON = {"reference": (1000, 1000), "calle": (200, 300)}
+
+
+@pytest.mark.parametrize("dialect", MARATHON)
+async def test_a_marathon_call_reaches_the_person_once_per_entry(dialect, sandbox_factory, make_worker, manual_clock):
+    events, entries = MARATHON[dialect]
+    sim = sandbox_factory(clock=manual_clock.now, dialect=dialect, marathon_entries=events)
     worker, log = await signed_in_worker(make_worker, sim)
     started = await start_call(worker, phone="+15550109")  # last digit 9: the marathon scenario
     await drive(manual_clock, log, lambda: bool(log.of(RunFinished)), timeout=120)
-    ids = each_entry_once(sim, log, started.run_id)
-    if sim.config.dialect == "reference":
-        assert len(ids) == 1000 and sim.stats.activity_entries_returned == 1000
-    else:  # a corrected duplicate follows each callee line: more entries, each still shown once
-        assert len(ids) > 1000
-    assert len(worker.run_entries(started.run_id)) == len(ids)  # stored once each
+    ids = each_entry_once(sim, log, started.run_id)  # announced once each, none missing
+    assert len(ids) == entries
+    if dialect == "reference":
+        assert sim.stats.activity_entries_returned == entries  # and each crossed the wire once
+    else:
+        assert sim.stats.activity_entries_returned > 10 * entries  # resent on every poll, still shown once
+    assert len(worker.run_entries(started.run_id)) == entries  # and stored once each
 
 
 async def test_concurrent_confirms_make_one_run_call_on_the_wire(sim, make_worker):
