@@ -17,8 +17,6 @@ from calle_tui.core.batch_results import BatchResults, ResultLine
 from calle_tui.core.batch_send import BatchSender
 from calle_tui.core.events import RunFinished
 
-pytest.importorskip("calle_tui.sandbox.harness")
-
 
 @pytest.fixture
 def line_of_one(sandbox_factory, manual_clock):

@@ -14,8 +14,6 @@ from calle_tui.core.batch_send import BatchSender, SendLine, summary
 from calle_tui.core.events import RunFinished, ToolsListed
 from calle_tui.core.worker_api import PlanRequest
 
-pytest.importorskip("calle_tui.sandbox.harness")
-
 PHONES = ("+14155550106", "+14155550116", "+14155550126")  # last digit 6: "busy" at 9 s, a short call
 
 

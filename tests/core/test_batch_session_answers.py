@@ -15,8 +15,6 @@ from calle_tui.core.batch_session import BatchLocked, BatchSession
 from calle_tui.core.contract import MissingField
 from calle_tui.core.worker_api import PlanRequest
 
-pytest.importorskip("calle_tui.sandbox.harness")
-
 READY = {"to_phones": ["+14155550100"], "language": "English", "goal": "Ask whether the shop is open today",
          "user_input": "Call +14155550100 in English and ask whether the shop is open today"}  # fmt: skip
 ASKS = {"to_phones": ["+442079460000"], "user_input": "Please phone this number", "metadata": {"order": "42"}}

@@ -19,8 +19,6 @@ from calle_tui.core.events import (
 )
 from calle_tui.core.worker_api import PlanRequest, WorkerError
 
-pytest.importorskip("calle_tui.sandbox.harness")
-
 
 def ready_request(phone="+15550100"):
     return PlanRequest(

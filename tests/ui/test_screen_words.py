@@ -9,7 +9,6 @@ import random
 import re
 from datetime import UTC
 
-import pytest
 from fakes_shell import until
 from textual.widgets import Input, TextArea
 from tolerant_servers import ScriptedCalle, structured
@@ -20,8 +19,6 @@ from calle_tui.core.drafts import DraftStore
 from calle_tui.core.settings import Settings
 from calle_tui.core.worker import CalleWorker
 from calle_tui.ui.app import CalleApp
-
-pytest.importorskip("calle_tui.sandbox.harness")
 
 PHONE = "+14155550120"  # last digit 0: the sandbox completes the call
 ANSWERS = {"goal": "Book a table for two at 7 pm today", "language": "English", "to_phones": PHONE}

@@ -11,11 +11,8 @@ import random
 from datetime import UTC
 
 import pytest
-from textual.widgets import Input, TextArea
-
-pytest.importorskip("calle_tui.sandbox.harness")
-
 from fakes_shell import until
+from textual.widgets import Input, TextArea
 
 from calle_tui.core.auth.secret_store import MemoryStore
 from calle_tui.core.clock import ManualClock

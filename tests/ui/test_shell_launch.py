@@ -70,7 +70,6 @@ def test_ready_file_gets_the_mcp_path(tmp_path):
 
 
 def test_demo_sandbox_starts_answers_and_stops():
-    pytest.importorskip("calle_tui.sandbox.cli")
     demo = DemoSandbox.start()
     try:
         demo.wait_ready(60)

@@ -40,8 +40,6 @@ from calle_tui.core.settings import Settings
 from calle_tui.core.worker import CalleWorker
 from calle_tui.core.worker_api import AuthStatus, PlanRequest, RunRecord, WorkerAPI, WorkerError
 
-pytest.importorskip("calle_tui.sandbox.harness")
-
 PHONE = "+14155550120"
 GOAL = "Book a table for two at 7 pm"
 READY = PlanRequest(user_input=f"Call {PHONE} and book a table for two", to_phones=(PHONE,), goal=GOAL,
