@@ -192,14 +192,51 @@ def test_a_folder_is_one_sentence(tmp_path):
     assert "is a folder" in str(caught.value)
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")
+NOBODY = 65534
+
+
+def as_someone_who_may_not_read(read):
+    """read()'s outcome as a user the system refuses: this user, or, as root (who reads any file, as CI
+    runs), a forked child that has become `nobody` first. Returns what read() raised or returned, as text."""
+
+    def outcome() -> str:
+        try:
+            return f"returned {read()!r}"
+        except BatchFileError as exc:
+            return f"BatchFileError: {exc}"
+        except BaseException as exc:
+            return f"{type(exc).__name__}: {exc}"
+
+    if os.geteuid() != 0:
+        return outcome()
+    reader, writer = os.pipe()
+    child = os.fork()
+    if child == 0:  # the child: drop root for good, read, report, and leave without running pytest's cleanup
+        code = 1
+        try:
+            os.close(reader)
+            os.setgroups([])
+            os.setgid(NOBODY)
+            os.setuid(NOBODY)
+            said = outcome() if os.geteuid() == NOBODY else "the child could not drop root"
+            os.write(writer, said.encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(writer)
+    with os.fdopen(reader, "rb") as pipe:
+        said = pipe.read().decode()
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, said
+    return said
+
+
 def test_an_unreadable_file_is_one_sentence(tmp_path):
     path = tmp_path / "calls.jsonl"
     path.write_text('{"goal": "x"}\n')
     path.chmod(0)
-    with pytest.raises(BatchFileError) as caught:
-        read_batch_file(path)
-    assert str(caught.value).endswith("cannot be read: permission denied.")
+    said = as_someone_who_may_not_read(lambda: read_batch_file(path))
+    assert said == f"BatchFileError: {path} cannot be read: permission denied."
 
 
 def test_a_file_on_disk_is_read(tmp_path):
