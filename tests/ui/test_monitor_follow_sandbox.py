@@ -24,6 +24,10 @@ from calle_tui.ui.runs.transcript import TranscriptLog
 from calle_tui.ui.screens.login import LoginScreen
 
 PHONE = "+14155550199"  # last digit 9: the sandbox's marathon call
+CHECKS = 6  # polls checked once the transcript is longer than its panel
+# Clock steps (each to the app's next wake-up) allowed for those checks: today the first page already
+# overflows the panel and the six checks take six steps.
+MAX_ROUNDS = 30
 
 
 def newest_shown(log) -> str:
@@ -56,7 +60,7 @@ async def test_a_long_call_is_shown_at_its_newest_line_after_every_poll(sandbox_
         transcript = monitor.query_one(TranscriptLog)
         activity = monitor.query_one("#monitor-activity", ActivityLog)
         checked = 0
-        while checked < 6:
+        for _ in range(MAX_ROUNDS):
             wake = clock.next_wakeup()
             if wake is not None:
                 clock.set(wake)
@@ -68,4 +72,11 @@ async def test_a_long_call_is_shown_at_its_newest_line_after_every_poll(sandbox_
             _speaker, said = transcript.turns[-1]
             assert newest_shown(transcript).endswith(said), f"after {transcript.line_count} lines"
             assert newest_shown(activity).endswith(str(activity.lines[-1]).split("  ", 1)[-1])
+            if checked == CHECKS:
+                break
+        else:
+            pytest.fail(
+                f"waited {MAX_ROUNDS} clock steps for {CHECKS} polls with more transcript than its panel shows; "
+                f"saw {checked} (transcript {transcript.line_count} lines, panel {transcript.scrollable_content_region.height})"
+            )
         await app.close_worker()
