@@ -12,6 +12,7 @@ from fakes_runs import missing_plan, ready_plan
 from fakes_shell import make_shell_app, until
 from textual.widgets import DataTable, Input, Static
 
+from calle_tui.core.contract import PlanCallResult
 from calle_tui.ui.screens.batch import BatchConfirmModal, BatchScreen
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
@@ -35,13 +36,14 @@ def batch_file(tmp_path) -> str:
     return str(path)
 
 
-def worker_for_batch() -> FakeWorker:
-    # Planned two at a time, answers in the order asked: lines 1, 2 and 4 (line 3 is never planned).
+def worker_for_batch(*later: PlanCallResult) -> FakeWorker:
+    # Planned two at a time, answers in the order asked: lines 1, 2 and 4 (line 3 is never planned); then `later`.
     return FakeWorker(
         [
             ready_plan("plan-1", phones=("+14155550100",), goal=LINES[0]["goal"]),
             missing_plan("plan-2", missing=[("language", "Which language should the call be in?")]),
             ready_plan("plan-4", phones=("+4930901820",), goal=LINES[3]["goal"], language="German"),
+            *later,
         ]
     )
 
@@ -176,9 +178,7 @@ async def test_the_confirmation_says_when_each_call_would_start(tmp_path):
 
 
 def worker_answering_line_2() -> FakeWorker:
-    worker = worker_for_batch()
-    worker._plans.append(ready_plan("plan-2b", phones=("+442079460000",), goal="Phone this number"))
-    return worker
+    return worker_for_batch(ready_plan("plan-2b", phones=("+442079460000",), goal="Phone this number"))
 
 
 async def to_line(pilot, screen, number: int) -> None:

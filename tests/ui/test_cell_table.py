@@ -100,7 +100,7 @@ async def test_rows_that_move_or_come_back_after_a_clear_are_drawn_the_same_with
 
         # A click lands on the row shown there now: the mouse meta followed the move (line 0 is the header).
         for y in range(1, 6):
-            rows = {seg.style.meta.get("row") for seg in cached.render_line(y) if seg.style and seg.style._meta}
+            rows = {seg.style.meta.get("row") for seg in cached.render_line(y) if seg.style and seg.style.meta}
             assert rows == {y - 1}
 
 

@@ -3,11 +3,14 @@ the link is one unbroken piece of text (what `c` copies and what the OSC 8 link 
 
 from __future__ import annotations
 
+import os
+
 import fake_worker
 import pytest
 from fake_worker import FakeWorker
 from fakes_shell import make_shell_app, until
 from textual.widgets import Static
+from toasts import toast_texts
 
 # As long as the sandbox's own (resource, PKCE and a 43-character state): about 330 characters.
 LONG_URL = (
@@ -70,6 +73,16 @@ def test_login_over_ssh_with_a_long_link(snap_compare, tmp_path, monkeypatch, si
     assert snap_compare(make_shell_app(worker, tmp_path), terminal_size=size, run_before=run_before)
 
 
+def fake_tmux(tmp_path, monkeypatch, clipboard_setting: str) -> None:
+    """A `tmux` first on PATH that answers `show-options -gv set-clipboard` as a tmux so set up would."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    tmux = bin_dir / "tmux"
+    tmux.write_text(f'#!/bin/sh\n[ "$*" = "show-options -gv set-clipboard" ] && echo {clipboard_setting}\n')
+    tmux.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
+
+
 @pytest.mark.parametrize(
     ("setting", "title", "said"),
     [
@@ -78,22 +91,21 @@ def test_login_over_ssh_with_a_long_link(snap_compare, tmp_path, monkeypatch, si
     ],
 )
 async def test_copy_under_tmux_says_what_really_happened(tmp_path, monkeypatch, setting, title, said):
-    from calle_tui.core import clipboard
-
     monkeypatch.setenv("TMUX", "/tmp/tmux-1000/default,1,0")
-    monkeypatch.setattr(clipboard, "_tmux_option", {"set-clipboard": setting}.get)
+    fake_tmux(tmp_path, monkeypatch, setting)
     worker = FakeWorker(signed_in=False)
     app = make_shell_app(worker, tmp_path)
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
         await until(pilot, lambda: worker.started.is_set() and app.screen.heard_back)
         await pilot.press("s")
         await until(pilot, lambda: app.screen.authorize_url is not None)
         app.clear_notifications()
+        await until(pilot, lambda: not toast_texts(app))
         await pilot.press("c")
-        await until(pilot, lambda: bool(app._notifications))
-        [note] = list(app._notifications)
-        assert note.title == title and said in note.message
-        assert "link copied" not in note.message.lower()
+        await until(pilot, lambda: bool(toast_texts(app)))
+        [note] = toast_texts(app)
+        assert note.startswith(f"{title}\n") and said in note
+        assert "link copied" not in note.lower()
         await app.close_worker()
 
 
@@ -101,14 +113,15 @@ async def test_copy_outside_tmux_never_claims_it_arrived(tmp_path, monkeypatch):
     monkeypatch.delenv("TMUX", raising=False)
     worker = FakeWorker(signed_in=False)
     app = make_shell_app(worker, tmp_path)
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
         await until(pilot, lambda: worker.started.is_set() and app.screen.heard_back)
         await pilot.press("s")
         await until(pilot, lambda: app.screen.authorize_url is not None)
         app.clear_notifications()
+        await until(pilot, lambda: not toast_texts(app))
         await pilot.press("c")
-        await until(pilot, lambda: bool(app._notifications))
-        [note] = list(app._notifications)
-        assert note.title != "Copied" and "if the terminal accepts OSC 52" in note.message
+        await until(pilot, lambda: bool(toast_texts(app)))
+        [note] = toast_texts(app)
+        assert not note.startswith("Copied\n") and "if the terminal accepts OSC 52" in note
         assert app.clipboard == fake_worker.AUTHORIZE_URL
         await app.close_worker()

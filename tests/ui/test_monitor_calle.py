@@ -1,7 +1,8 @@
 """The monitor with production's replies (tests/fixtures/replies/calle through the one reader): a page is
 never lost to the countdown that follows it, re-sent history is drawn once, the server's questions are shown
 and never acted on, a run reopened from the journal is whole and is not followed again, exports carry the
-same content as the screen, and "Call finished" comes once per run. Snapshots at 80x24 and 120x40."""
+same content as the screen, and "Call finished" comes once per run. Snapshots of a live call at 80x24 and
+120x40; the finished call's is test_calle_dialect_screens.py's, and reopened from History it is laid out the same."""
 
 from __future__ import annotations
 
@@ -175,7 +176,10 @@ async def test_a_finished_run_reopened_is_whole_at_once_and_not_followed_again()
         assert "✓ Completed" in status and "elapsed 1:39" in status and "Finished" in status
         outcome = text_of(app.screen, "#monitor-outcome-text")
         assert "The shop confirmed order 1182 is ready" in outcome and "Task completed: yes" in outcome
-        assert app.screen.query_one(TranscriptLog).turn_count == 4
+        transcript = app.screen.query_one(TranscriptLog)
+        assert transcript.turn_count == 4
+        # laid out as a call that ended while watched: the transcript leaves no blank rows above the outcome
+        assert transcript.size.height == transcript.line_count and app.screen.query_one("#monitor-outcome").display
         assert worker.followed == []  # a finished run is not polled again
         await pilot.press("r")
         assert worker.refresh_calls == [] and "nothing new to check" in text_of(app.screen, "#monitor-note")
@@ -221,24 +225,26 @@ async def test_exports_of_a_production_call_carry_summary_transcript_details_and
 async def test_call_finished_once_per_run_with_the_servers_judgement(tmp_path):
     from fake_worker import FakeWorker
     from fakes_shell import make_shell_app, sample_records, until
+    from toasts import toasts
 
     worker = FakeWorker(signed_in=True, records=sample_records())
     app = make_shell_app(worker, tmp_path)
     bells: list[int] = []
     app.bell = lambda: bells.append(1)  # type: ignore[method-assign]
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
         await until(pilot, lambda: worker.started.is_set())
         voicemail = rf.run_page("get_call_run-voicemail", asked="run-0004")
         event = RunFinished(run_id="run-0004", status=voicemail.status, status_text=voicemail.status_text,
                             result=voicemail)  # fmt: skip
         worker.emit(event)
         worker.emit(event)  # reported again (a reopened run, a second window): no second bell
-        await until(pilot, lambda: len(app._notifications) >= 1)
+        await until(pilot, lambda: len(toasts(app)) >= 1)
         await pilot.pause()
         assert bells == [1]
-        (note,) = list(app._notifications)
-        assert note.title == "Call finished" and "Task completed: no" in note.message
-        assert "success" not in note.message.lower() and note.severity == "warning"
+        (note,) = toasts(app)
+        text = str(note.render())
+        assert text.startswith("Call finished\n") and "Task completed: no" in text
+        assert "success" not in text.lower() and note.has_class("-warning")
         await app.close_worker()
 
 
@@ -254,15 +260,6 @@ def test_calle_live_monitor_while_people_talk(snap_compare, size):
         await pilot.pause()
 
     assert snap_compare(host(FakeWorker()), terminal_size=size, run_before=run_before)
-
-
-@pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
-def test_calle_monitor_reopened_from_history(snap_compare, size):
-    async def run_before(pilot) -> None:
-        pilot.app.clock.advance(3 * 3600)
-        await pilot.pause()
-
-    assert snap_compare(host(ViewWorker(), terminal=True), terminal_size=size, run_before=run_before)
 
 
 async def test_a_status_word_we_do_not_know_is_shown_in_the_servers_words_and_followed():

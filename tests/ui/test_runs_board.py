@@ -47,9 +47,20 @@ async def open_board(pilot, worker) -> RunsBoardScreen:
     return app.screen
 
 
+def row_order(screen: RunsBoardScreen) -> list[str]:
+    """The runs in the table, top to bottom."""
+    return [row.key.value for row in screen.query_one(DataTable).ordered_rows]
+
+
+def highlighted(screen: RunsBoardScreen) -> str | None:
+    """The run under the table's cursor."""
+    table = screen.query_one(DataTable)
+    return table.ordered_rows[table.cursor_row].key.value if table.row_count else None
+
+
 def cells(screen: RunsBoardScreen, column: str) -> list[str]:
     table = screen.query_one(DataTable)
-    return [str(table.get_cell(key, column)) for key in screen._shown]
+    return [str(table.get_cell(key, column)) for key in row_order(screen)]
 
 
 def test_rows_put_live_calls_first_and_name_the_country():
@@ -72,7 +83,7 @@ async def test_the_board_lists_updates_filters_and_opens(tmp_path):
         screen = await open_board(pilot, worker)
         assert screen.title == "Calls · 3 live"
         assert cells(screen, "status")[:3] == ["● In progress", "◑ Ringing", "● In progress"]
-        assert len(screen._shown) == 5
+        assert len(row_order(screen)) == 5
         # A follower's report changes that row in place: status, last activity, next check.
         table = screen.query_one(DataTable)
         worker.emit(
@@ -91,13 +102,13 @@ async def test_the_board_lists_updates_filters_and_opens(tmp_path):
         await pilot.press("slash")
         assert screen.query_one("#board-filter", Input).has_focus
         await pilot.press(*"kettle")
-        await until(pilot, lambda: len(screen._shown) == 2)
+        await until(pilot, lambda: len(row_order(screen)) == 2)
         await pilot.press("escape")
-        await until(pilot, lambda: len(screen._shown) == 5)
+        await until(pilot, lambda: len(row_order(screen)) == 5)
         # A run that finishes moves to the finished group.
         worker.finish("run-l0", "completed", "They have two.")
         await until(pilot, lambda: screen.title == "Calls · 2 live")
-        assert screen._shown.index("run-l0") >= 2
+        assert row_order(screen).index("run-l0") >= 2
         # Enter opens the highlighted run's monitor; a live one keeps being followed.
         table.focus()
         table.move_cursor(row=0)
@@ -137,9 +148,9 @@ async def test_a_burst_of_reports_is_applied_once_and_keeps_the_cursor_and_the_f
         screen = await open_board(pilot, worker)
         table = screen.query_one(DataTable)
         await pilot.press("slash", *"kettle", "enter")
-        await until(pilot, lambda: screen._shown == ["run-l0", "run-l1"] and table.has_focus)
+        await until(pilot, lambda: row_order(screen) == ["run-l0", "run-l1"] and table.has_focus)
         await pilot.press("down")
-        assert screen._cursor_key() == "run-l1"
+        assert highlighted(screen) == "run-l1"
         passes = []
         refresh_rows = screen._refresh_rows
         screen._refresh_rows = lambda run_ids: (passes.append(set(run_ids)), refresh_rows(run_ids))[1]
@@ -149,16 +160,16 @@ async def test_a_burst_of_reports_is_applied_once_and_keeps_the_cursor_and_the_f
         await until(pilot, lambda: cells(screen, "next") == ["in 0:05", "now"])
         # Ten reports, one pass (the one-second tick's passes, over every live run, aside).
         assert [run_ids for run_ids in passes if "run-0004" not in run_ids] == [{"run-l0", "run-l1"}]
-        assert screen._cursor_key() == "run-l1" and screen._shown == ["run-l0", "run-l1"]
+        assert highlighted(screen) == "run-l1" and row_order(screen) == ["run-l0", "run-l1"]
         # A new run joins the board while filtered: the rows that match stay, the cursor stays on its run.
         worker.records.insert(0, RunRecord("run-l9", "plan-l9", SERVER_URL, FIXED_NOW, ("+14155550109",),
                                            "Ask about the red kettle", "queued", False))  # fmt: skip
         worker.emit(RunUpdate("run-l9", "queued", "waiting_first"))
-        await until(pilot, lambda: screen._shown == ["run-l9", "run-l0", "run-l1"])
-        assert screen._cursor_key() == "run-l1" and table.row_count == 3
+        await until(pilot, lambda: row_order(screen) == ["run-l9", "run-l0", "run-l1"])
+        assert highlighted(screen) == "run-l1" and table.row_count == 3
         await pilot.press("escape")
-        await until(pilot, lambda: len(screen._shown) == 6)
-        assert screen._cursor_key() == "run-l1"
+        await until(pilot, lambda: len(row_order(screen)) == 6)
+        assert highlighted(screen) == "run-l1"
         await app.close_worker()
 
 
@@ -203,7 +214,7 @@ async def test_the_board_shows_the_progress_of_the_batch_being_sent(tmp_path):
         line = screen.query_one("#board-batch", Static)
         shown = lambda: str(line.render()) if line.display else ""  # noqa: E731
         await until(pilot, lambda: shown() == "Batch tonight.jsonl: done 0 · live 1 · failed 0 · waiting 1")
-        assert screen._shown[0] == "run-1"
+        assert row_order(screen)[0] == "run-1"
         worker.finish("run-1", "completed", "Open until 6 pm.")
         await until(pilot, lambda: shown() == "Batch tonight.jsonl: done 1 · live 1 · failed 0 · waiting 0")
         worker.finish("run-2", "completed")

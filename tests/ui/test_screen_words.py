@@ -11,6 +11,7 @@ from datetime import UTC
 
 from fakes_shell import until
 from textual.widgets import Input, TextArea
+from toasts import toast_texts
 from tolerant_servers import ScriptedCalle, structured
 
 from calle_tui.core.auth.secret_store import MemoryStore
@@ -67,9 +68,9 @@ async def test_no_canary_secret_reaches_any_screen_of_a_whole_journey(sandbox_fa
 
     def look() -> None:
         seen.append(screen_text(app))
-        seen.extend(str(n.message) for n in app._notifications)
+        seen.extend(toast_texts(app))
 
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
         await until(pilot, lambda: screen_named(app, "LoginScreen") and app.screen.heard_back, rounds=3000)
         look()
         await pilot.press("s")
@@ -80,13 +81,14 @@ async def test_no_canary_secret_reaches_any_screen_of_a_whole_journey(sandbox_fa
         await pilot.press("ctrl+s")
         await until(pilot, lambda: bool(composer.questions) and not composer.planning, rounds=3000)
         look()
-        for index, question in enumerate(composer.questions):
-            answer = composer.query_one(f"#answer-{composer._question_round}-{index}", Input)
+        boxes = list(composer.query(".answer").results(Input))  # one answer box per question, in order
+        for question, answer in zip(composer.questions, boxes, strict=True):
             answer.value = ANSWERS.get(question.field, ANSWERS["goal"] + ", in English")
         await pilot.press("ctrl+s")
-        await until(pilot, lambda: composer._ready_plan() is not None and not composer.planning, rounds=3000)
+        plan_card = composer.query_one("#composer-plan")  # shown once a plan is ready to review
+        await until(pilot, lambda: plan_card.display and not composer.planning, rounds=3000)
         look()
-        token = composer._ready_plan().confirm_token
+        token = composer.plan.confirm_token
         await pilot.press("ctrl+r")
         await until(pilot, lambda: screen_named(app, "ConfirmCallModal"))
         await pilot.press(*PHONE[-4:])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fake_worker import FakeWorker
 from fakes_shell import FIXED_NOW, make_shell_app, sample_records, until
 from textual.widgets import DataTable, Input, Static
+from toasts import toast_texts
 
 from calle_tui.core.events import RunUpdate
 from calle_tui.ui.screens.help import HelpScreen, collect_keys
@@ -106,13 +107,13 @@ async def test_history_updates_when_a_run_finishes_and_the_bell_rings(tmp_path):
     app = make_shell_app(worker, tmp_path)
     bells: list[int] = []
     app.bell = lambda: bells.append(1)  # type: ignore[method-assign]
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
         screen = await open_history(pilot, worker)
         worker.finish("run-0004", "completed", "They are open until 6 pm on Sunday.")
         await until(pilot, lambda: rows(screen)[0].startswith("✓ Completed"))
         await until(pilot, lambda: bells == [1])
-        notes = [n.message for n in app._notifications]
-        assert any("✓ The call ended: Completed." in n and "6 pm" in n for n in notes)
+        await until(pilot, lambda: any("The call ended" in note for note in toast_texts(app)))
+        assert any("✓ The call ended: Completed." in note and "6 pm" in note for note in toast_texts(app))
         await app.close_worker()
 
 
@@ -161,7 +162,7 @@ async def test_palette_offers_every_screen_action(tmp_path):
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_history(pilot, worker)
         provider = ScreenActionsProvider(screen)
-        names = {name for name, _help, _node, _action in provider._commands()}
+        names = {str(hit.display) async for hit in provider.discover()}
         assert {"Search", "Reload", "Back", "Quit", "Help", "Account"} <= names
         hits = [hit async for hit in provider.search("reload")]
         assert hits

@@ -12,7 +12,7 @@ from datetime import UTC
 
 import pytest
 from fakes_shell import until
-from textual.widgets import Input, TextArea
+from textual.widgets import Input, Log, TextArea
 
 from calle_tui.core.auth.secret_store import MemoryStore
 from calle_tui.core.clock import ManualClock
@@ -72,11 +72,12 @@ async def test_sign_in_plan_answer_confirm_follow_export(sandbox_factory, tmp_pa
         await pilot.press("ctrl+s")
         await until(pilot, lambda: bool(composer.questions) and not composer.planning, rounds=3000)
         assert sim.stats.run_call_sent == 0
-        for index, question in enumerate(composer.questions):
-            answer = composer.query_one(f"#answer-{composer._question_round}-{index}", Input)
+        boxes = list(composer.query(".answer").results(Input))  # one answer box per question, in order
+        for question, answer in zip(composer.questions, boxes, strict=True):
             answer.value = ANSWERS.get(question.field, ANSWERS["goal"] + ", in English")
         await pilot.press("ctrl+s")
-        await until(pilot, lambda: composer._ready_plan() is not None and not composer.planning, rounds=3000)
+        plan_card = composer.query_one("#composer-plan")  # shown once a plan is ready to review
+        await until(pilot, lambda: plan_card.display and not composer.planning, rounds=3000)
 
         # Review: Enter alone never places a call.
         await pilot.press("ctrl+r")
@@ -112,12 +113,12 @@ async def test_sign_in_plan_answer_confirm_follow_export(sandbox_factory, tmp_pa
         # Reopened from History: the whole activity and transcript from the journal, no second bell,
         # and the finished call is not polled again.
         polls = sim.stats.snapshot()["tool_calls"].get("get_call_run", 0)
-        shown_live = monitor._activity_count
+        shown_live = monitor.query_one("#monitor-activity", Log).line_count
         await pilot.press("enter")
         await until(pilot, lambda: screen_named(app, "MonitorScreen") and app.screen is not monitor, rounds=3000)
         reopened = app.screen
         await pilot.pause()
-        assert reopened._activity_count == shown_live > 0
+        assert reopened.query_one("#monitor-activity", Log).line_count == shown_live > 0
         assert reopened.view.summary and reopened.view.best_transcript and reopened.view.terminal
         assert "Finished" in str(reopened.query_one("#monitor-status").render())
         assert bells == [1] and sim.stats.snapshot()["tool_calls"].get("get_call_run", 0) == polls

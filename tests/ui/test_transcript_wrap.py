@@ -33,8 +33,11 @@ async def test_a_cjk_turn_at_80_columns_is_wrapped_not_cut():
         await pilot.pause()
         width = log.scrollable_content_region.width
         body = width - NAME_WIDTH - 3
-        texts = [text for _speaker, text in log._lines]
+        drawn = [list(log.render_line(y)) for y in range(log.line_count)]  # (name, " │ ", text) a line
+        names, texts = [line[0].text.strip() for line in drawn], [line[2].text for line in drawn]
+        assert names == ["callee"] + [""] * (len(drawn) - 2) + ["agent"]  # the name on a turn's first line only
         assert "".join(texts[:-1]) == CJK and len(texts) >= 3
         assert all(cell_len(text) <= body for text in texts)
         # whoever speaks first, the agent and the callee keep their own colours
-        assert log._style_for("agent").color.name == "cyan" and log._style_for("callee").color.name == "magenta"
+        colours = {line[0].text.strip(): line[0].style.color.name for line in (drawn[0], drawn[-1])}
+        assert colours == {"callee": "magenta", "agent": "cyan"}
