@@ -53,8 +53,11 @@ class ServerThread:
                 raise RuntimeError("test server did not start")
             time.sleep(0.01)
 
-    def stop(self) -> None:
+    def stop(self, *, at_once: bool = False) -> None:
+        """Stop serving; at_once: as a server that dies, dropping the requests in flight unanswered."""
         if self._server is not None:
+            if at_once:
+                self._server.force_exit = True
             self._server.should_exit = True
         if self._thread is not None:
             self._thread.join(timeout=10)

@@ -92,13 +92,12 @@ async def test_a_line_busy_with_someone_elses_call_is_put_back_and_sent_when_fre
 async def test_stop_sends_no_further_line_and_a_lost_answer_is_never_resent(line_of_one, make_worker, manual_clock):
     worker, log = await signed_in(make_worker, line_of_one)
     lines = await planned(worker)
-    sender = BatchSender(worker, lines, clock=manual_clock)
 
     def stop_after_first(line: SendLine) -> None:
         if line.line == 1 and line.state == "started":
             sender.stop()
 
-    sender._on_change = stop_after_first
+    sender = BatchSender(worker, lines, clock=manual_clock, on_change=stop_after_first)
     task = asyncio.ensure_future(sender.run())
     await drive(manual_clock, log, task.done, timeout=60)  # run() returns once the placed call has ended
     assert [ln.state for ln in lines] == ["finished", "not_sent", "not_sent"]

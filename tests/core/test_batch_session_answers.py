@@ -4,6 +4,8 @@ skipped; the plans are saved privately and never hold a confirm token; once sent
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import os
 import stat
@@ -81,9 +83,29 @@ async def test_skipped_lines_are_not_ready_and_saved_plans_hold_no_confirm_token
 
 async def test_once_sent_no_plan_changes(box, make_worker, tmp_path, manual_clock):
     session = await session_for(make_worker, box, tmp_path, manual_clock)
-    session._sent = True  # what send() sets first, before any run_call
-    with pytest.raises(BatchLocked):
-        session.skip(1)
-    with pytest.raises(BatchLocked):
-        await session.answer(2, PlanRequest(user_input="English"))
-    assert box.stats.tool_calls["plan_call"] == 2
+    skipping: list[BaseException | None] = []
+    sending_began = asyncio.Event()
+
+    def on_change(line) -> None:
+        if line.state == "sending" and not sending_began.is_set():  # the first line, before its run_call
+            try:
+                session.skip(1)
+                skipping.append(None)
+            except BatchLocked as exc:
+                skipping.append(exc)
+            sending_began.set()
+
+    sending = asyncio.ensure_future(session.send(on_change=on_change))
+    try:
+        await asyncio.wait_for(sending_began.wait(), 30)
+        assert isinstance(skipping[0], BatchLocked)
+        with pytest.raises(BatchLocked):
+            session.skip(1)
+        with pytest.raises(BatchLocked):
+            await session.answer(2, PlanRequest(user_input="English"))
+        assert box.stats.tool_calls["plan_call"] == 2  # nothing re-planned
+    finally:
+        session.stop()
+        sending.cancel()  # the placed call would take minutes of the sandbox's real time to end
+        with contextlib.suppress(asyncio.CancelledError):
+            await sending

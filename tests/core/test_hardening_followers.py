@@ -107,8 +107,7 @@ async def test_a_server_that_dies_under_run_call_leaves_the_outcome_open(make_wo
         sending = asyncio.ensure_future(worker.run(plan.plan_id, plan.confirm_token))
         assert await asyncio.to_thread(fake.run_call_entered.wait, 10)
         # The server goes away at once: the in-flight request's connection drops, every connect after it is refused.
-        server._server.force_exit = True
-        await asyncio.to_thread(server.stop)
+        await asyncio.to_thread(server.stop, at_once=True)
         with pytest.raises(WorkerError) as caught:
             await sending
     finally:

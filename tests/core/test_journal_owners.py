@@ -3,6 +3,7 @@ started meanwhile never calls it "outcome unknown"; once the sender dies, howeve
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -89,7 +90,9 @@ def test_a_version_1_journal_is_migrated_and_its_pending_attempt_is_unknown(tmp_
     db.close()
     journal = Journal(path)
     assert [a.state for a in journal.settle_crashed_attempts(URL)] == ["unknown"]
-    assert journal._db.execute("PRAGMA user_version").fetchone()[0] == journal_module.SCHEMA_VERSION
+    journal.close()
+    with contextlib.closing(sqlite3.connect(path)) as db:  # the file now has the current format
+        assert db.execute("PRAGMA user_version").fetchone()[0] == journal_module.SCHEMA_VERSION
 
 
 def test_a_state_folder_that_cannot_be_made_is_one_sentence_naming_it(tmp_path):

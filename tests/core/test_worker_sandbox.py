@@ -148,14 +148,18 @@ async def test_concurrent_confirms_make_one_run_call_on_the_wire(sim, make_worke
 
 async def test_crash_after_send_is_unknown_until_the_user_reconciles(sim, make_worker, tmp_path):
     worker, _log = await signed_in_worker(make_worker, sim)
-    plan = await worker.plan(ready_request())
-    # Send run_call the way run() does, then "crash" before the answer is journaled.
+    request = ready_request()
+    plan = await worker.plan(request)
+    # run() latches the attempt, then sends run_call; here the process "crashes" before the answer is
+    # journaled: the latch is set, and the same run_call reaches the server from elsewhere (a second
+    # worker with its own journal), so the call is placed and this journal never learns its run id.
     assert worker.journal.begin_attempt(plan.plan_id, plan.confirm_token, sim.mcp_url, 1.0)
-    from calle_tui.core.contract import RunCallInput
-
-    await worker._conn.call("run_call", RunCallInput(plan_id=plan.plan_id, confirm_token=plan.confirm_token).to_arguments())
+    sender, _ = await signed_in_worker(make_worker, sim, state=tmp_path / "sender-state")
+    sender.journal.record_plan(sim.mcp_url, request, plan, 1.0)
+    await sender.run(plan.plan_id, plan.confirm_token)
+    await sender.close()
     await worker.close()
-    assert sim.stats.calls_placed == 1
+    assert sim.stats.calls_placed == 1 and sim.stats.run_call_sent == 1
 
     again, log2 = make_worker(sim.mcp_url)
     await again.start()

@@ -166,7 +166,8 @@ async def test_login_times_out():
     login, _ = await _pending(listen=True, timeout=0.2)
     with pytest.raises(LoginTimedOut):
         await login.callback_handler()
-    assert login._server is None  # the listener is closed
+    with pytest.raises(OSError):  # the listener is closed
+        await asyncio.open_connection("127.0.0.1", login.port)
     await login.close()
 
 
@@ -211,40 +212,38 @@ async def test_auto_follow_refuses_pastes():
     assert info.value.kind == "no_login"
 
 
-def test_console_browsers_are_never_started(monkeypatch):
+def recording_browser(monkeypatch, kind: type) -> list[str]:
+    """The system's default browser is of `kind` (a webbrowser controller class); the addresses it was
+    asked to open are listed, and nothing is started."""
     import webbrowser
 
-    from calle_tui.core.auth import login_flows
-
     opened: list[str] = []
+    monkeypatch.setattr(kind, "open", lambda self, url, new=0, autoraise=True: opened.append(url) or True)
+    monkeypatch.setattr(webbrowser, "get", lambda using=None: kind("browser"))
+    return opened
 
-    class Console(webbrowser.GenericBrowser):
-        def open(self, url, new=0, autoraise=True):
-            opened.append(url)
-            return True
 
-    monkeypatch.setattr(webbrowser, "get", lambda using=None: webbrowser.GenericBrowser("lynx"))
-    assert login_flows._open_in_gui_browser("http://127.0.0.1/x") is False
+async def test_console_browsers_are_never_started(monkeypatch):
+    import webbrowser
 
-    class Gui(webbrowser.BackgroundBrowser):
-        def open(self, url, new=0, autoraise=True):
-            opened.append(url)
-            return True
+    opened = recording_browser(monkeypatch, webbrowser.GenericBrowser)  # lynx, w3m: would take the terminal
+    console = BrowserLogin(EventLog(), listen=False, open_browser=True)
+    await console.redirect_handler(AUTHORIZE)
+    assert opened == [] and not console.browser_opened
 
-    monkeypatch.setattr(webbrowser, "get", lambda using=None: Gui("firefox"))
-    assert login_flows._open_in_gui_browser("http://127.0.0.1/x") is True
-    assert opened == ["http://127.0.0.1/x"]
+    opened = recording_browser(monkeypatch, webbrowser.BackgroundBrowser)  # firefox
+    gui = BrowserLogin(EventLog(), listen=False, open_browser=True)
+    await gui.redirect_handler(AUTHORIZE)
+    assert opened == [AUTHORIZE] and gui.browser_opened
 
 
 async def test_the_browser_is_opened_only_where_one_is_local(monkeypatch):
-    from calle_tui.core.auth import login_flows
+    import webbrowser
 
-    opened: list[str] = []
-    monkeypatch.setattr(login_flows, "_open_in_gui_browser", lambda url: opened.append(url) or True)
-    over_ssh = BrowserLogin(EventLog(), listen=True, environ={"DISPLAY": ":0", "SSH_CONNECTION": "a b c d"})
-    await over_ssh.start()
+    opened = recording_browser(monkeypatch, webbrowser.BackgroundBrowser)
     events = EventLog()
-    over_ssh._emit = events
+    over_ssh = BrowserLogin(events, listen=True, environ={"DISPLAY": ":0", "SSH_CONNECTION": "a b c d"})
+    await over_ssh.start()
     await over_ssh.redirect_handler(AUTHORIZE)
     assert opened == []
     [waiting] = events.of(SignInProgress)

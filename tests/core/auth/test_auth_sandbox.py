@@ -3,6 +3,7 @@ a forgotten client, timeout and cancel."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 
@@ -229,21 +230,21 @@ async def test_login_timeout_ends_cleanly(sandbox):
     storage = ServerTokenStorage(MemoryStore(), sandbox.mcp_url)
     await expect_failure(sandbox.mcp_url, build_oauth_provider(sandbox.mcp_url, storage, login, events), LoginTimedOut)
     assert steps(events)[-1] == "failed"
-    assert login._server is None
+    with pytest.raises(OSError):  # the listener is closed: the browser's redirect finds nobody
+        await asyncio.open_connection("127.0.0.1", login.port)
     assert not storage.has_tokens()
     await login.close()
 
 
 async def test_cancel_ends_cleanly(sandbox):
     events = EventLog()
-    login = BrowserLogin(events, timeout=60, open_browser=False, listen=True, environ={})
 
     def cancel_when_waiting(event) -> None:
         events(event)
         if isinstance(event, SignInProgress) and event.step == "waiting_for_browser":
             login.cancel()
 
-    login._emit = cancel_when_waiting
+    login = BrowserLogin(cancel_when_waiting, timeout=60, open_browser=False, listen=True, environ={})
     await login.start()
     storage = ServerTokenStorage(MemoryStore(), sandbox.mcp_url)
     started = time.monotonic()
