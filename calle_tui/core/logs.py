@@ -58,8 +58,9 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"(?i)(state parameter mismatch:?)\s*\S+\s*!=\s*\S+"), rf"\1 {MASK} != {MASK}"),
 ]
 
-_lock = threading.Lock()
+_lock = threading.RLock()  # re-entrant: a record logged while it is held is masked through it too
 _secrets: set[str] = set()
+_forms: set[str] = set()  # every registered secret in each form it may be written in
 _secret_re: re.Pattern[str] | None = None
 _handler: logging.Handler | None = None
 _log_path: Path | None = None
@@ -105,11 +106,31 @@ def register_secret(value: str | None) -> None:
         if value in _secrets:
             return
         _secrets.add(value)
-        forms: set[str] = set()
-        for s in _secrets:
-            forms |= _variants(s)
-        ordered = sorted(forms, key=len, reverse=True)  # longest first: a form never half-matches
-        _secret_re = re.compile("|".join(re.escape(f) for f in ordered))
+        _forms.update(_variants(value))
+        # Compiled on the next use, not here: a sign-in registers several values in a row, and rebuilding
+        # the pattern of every form for each of them made each registration cost more than the last.
+        _secret_re = None
+
+
+def forget_secrets() -> None:
+    """Forget every registered value: for a process that starts over with nothing signed in (each test)."""
+    global _secret_re
+    with _lock:
+        _secrets.clear()
+        _forms.clear()
+        _secret_re = None
+
+
+def _pattern() -> re.Pattern[str] | None:
+    global _secret_re
+    pattern = _secret_re
+    if pattern is not None or not _forms:
+        return pattern
+    with _lock:
+        if _secret_re is None and _forms:
+            ordered = sorted(_forms, key=len, reverse=True)  # longest first: a form never half-matches
+            _secret_re = re.compile("|".join(re.escape(f) for f in ordered))
+        return _secret_re
 
 
 def mask_known_secrets(text: str) -> str:
@@ -120,7 +141,7 @@ def mask_known_secrets(text: str) -> str:
         return text
     if not isinstance(text, str):
         text = str(text)
-    pattern = _secret_re
+    pattern = _pattern()
     return pattern.sub(MASK, text) if pattern is not None else text
 
 

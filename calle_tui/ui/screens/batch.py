@@ -88,6 +88,9 @@ class BatchScreen(Screen[None]):
         self.stage = "reading"  # reading | planning | planned | sending | sent | failed
         self._worked_on = False  # a line was answered, planned again or skipped since the last save
         self._leave_armed = False  # the first Esc said what leaving drops
+        # The row whose whole text was last shown, or under the cursor when the counts were: the table reports
+        # a highlight when rows are filled in too, and that late report must not replace the counts and keys.
+        self._highlighted_row: int | None = None
 
     DEFAULT_CSS = """
     #batch-body { height: 1fr; padding: 0 1; }
@@ -152,6 +155,7 @@ class BatchScreen(Screen[None]):
     def _show_planned(self, said: str = "") -> None:
         """The counts and what can be done next, after the planning and after each answer or skip."""
         planned = self.session.planned
+        self._highlighted_row = self.query_one("#batch-table", DataTable).cursor_row
         ready = len(self.session.ready())
         skipped = sum(1 for p in planned if p.state == "skipped")
         open_ = sum(1 for p in planned if p.state in {"questions", "not_ready", "error"})
@@ -341,6 +345,9 @@ class BatchScreen(Screen[None]):
     @on(DataTable.RowHighlighted, "#batch-table")
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:
         # A long question or problem is cut at the column's edge: the highlighted line's is shown whole.
+        if event.cursor_row == self._highlighted_row:
+            return
+        self._highlighted_row = event.cursor_row
         row = event.data_table.get_row_at(event.cursor_row)
         if self.stage in {"planned", "failed"} and len(row) > 2:
             self._say(f"Line {row[0]}: {row[2]}")
