@@ -24,6 +24,16 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     return min(8, 2 * (os.cpu_count() or 1))
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test that starts a sandbox (through any fixture built on `sandbox_factory`) is an end-to-end journey:
+    marked `slow`, so `pytest -m "not slow"` is the quick loop. Journeys without a sandbox (a whole app driven
+    key by key, other processes) carry the mark in their own module."""
+    slow = pytest.mark.slow
+    for item in items:
+        if "sandbox_factory" in getattr(item, "fixturenames", ()):
+            item.add_marker(slow)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_process_state(tmp_path, monkeypatch):
     """Each test starts as a new process would, whichever tests ran before it in this worker process:

@@ -16,6 +16,9 @@ from tolerant_servers import ScriptedCalle
 from calle_tui.core.events import ErrorEvent, RunFinished, RunOutcomeUnknown, RunUpdate, ToolsListed
 from calle_tui.core.worker_api import PlanRequest, WorkerError
 
+pytestmark = pytest.mark.slow  # whole calls through the worker against a scripted server over HTTP
+
+
 REQUEST = PlanRequest(user_input="Call +1 415 555 0142 and ask if order 1182 is ready")
 
 

@@ -15,6 +15,9 @@ from textual.widgets import DataTable, Input, Static
 from calle_tui.core.contract import PlanCallResult
 from calle_tui.ui.screens.batch import BatchConfirmModal, BatchScreen
 
+pytestmark = pytest.mark.slow  # whole batches planned, answered, confirmed and sent through the app
+
+
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
 LINES = [
     {"to_phones": ["+14155550100"], "language": "English", "goal": "Ask whether the shop is open today"},

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from fake_worker import FakeWorker
 from fakes_runs import RunsHostApp, missing_plan, ready_plan
 from textual.widgets import Input, Static, TextArea
@@ -13,6 +14,9 @@ from calle_tui.core.worker_api import WorkerError
 from calle_tui.ui.screens.composer import ComposerScreen
 from calle_tui.ui.screens.confirm import ConfirmCallModal
 from calle_tui.ui.screens.monitor import MonitorScreen
+
+pytestmark = pytest.mark.slow  # journeys through the whole composer: plan, answer, confirm, monitor
+
 
 SIZE = (80, 24)
 

@@ -24,6 +24,9 @@ from calle_tui.ui.runs.answers import GENERIC_PROMPT
 from calle_tui.ui.screens.composer import ComposerScreen
 from calle_tui.ui.screens.confirm import CONFIRM_WORD, ConfirmCallModal
 
+pytestmark = pytest.mark.slow  # journeys through the whole composer against production's reply shapes
+
+
 SIZES = [(80, 24), (120, 40)]
 BERLIN = UserZone("Europe/Berlin", "system")
 CANARY = "CANARY-CONFIRM"

@@ -19,7 +19,10 @@ import pytest
 
 from calle_tui.ui.launch import DEMO_PREFIX, _sweep_orphaned_demo_folders
 
-pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses /proc and a pty")
+pytestmark = [
+    pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses /proc and a pty"),
+    pytest.mark.slow,  # the demo as a real process in a pty
+]
 
 
 def wait_until(predicate, deadline: float = 30.0) -> None:

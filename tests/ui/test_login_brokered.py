@@ -13,6 +13,9 @@ from textual.widgets import Static
 from calle_tui.ui.screens.login import LoginScreen
 from calle_tui.ui.widgets.qr import qr_lines
 
+pytestmark = pytest.mark.slow  # whole sign-ins through the app
+
+
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
 # As long as a production link (CALLE-DIALECT.md, Sign-in): the largest code the screen must fit.
 LOGIN_URL = "https://seleven-mcp-sg.airudder.com/openagent-auth/sessions/3f6c1d2e-9b8a-4c7d-8e5f-0a1b2c3d4e5f/start?from=calle-tui-cli"

@@ -3,6 +3,7 @@ something else, once its scheduled time has passed, and it must never drop part 
 
 from __future__ import annotations
 
+import pytest
 from fake_worker import FakeWorker
 from fakes_runs import RunsHostApp, iso, missing_plan, ready_plan
 from textual.widgets import Input, Static, TextArea
@@ -11,6 +12,9 @@ from calle_tui.core.contract import PlanCallResult, PlanDetails
 from calle_tui.ui.runs.fields import FieldValueError, parse_field
 from calle_tui.ui.screens.composer import ComposerScreen
 from calle_tui.ui.screens.confirm import ConfirmCallModal
+
+pytestmark = pytest.mark.slow  # journeys through the whole app across plans that change under it
+
 
 SIZE = (80, 24)
 REQUEST = "Call +14155550123 in English and book a table for two at 7 pm."

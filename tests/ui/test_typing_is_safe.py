@@ -16,6 +16,9 @@ from calle_tui.ui.screens.composer import ComposerScreen
 from calle_tui.ui.screens.history import HistoryScreen
 from calle_tui.ui.screens.login import LoginScreen
 
+pytestmark = pytest.mark.slow  # the whole app typed into key by key, in every state
+
+
 SENTENCES = (
     "Call Roxy, a table? yes x y a h",  # a, x, y: Account, Sign out?, Sign out (the reported sequence)
     "ring +1 415 (say hi!)",

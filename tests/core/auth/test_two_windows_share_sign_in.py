@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from auth_helpers import list_tools
 from test_auth_sandbox import TOOLS
 
@@ -18,6 +19,9 @@ from calle_tui.core.auth.provider import build_oauth_provider
 from calle_tui.core.auth.secret_store import FileStore
 from calle_tui.core.auth.token_storage import ServerTokenStorage
 from calle_tui.core.events import EventLog
+
+pytestmark = pytest.mark.slow  # two real processes
+
 
 HERE = Path(__file__).parent
 REQUESTS = 8  # per window; every one refreshes (the token outlives no request, see below)
