@@ -7,7 +7,7 @@ import logging
 import stat
 from urllib.parse import quote
 
-from calle_tui.core.logs import MASK, redact, register_secret, setup_logging
+from calle_tui.core.logs import MASK, forget_secrets, mask_known_secrets, redact, register_secret, setup_logging
 
 SECRET = "s3cr3t-T0KEN-value_with.many~chars"
 
@@ -51,6 +51,16 @@ def test_registered_secret_is_scrubbed_in_raw_urlencoded_and_base64_forms():
         assert SECRET not in out
         # nothing long enough to recover the secret survives
         assert form not in out, (form, out)
+
+
+def test_a_secret_registered_after_text_was_masked_is_masked_too_and_forgetting_ends_it():
+    first, second = "tok-FIRST-0123456789", "tok-SECOND-9876543210"
+    register_secret(first)
+    assert mask_known_secrets(f"a {first} b {second}") == f"a {MASK} b {second}"
+    register_secret(second)  # the pattern built for the first line must not be reused as it was
+    assert mask_known_secrets(f"a {first} b {second} c {quote(second)}") == f"a {MASK} b {MASK} c {MASK}"
+    forget_secrets()
+    assert mask_known_secrets(f"a {first} b {second}") == f"a {first} b {second}"
 
 
 def test_short_values_are_not_registered():
