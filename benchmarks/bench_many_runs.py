@@ -19,7 +19,7 @@ three 20 ms windows with less than 1 ms of CPU (Textual's wait_for_idle), so it 
 and counts the followers' CPU; it does not time the repaint.
 
 Run: .venv/bin/python benchmarks/bench_many_runs.py [--runs 50] [--seconds 90] [--presses 100]
-The app settles its heap once connected (core/heap.py: one collection, then gc.freeze), so the garbage
+The app settles its heap once connected (core/support/heap.py: one collection, then gc.freeze), so the garbage
 collector's full passes, which run every few seconds while the followers poll, walk only what was made
 since; this script does the same at the same point, and times the board a second time after gc.unfreeze()
 to show the difference side by side.
@@ -158,9 +158,9 @@ async def board_repaints(worker, presses: int) -> dict[str, list[float]]:
 
 async def main(runs: int, seconds: float, presses: int) -> None:
     from calle_tui.core.auth.secret_store import MemoryStore
+    from calle_tui.core.config.settings import Settings
     from calle_tui.core.events import SignInNeeded, ToolsListed
-    from calle_tui.core.heap import settle
-    from calle_tui.core.settings import Settings
+    from calle_tui.core.support.heap import settle
     from calle_tui.core.worker import CalleWorker
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -173,7 +173,7 @@ async def main(runs: int, seconds: float, presses: int) -> None:
             await worker.start()
             if isinstance(await seen.get(), SignInNeeded):
                 await worker.sign_in("auto-follow")
-            settle()  # what the app does once connected (core/heap.py)
+            settle()  # what the app does once connected (core/support/heap.py)
             tracemalloc.start()
 
             await place(worker, 1, 0)
@@ -188,7 +188,7 @@ async def main(runs: int, seconds: float, presses: int) -> None:
             await place(worker, runs, 1 + runs)
             repaints = await board_repaints(worker, presses)
             # The same board again with the start-up objects back in the collector's full passes (gc.unfreeze):
-            # what core/heap.py's settle() saves, side by side in this run.
+            # what core/support/heap.py's settle() saves, side by side in this run.
             gc.unfreeze()
             unsettled = await board_repaints(worker, presses)
             await worker.close()

@@ -22,8 +22,8 @@ from textual.app import App, ComposeResult
 from textual.screen import Screen
 from textual.widgets import Log
 
-from calle_tui.core.contract import ActivityEntry, GetCallRunResult
 from calle_tui.core.events import RunUpdate
+from calle_tui.core.wire.contract import ActivityEntry, GetCallRunResult
 from calle_tui.ui.runs.transcript import TranscriptLog
 from calle_tui.ui.screens.monitor import MonitorScreen
 

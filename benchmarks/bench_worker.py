@@ -25,9 +25,9 @@ async def bench(rounds: int, warmup: int) -> dict[str, float]:
 
     from calle_tui.core.auth.secret_store import MemoryStore
     from calle_tui.core.auth.token_storage import ServerTokenStorage
+    from calle_tui.core.config.settings import Settings
     from calle_tui.core.events import SignInNeeded, ToolsListed
-    from calle_tui.core.journal import Journal
-    from calle_tui.core.settings import Settings
+    from calle_tui.core.store.journal import Journal
     from calle_tui.core.worker import CalleWorker
     from calle_tui.core.worker_api import PlanRequest
     from calle_tui.sandbox.harness import start_sandbox

@@ -1,3 +1,3 @@
-from calle_tui.cli import main
+from calle_tui.commands.cli import main
 
 raise SystemExit(main())

@@ -121,7 +121,7 @@ def session_worker(clock: Clock, *, signed_in: bool = True):
     import fake_worker
     from fake_worker import FakeWorker
 
-    from calle_tui.core.contract import NextStep, PlanCallResult, PlanDetails, RunCallResult
+    from calle_tui.core.wire.contract import NextStep, PlanCallResult, PlanDetails, RunCallResult
 
     # The fake's sign-in link names its server: make it the same sandbox.
     fake_worker.AUTHORIZE_URL = fake_worker.AUTHORIZE_URL.replace("https://calle.invalid", "http://127.0.0.1:8765")
@@ -170,7 +170,7 @@ async def shoot(app, size: tuple[int, int], path: Path, steps) -> None:
 
 
 def speech_entries(clock: Clock, first: int, count: int):
-    from calle_tui.core.contract import ActivityEntry
+    from calle_tui.core.wire.contract import ActivityEntry
 
     return tuple(
         ActivityEntry(id=f"s{i}", at=clock.iso(-40 + 6 * i), type="speech", speaker=TRANSCRIPT[i][0], text=TRANSCRIPT[i][1])
@@ -179,7 +179,7 @@ def speech_entries(clock: Clock, first: int, count: int):
 
 
 def progress_entries(clock: Clock):
-    from calle_tui.core.contract import ActivityEntry
+    from calle_tui.core.wire.contract import ActivityEntry
 
     steps = [
         ("status", "Call queued", -75),
@@ -195,8 +195,8 @@ def progress_entries(clock: Clock):
 async def main(size: tuple[int, int], out: Path) -> None:
     from fakes_shell import until  # fails with "condition not reached" when a screen never gets there
 
-    from calle_tui.core.contract import GetCallRunResult, NextStep, TranscriptTurn
     from calle_tui.core.events import RunFinished, RunUpdate
+    from calle_tui.core.wire.contract import GetCallRunResult, NextStep, TranscriptTurn
     from calle_tui.ui.screens.help import HelpScreen
     from calle_tui.ui.screens.history import HistoryScreen
     from calle_tui.ui.screens.monitor import MonitorScreen

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from calle_tui.core import logs
+from calle_tui.core.store import logs
 from calle_tui.sandbox.harness import ManualClock, RunningSandbox, SandboxConfig, start_sandbox
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from mcp.types import CallToolResult
 
-from calle_tui.core.dialect import replies
+from calle_tui.core.wire import replies
 
 ROOT = Path(__file__).parent / "fixtures" / "replies"
 

@@ -19,7 +19,7 @@ def test_core_and_sandbox_do_not_import_textual():
 def test_cli_help_is_fast_to_import():
     # `calle-tui --help` must not import the mcp SDK or Textual (first paint and scripts stay quick).
     code = (
-        "import sys; from calle_tui import cli; cli.build_parser()\n"
+        "import sys; from calle_tui.commands import cli; cli.build_parser()\n"
         "assert 'mcp' not in sys.modules and 'textual' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

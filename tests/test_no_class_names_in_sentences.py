@@ -6,7 +6,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from calle_tui.core.connection import classify
+from calle_tui.core.session.connection import classify
 
 PACKAGE = Path(__file__).parents[1] / "calle_tui"
 LOG_METHODS = {"debug", "info", "warning", "error", "exception", "critical"}
@@ -42,7 +42,7 @@ def sentences_with_class_names() -> list[str]:
 def test_no_sentence_is_built_from_an_exception_class_name():
     # The sandbox's own error text names its input models (a developer-facing server); contract.py names a
     # JSON type ("got list"), not an exception.
-    allowed = {"calle_tui/core/contract.py"}
+    allowed = {"calle_tui/core/wire/contract.py"}
     assert [where for where in sentences_with_class_names() if where.split(":")[0] not in allowed] == []
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 if TYPE_CHECKING:  # annotations only: screens import these events, and pydantic must not delay the first paint
-    from calle_tui.core.contract import ActivityEntry, GetCallRunResult, PlanCallResult, RunCallResult, TranscriptTurn
+    from calle_tui.core.wire.contract import ActivityEntry, GetCallRunResult, PlanCallResult, RunCallResult, TranscriptTurn
 
 ConnectionState = Literal["disconnected", "connecting", "connected", "reconnecting", "failed"]
 SignInStep = Literal["discovering", "registering", "waiting_for_browser", "exchanging", "done", "failed", "canceled"]

@@ -23,18 +23,8 @@ import random
 from collections.abc import AsyncIterator, Callable
 from typing import Any, Literal, TypeVar
 
-from calle_tui.core.clock import Clock, SystemClock
-from calle_tui.core.connection import PLAN_TIMEOUT, CallError, Connection, classify
-from calle_tui.core.contract import (
-    SAFE_TOOL_NAMES,
-    TOOL_NAMES,
-    ActivityEntry,
-    PlanCallInput,
-    PlanCallResult,
-    RunCallInput,
-    RunCallResult,
-    places_calls,
-)
+from calle_tui.core.config.settings import Settings
+from calle_tui.core.config.timezone import user_zone
 from calle_tui.core.events import (
     ConnectionChanged,
     ConnectionState,
@@ -52,13 +42,23 @@ from calle_tui.core.events import (
     ToolsListed,
     WorkerEvent,
 )
-from calle_tui.core.follow import RunFollowers, fmt_seconds
-from calle_tui.core.journal import Journal, JournalError
-from calle_tui.core.polling import PollPolicy, backoff_delay
-from calle_tui.core.request_budget import RequestBudget
-from calle_tui.core.settings import Settings
-from calle_tui.core.timezone import user_zone
-from calle_tui.core.wording import in_peoples_words
+from calle_tui.core.runs.follow import RunFollowers, fmt_seconds
+from calle_tui.core.runs.polling import PollPolicy, backoff_delay
+from calle_tui.core.session.connection import PLAN_TIMEOUT, CallError, Connection, classify
+from calle_tui.core.session.request_budget import RequestBudget
+from calle_tui.core.store.journal import Journal, JournalError
+from calle_tui.core.support.clock import Clock, SystemClock
+from calle_tui.core.wire.contract import (
+    SAFE_TOOL_NAMES,
+    TOOL_NAMES,
+    ActivityEntry,
+    PlanCallInput,
+    PlanCallResult,
+    RunCallInput,
+    RunCallResult,
+    places_calls,
+)
+from calle_tui.core.wire.wording import in_peoples_words
 from calle_tui.core.worker_api import AuthStatus, PlanRequest, RunRecord, WorkerError
 
 log = logging.getLogger("calle_tui.worker")
@@ -104,7 +104,7 @@ class CalleWorker:
         )
         self._subscribers = Subscribers()
         self._storage: Any = None  # ServerTokenStorage, built in start()
-        self._conn: Any = None  # calle_tui.core.connection.Connection
+        self._conn: Any = None  # calle_tui.core.session.connection.Connection
         # Sessions replaced by a newer one, still closing. Held here because the event loop keeps only a weak
         # reference to a task (one it drops may vanish mid-close), and close() waits for them.
         self._retiring: set[asyncio.Task[None]] = set()
@@ -190,7 +190,7 @@ class CalleWorker:
 
     async def _start(self) -> None:
         try:
-            from calle_tui.core.logs import setup_logging
+            from calle_tui.core.store.logs import setup_logging
 
             setup_logging(self.settings.state_root / "logs")
         except Exception:  # logging is best effort, never a reason not to start
@@ -686,8 +686,8 @@ class CalleWorker:
     # --- plan ---------------------------------------------------------------------------------------
 
     async def plan(self, request: PlanRequest) -> PlanCallResult:
-        from calle_tui.core.dialect.replies import Unreadable, read_plan
-        from calle_tui.core.results import result_data, tool_error_message
+        from calle_tui.core.wire.replies import Unreadable, read_plan
+        from calle_tui.core.wire.results import result_data, tool_error_message
 
         if not request.user_input or not request.user_input.strip():
             raise WorkerError("Say what the call is for first.", action="Type your request.", kind="input")
@@ -718,7 +718,7 @@ class CalleWorker:
         except Unreadable as exc:
             raise WorkerError(str(exc).capitalize() + ".", action="Try again later.", kind="malformed") from None
         if result.confirm_token:
-            from calle_tui.core.logs import register_secret
+            from calle_tui.core.store.logs import register_secret
 
             # A server that repeats the token later (in run_call's words, say) is masked on screen and in logs.
             register_secret(result.confirm_token)
@@ -799,9 +799,9 @@ class CalleWorker:
             )
 
     async def _send_run_call(self, conn: Any, plan_id: str, confirm_token: str) -> RunCallResult:
-        from calle_tui.core.dialect.replies import Unreadable, read_run_start, read_tool_error
-        from calle_tui.core.logs import mask_known_secrets as safe_text
-        from calle_tui.core.results import result_data, server_text
+        from calle_tui.core.store.logs import mask_known_secrets as safe_text
+        from calle_tui.core.wire.replies import Unreadable, read_run_start, read_tool_error
+        from calle_tui.core.wire.results import result_data, server_text
 
         args = RunCallInput(plan_id=plan_id, confirm_token=confirm_token).to_arguments()
         try:
@@ -870,7 +870,7 @@ class CalleWorker:
         """Only on the user's explicit request: learn what happened to a run_call whose answer was lost by
         replaying the SAME plan_id + confirm_token (the contract returns the same run_id for a replay; a plan
         can start at most one call). Never called automatically."""
-        from calle_tui.core.reconcile import reconcile_attempt
+        from calle_tui.core.runs.reconcile import reconcile_attempt
 
         lock = self._run_locks.setdefault(plan_id, asyncio.Lock())
         if lock.locked():
@@ -902,9 +902,9 @@ class CalleWorker:
         return self._read(lambda journal: journal.history(search, server_url=self.server_url))
 
     def run_view(self, run_id: str) -> Any:
-        """What the journal knows of a run, folded by the one reducer (core/runview.py): enough to redraw a
+        """What the journal knows of a run, folded by the one reducer (core/runs/runview.py): enough to redraw a
         past or live run at once (its whole activity, last status, summary, transcript), or None."""
-        from calle_tui.core.runview import from_journal
+        from calle_tui.core.runs.runview import from_journal
 
         def build(journal: Journal) -> Any:
             state = journal.run(run_id)
@@ -942,7 +942,7 @@ class CalleWorker:
 
 
 def _configure_client_action(configured: bool = False) -> str:
-    from calle_tui.core.settings import config_file
+    from calle_tui.core.config.settings import config_file
 
     if configured:
         return (

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:  # annotations only, so importing this seam does not import pydantic
     from calle_tui.core.auth.cli_cache import CliSignIn
-    from calle_tui.core.contract import ActivityEntry, PlanCallResult, RunCallResult
     from calle_tui.core.events import LoginFlowName, TokenStorageKind, WorkerEvent
-    from calle_tui.core.runview import RunView
+    from calle_tui.core.runs.runview import RunView
+    from calle_tui.core.wire.contract import ActivityEntry, PlanCallResult, RunCallResult
 
 
 class WorkerError(Exception):

@@ -43,7 +43,7 @@ from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from calle_tui import __version__
-from calle_tui.core.contract import (
+from calle_tui.core.wire.contract import (
     GetCallRunInput,
     GetCallRunResult,
     PlanCallInput,

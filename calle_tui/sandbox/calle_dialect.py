@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, Field, ValidationError
 from pydantic_core import ValidationError as CoreValidationError
 
-from calle_tui.core.contract import GetCallRunInput, PlanCallInput, RunCallInput
+from calle_tui.core.wire.contract import GetCallRunInput, PlanCallInput, RunCallInput
 from calle_tui.sandbox import simulator
 from calle_tui.sandbox.tools import MAX_INPUT_CHARS, POLL_MAX, POLL_MIN, ToolFailure, Tools
 

@@ -7,7 +7,7 @@
 `start_sandbox` returns once the server is listening and its MCP session manager is running: the socket is
 bound and listening before uvicorn starts (connections wait in the backlog), and the app's lifespan signals
 readiness, so nothing polls. `restart()` brings it back on the same port with the same SQLite state.
-`ManualClock` (from calle_tui.core.clock) has now() / advance(seconds) / set(t); pass `clock=fake.now`.
+`ManualClock` (from calle_tui.core.support.clock) has now() / advance(seconds) / set(t); pass `clock=fake.now`.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import Any
 
 import uvicorn
 
-from calle_tui.core.clock import ManualClock
+from calle_tui.core.support.clock import ManualClock
 from calle_tui.sandbox.app import SandboxApp, build_app
 from calle_tui.sandbox.config import MCP_PATH, Faults, SandboxConfig, SandboxStats
 from calle_tui.sandbox.store import Store

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from calle_tui.core.contract import TERMINAL_STATUSES
+from calle_tui.core.wire.contract import TERMINAL_STATUSES
 
 TERMINAL = {s.value for s in TERMINAL_STATUSES}
 MARATHON_ENTRIES = 1000

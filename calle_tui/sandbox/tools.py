@@ -1,6 +1,6 @@
 """The three CALL-E tools over the sandbox's store: plan_call, run_call, get_call_run.
 
-Each returns a dict shaped by calle_tui.core.contract, or raises ToolFailure whose text is one sentence a
+Each returns a dict shaped by calle_tui.core.wire.contract, or raises ToolFailure whose text is one sentence a
 person can act on (sent as an isError result).
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from calle_tui.core.contract import GetCallRunInput, PlanCallInput, RunCallInput
+from calle_tui.core.wire.contract import GetCallRunInput, PlanCallInput, RunCallInput
 from calle_tui.sandbox import planner, simulator
 from calle_tui.sandbox.config import SandboxConfig, SandboxStats
 from calle_tui.sandbox.store import Store

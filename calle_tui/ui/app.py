@@ -30,10 +30,10 @@ from calle_tui.ui.widgets.header import AppHeader, ShellStatus
 if TYPE_CHECKING:
     from textual.command import Provider
 
-    from calle_tui.core.batch_session import BatchSession
-    from calle_tui.core.drafts import DraftStore
+    from calle_tui.core.batch.session import BatchSession
+    from calle_tui.core.config.settings import Settings
     from calle_tui.core.events import RunFinished
-    from calle_tui.core.settings import Settings
+    from calle_tui.core.store.drafts import DraftStore
     from calle_tui.core.worker_api import RunRecord, WorkerAPI
 
 
@@ -90,7 +90,7 @@ class CalleApp(App[None]):
     resumes_live_calls = True  # False for the demo: its sandbox, and its calls, end with the app
     pending_batch: str | None = None  # `--batch FILE`: opened once connected and signed in
     quit_note = ""  # left in the terminal after a quit while calls are live
-    # Freeze the long-lived objects out of the garbage collector's full passes (core/heap.py) once started
+    # Freeze the long-lived objects out of the garbage collector's full passes (core/support/heap.py) once started
     # and once connected. The command line sets it; tests, which run many apps in one process, do not.
     settles_heap = False
 
@@ -254,7 +254,7 @@ class CalleApp(App[None]):
 
     def _settle_heap(self) -> None:
         if self.settles_heap:
-            from calle_tui.core.heap import settle
+            from calle_tui.core.support.heap import settle
 
             settle()
 
@@ -361,7 +361,7 @@ class CalleApp(App[None]):
     def _announce_finished(self, event: RunFinished) -> None:
         import textwrap
 
-        from calle_tui.core.runview import outcome_line
+        from calle_tui.core.runs.runview import outcome_line
         from calle_tui.ui.screens.history import outcome_look
 
         # Once per run and app: a run reopened from History, or a finish reported again, rings no second bell.
@@ -444,9 +444,9 @@ class CalleApp(App[None]):
 
     def open_batch(self, path: str) -> None:
         """The batch screen for the JSONL file at `path` (`--batch FILE`, or Import batch in the palette)."""
-        from calle_tui.core.batch_session import BatchSession
-        from calle_tui.core.clock import SystemClock
-        from calle_tui.core.export import default_export_dir
+        from calle_tui.core.batch.session import BatchSession
+        from calle_tui.core.runs.export import default_export_dir
+        from calle_tui.core.support.clock import SystemClock
         from calle_tui.ui.screens.batch import BatchScreen
 
         at_once = getattr(self.settings, "batch_max_active_calls", 1)

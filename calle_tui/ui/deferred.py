@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from calle_tui.core.drafts import DraftStore
+    from calle_tui.core.config.settings import Settings
     from calle_tui.core.events import WorkerEvent
-    from calle_tui.core.settings import Settings
+    from calle_tui.core.store.drafts import DraftStore
     from calle_tui.core.worker_api import AuthStatus, WorkerAPI
 
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
-    from calle_tui.core.settings import Settings
+    from calle_tui.core.config.settings import Settings
     from calle_tui.ui.deferred import Booted
 
 log = logging.getLogger("calle_tui.launch")
@@ -38,7 +38,7 @@ class LaunchError(Exception):
 
 def build_settings(args: argparse.Namespace, **extra: object) -> Settings:
     """Command line values override the environment and the config file (pydantic-settings init kwargs)."""
-    from calle_tui.core.settings import SettingsError, load_settings
+    from calle_tui.core.config.settings import SettingsError, load_settings
 
     overrides: dict[str, object] = {}
     if getattr(args, "url", None) is not None:
@@ -64,7 +64,7 @@ def peek_url(args: argparse.Namespace) -> str:
     """
     if getattr(args, "url", None) is not None:
         return args.url
-    from calle_tui.core.config_peek import configured_url
+    from calle_tui.core.config.peek import configured_url
 
     return configured_url()
 
@@ -73,13 +73,13 @@ def url_source(args: argparse.Namespace) -> str:
     """Where peek_url's address comes from, in words, for the sentence that refuses a bad one."""
     if getattr(args, "url", None) is not None:
         return "the command line (--url)"
-    from calle_tui.core.config_peek import configured_url_and_source
+    from calle_tui.core.config.peek import configured_url_and_source
 
     return configured_url_and_source()[1]
 
 
 def check_url(url: str, source: str = "") -> None:
-    from calle_tui.core.endpoint import EndpointError, validate_url
+    from calle_tui.core.session.endpoint import EndpointError, validate_url
 
     try:
         validate_url(url)
@@ -233,7 +233,7 @@ def boot(args: argparse.Namespace, **extra: object) -> Booted:
     """Settings, worker and draft store: what the app builds once its first screen is up."""
     settings = build_settings(args, **extra)
     check_url(settings.url)
-    from calle_tui.core.drafts import DraftStore
+    from calle_tui.core.store.drafts import DraftStore
     from calle_tui.core.worker import CalleWorker
     from calle_tui.ui.deferred import Booted
 
@@ -314,7 +314,7 @@ def run_app(args: argparse.Namespace) -> int:
             demo.wait_ready()
             # The demo keeps its journal and draft beside the sandbox: it never mixes with real calls.
             extra = {"url": demo.url, "login": args.login or "auto-follow", "state_path": demo.folder / "state"}
-        from calle_tui.core.config_peek import config_problem
+        from calle_tui.core.config.peek import config_problem
 
         problem = config_problem()  # a typo in the config file must not first paint production's screen
         if problem:

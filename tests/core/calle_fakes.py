@@ -17,8 +17,8 @@ from mcp import MCPError
 from mcp.server.mcpserver import MCPServer
 from mcp.types import ToolAnnotations
 
-from calle_tui.core.clock import ManualClock
 from calle_tui.core.events import EventLog
+from calle_tui.core.support.clock import ManualClock
 
 
 class ServerThread:

@@ -9,8 +9,8 @@ import pytest
 from calle_fakes import FakeCalle, Recorder, serve
 
 from calle_tui.core.auth.secret_store import MemoryStore
-from calle_tui.core.clock import ManualClock
-from calle_tui.core.settings import Settings
+from calle_tui.core.config.settings import Settings
+from calle_tui.core.support.clock import ManualClock
 from calle_tui.core.worker import CalleWorker
 
 

@@ -15,9 +15,9 @@ from pathlib import Path
 from calle_fakes import Recorder, drive
 
 from calle_tui.core.auth.secret_store import MemoryStore
-from calle_tui.core.clock import ManualClock
+from calle_tui.core.config.settings import Settings
 from calle_tui.core.events import RunUpdate, ToolsListed
-from calle_tui.core.settings import Settings
+from calle_tui.core.support.clock import ManualClock
 from calle_tui.core.worker import CalleWorker
 from calle_tui.core.worker_api import PlanRequest
 

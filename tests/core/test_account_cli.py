@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from calle_tui.cli import build_parser
-from calle_tui.core.account import run_account
+from calle_tui.commands.account import run_account
+from calle_tui.commands.cli import build_parser
 from calle_tui.core.auth.broker import BrokerClient
 from calle_tui.core.auth.secret_store import MemoryStore
 

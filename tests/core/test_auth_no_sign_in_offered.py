@@ -8,9 +8,9 @@ from __future__ import annotations
 import pytest
 from calle_fakes import ServerThread
 
-from calle_tui.core.doctor import diagnose
+from calle_tui.commands.doctor import diagnose
+from calle_tui.core.config.settings import Settings
 from calle_tui.core.events import SignInNeeded, SignInProgress, ToolsListed
-from calle_tui.core.settings import Settings
 from calle_tui.core.worker_api import WorkerError
 
 SENTENCE = "This server does not offer sign-in that calle-tui understands."
@@ -80,8 +80,8 @@ def test_login_cli_says_so_in_one_sentence(refusing_server, tmp_path, monkeypatc
     import io
     import json
 
-    from calle_tui.cli import build_parser
-    from calle_tui.core.account import run_account
+    from calle_tui.commands.account import run_account
+    from calle_tui.commands.cli import build_parser
     from calle_tui.core.auth.secret_store import MemoryStore
 
     monkeypatch.setenv("CALLE_TUI_STATE_PATH", str(tmp_path / "state"))

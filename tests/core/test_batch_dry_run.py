@@ -7,11 +7,11 @@ import json
 
 import pytest
 
-from calle_tui.cli import build_parser
+from calle_tui.commands.cli import build_parser
 from calle_tui.core.auth.secret_store import MemoryStore
-from calle_tui.core.batch_file import parse_batch
-from calle_tui.core.batch_plan import plan_lines
-from calle_tui.core.contract import PlanCallResult
+from calle_tui.core.batch.file import parse_batch
+from calle_tui.core.batch.plan import plan_lines
+from calle_tui.core.wire.contract import PlanCallResult
 from calle_tui.core.worker import CalleWorker
 from calle_tui.core.worker_api import WorkerError
 
@@ -56,7 +56,7 @@ def write(tmp_path, *items) -> str:
 
 
 def run(argv, capsys):
-    from calle_tui.batch_cli import run_batch
+    from calle_tui.commands.batch import run_batch
 
     status = run_batch(build_parser().parse_args(argv), secret_store=MemoryStore())
     out = capsys.readouterr()
@@ -137,7 +137,7 @@ def test_a_file_with_nothing_to_plan_lists_its_problems_and_exits_2(tmp_path, cl
 def test_an_unreachable_server_is_a_sentence_and_nothing_is_planned(tmp_path, cli_env, capsys, monkeypatch):
     import socket
 
-    from calle_tui import batch_cli
+    from calle_tui.commands import batch as batch_cli
 
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -205,7 +205,7 @@ def test_the_batch_command_is_in_the_parser():
 
 
 def test_the_entry_point_dispatches_to_the_batch_command(tmp_path, cli_env, capsys):
-    from calle_tui.cli import main
+    from calle_tui.commands.cli import main
 
     assert main(["batch", write(tmp_path, READY)]) == 2
     assert "placed from the TUI" in capsys.readouterr().err
@@ -227,8 +227,8 @@ def test_a_concurrency_below_one_is_bad_usage(tmp_path, cli_env, capsys):
 
 
 def test_an_empty_url_is_an_error_not_production(tmp_path, capsys):
-    from calle_tui.batch_cli import run_batch
-    from calle_tui.cli import build_parser
+    from calle_tui.commands.batch import run_batch
+    from calle_tui.commands.cli import build_parser
 
     batch = tmp_path / "calls.jsonl"
     batch.write_text('{"to_phones": ["+14155550123"], "user_input": "Ask about opening hours."}\n')

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from calle_tui.core.batch_file import MAX_CALLS, BatchFileError, parse_batch, read_batch_file
+from calle_tui.core.batch.file import MAX_CALLS, BatchFileError, parse_batch, read_batch_file
 from calle_tui.core.worker_api import PlanRequest
 
 RUNNER_LINE = {

@@ -13,8 +13,8 @@ import pytest
 from calle_fakes import drive
 from test_batch_send import PHONES, planned, signed_in
 
-from calle_tui.core.batch_results import BatchResults, ResultLine
-from calle_tui.core.batch_send import BatchSender
+from calle_tui.core.batch.results import BatchResults, ResultLine
+from calle_tui.core.batch.send import BatchSender
 from calle_tui.core.events import RunFinished
 
 

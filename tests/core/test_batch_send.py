@@ -10,7 +10,7 @@ import pytest
 from calle_fakes import drive
 from calle_fakes import signed_in as signed_in_at
 
-from calle_tui.core.batch_send import BatchSender, SendLine, summary
+from calle_tui.core.batch.send import BatchSender, SendLine, summary
 from calle_tui.core.events import RunFinished, ToolsListed
 from calle_tui.core.worker_api import PlanRequest
 

@@ -13,8 +13,8 @@ import stat
 import pytest
 from calle_fakes import signed_in
 
-from calle_tui.core.batch_session import BatchLocked, BatchSession
-from calle_tui.core.contract import MissingField
+from calle_tui.core.batch.session import BatchLocked, BatchSession
+from calle_tui.core.wire.contract import MissingField
 from calle_tui.core.worker_api import PlanRequest
 
 READY = {"to_phones": ["+14155550100"], "language": "English", "goal": "Ask whether the shop is open today",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from calle_tui.core.clipboard import copy_sentence, osc52_reach
+from calle_tui.core.support.clipboard import copy_sentence, osc52_reach
 
 
 def test_outside_tmux_nothing_is_known_and_tmux_is_not_asked():

@@ -14,9 +14,9 @@ import reply_fixtures as rf
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from calle_tui.core.contract import PlanCallResult, RunCallResult
-from calle_tui.core.dialect import replies
-from calle_tui.core.dialect.status import canonical_status, status_kind, status_label
+from calle_tui.core.wire import replies
+from calle_tui.core.wire.contract import PlanCallResult, RunCallResult
+from calle_tui.core.wire.status import canonical_status, status_kind, status_label
 
 FIXTURES = [(d, n) for d in ("calle", "reference") for n in rf.names(d)]
 

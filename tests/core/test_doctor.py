@@ -4,8 +4,8 @@ import argparse
 
 from calle_fakes import serve
 
-from calle_tui.core.doctor import diagnose, render, run_doctor
-from calle_tui.core.settings import Settings
+from calle_tui.commands.doctor import diagnose, render, run_doctor
+from calle_tui.core.config.settings import Settings
 
 
 async def test_doctor_passes_against_a_calle_server_without_running_a_call(fake_calle, tmp_path, secret_store):
@@ -65,7 +65,7 @@ def test_doctor_unreachable_server_is_a_sentence(tmp_path, monkeypatch, capsys):
     port = s.getsockname()[1]
     s.close()  # nothing listens here now
     args = argparse.Namespace(doctor_url=f"http://127.0.0.1:{port}/mcp", doctor_login="auto-follow", json=False, url=None)
-    from calle_tui.core import doctor
+    from calle_tui.commands import doctor
 
     monkeypatch.setattr(doctor, "diagnose", _fast(doctor.diagnose))
     status = run_doctor(args)
@@ -97,7 +97,7 @@ async def test_doctor_signs_in_against_the_sandbox_and_never_runs_a_call(sandbox
 
 
 def test_names_that_may_place_a_call_are_recognised_and_others_are_not():
-    from calle_tui.core.contract import places_calls
+    from calle_tui.core.wire.contract import places_calls
 
     for name in ["run_call", "RunCall", "place_call", "start-call", "makePhoneCall", "dial", "dial_number",
                  "schedule_call", "create_outbound_call", "trigger-a-call", "send_call", "placeVoiceCall"]:  # fmt: skip
@@ -183,7 +183,7 @@ async def test_try_tool_refuses_an_unknown_tool_on_a_server_that_places_calls(tm
 def test_try_tool_that_may_place_a_call_exits_2_before_contacting_anything(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
-    from calle_tui.core import doctor
+    from calle_tui.commands import doctor
 
     def never(*args, **kwargs):
         raise AssertionError("the doctor contacted a server")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from calle_tui.core.dialect.replies import Unreadable, read_plan, read_run_page, read_run_start
+from calle_tui.core.wire.replies import Unreadable, read_plan, read_run_page, read_run_start
 
 
 def asked(plan) -> list[tuple[str, str]]:

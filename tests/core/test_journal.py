@@ -5,8 +5,8 @@ import threading
 
 import pytest
 
-from calle_tui.core.contract import ActivityEntry, GetCallRunResult, PlanCallResult, PlanDetails, RunCallResult
-from calle_tui.core.journal import Journal
+from calle_tui.core.store.journal import Journal
+from calle_tui.core.wire.contract import ActivityEntry, GetCallRunResult, PlanCallResult, PlanDetails, RunCallResult
 from calle_tui.core.worker_api import PlanRequest
 
 URL = "http://127.0.0.1:1/mcp"
@@ -136,8 +136,8 @@ def test_no_confirm_token_in_plan_result_json(tmp_path):
 def test_the_journal_format_is_versioned_and_migrated_in_order(tmp_path, monkeypatch):
     import sqlite3
 
-    from calle_tui.core import journal as journal_module
-    from calle_tui.core.journal import Journal, JournalError
+    from calle_tui.core.store import journal as journal_module
+    from calle_tui.core.store.journal import Journal, JournalError
 
     current = journal_module.SCHEMA_VERSION
     path = tmp_path / "j.sqlite3"

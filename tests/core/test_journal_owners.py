@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from calle_tui.core.journal import Journal, JournalError
+from calle_tui.core.store.journal import Journal, JournalError
 
 URL = "http://127.0.0.1:1/mcp"
 
 SENDER = textwrap.dedent(
     """
     import sys
-    from calle_tui.core.journal import Journal
+    from calle_tui.core.store.journal import Journal
     journal = Journal(sys.argv[1])
     assert journal.begin_attempt("p1", "tok-p1", sys.argv[2], 5.0)
     print("sent", flush=True)
@@ -76,7 +76,7 @@ def test_two_journals_in_one_process_are_told_apart(tmp_path):
 def test_a_version_1_journal_is_migrated_and_its_pending_attempt_is_unknown(tmp_path):
     import sqlite3
 
-    from calle_tui.core import journal as journal_module
+    from calle_tui.core.store import journal as journal_module
 
     path = tmp_path / "journal.sqlite3"
     db = sqlite3.connect(path)

@@ -5,8 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from calle_tui.core.contract import GetCallRunResult, NextStep
-from calle_tui.core.polling import (
+from calle_tui.core.runs.polling import (
     PollPolicy,
     backoff_delay,
     clamp_after,
@@ -16,6 +15,7 @@ from calle_tui.core.polling import (
     parse_retry_after,
     refresh_allowed,
 )
+from calle_tui.core.wire.contract import GetCallRunResult, NextStep
 
 P = PollPolicy()
 NOW = 1_900_000_000.0

@@ -11,8 +11,8 @@ import reply_fixtures as rf
 from calle_fakes import drive
 from tolerant_servers import ScriptedCalle
 
-from calle_tui.core.drafts import DraftStore
 from calle_tui.core.events import RunFinished, ToolsListed
+from calle_tui.core.store.drafts import DraftStore
 from calle_tui.core.worker_api import PlanRequest
 
 

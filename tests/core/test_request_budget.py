@@ -8,9 +8,9 @@ from collections import Counter
 
 import pytest
 
-from calle_tui.core.clock import ManualClock
 from calle_tui.core.events import RunUpdate, ToolsListed
-from calle_tui.core.request_budget import RequestBudget
+from calle_tui.core.session.request_budget import RequestBudget
+from calle_tui.core.support.clock import ManualClock
 from calle_tui.core.worker_api import PlanRequest
 
 

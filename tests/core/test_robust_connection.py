@@ -11,8 +11,8 @@ import pytest
 from calle_fakes import serve
 
 from calle_tui.core.auth.errors import LoginCanceled, LoginDenied, LoginRequired, LoginTimedOut
-from calle_tui.core.connection import CallError, Connection, classify
 from calle_tui.core.events import ConnectionChanged, ErrorEvent
+from calle_tui.core.session.connection import CallError, Connection, classify
 from calle_tui.core.worker_api import PlanRequest, WorkerError
 
 

@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from calle_tui.core.events import ToolsListed
-from calle_tui.core.journal import Journal
+from calle_tui.core.store.journal import Journal
 from calle_tui.core.worker_api import PlanRequest, WorkerError
 
 READY = PlanRequest(user_input="Call +1 555 0100 to book a table", to_phones=("+15550100",), goal="Book a table")

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from calle_tui.cli import main
-from calle_tui.core.config_peek import KNOWN_SETTINGS
-from calle_tui.core.settings import Settings, SettingsError, load_settings
+from calle_tui.commands.cli import main
+from calle_tui.core.config.peek import KNOWN_SETTINGS
+from calle_tui.core.config.settings import Settings, SettingsError, load_settings
 
 
 @pytest.fixture

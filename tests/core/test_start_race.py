@@ -12,8 +12,8 @@ from calle_fakes import Recorder
 
 from calle_tui.core.auth import secret_store as secret_store_module
 from calle_tui.core.auth.secret_store import MemoryStore
+from calle_tui.core.config.settings import Settings
 from calle_tui.core.events import SignedIn
-from calle_tui.core.settings import Settings
 from calle_tui.core.worker import CalleWorker
 from calle_tui.core.worker_api import PlanRequest
 

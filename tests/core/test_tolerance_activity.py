@@ -4,8 +4,8 @@ import pytest
 from calle_fakes import drive
 from tolerant_servers import ScriptedCalle
 
-from calle_tui.core.dialect.replies import read_run_page
 from calle_tui.core.events import ErrorEvent, RunFinished, RunUpdate, ToolsListed
+from calle_tui.core.wire.replies import read_run_page
 from calle_tui.core.worker_api import PlanRequest
 
 READY = PlanRequest(user_input="Call +1 555 0100 to book a table", to_phones=("+15550100",), goal="Book a table")

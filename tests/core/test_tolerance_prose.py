@@ -7,8 +7,8 @@ from calle_fakes import drive
 from tolerant_servers import ScriptedCalle
 
 from calle_tui.core.events import ErrorEvent, RunFinished, RunOutcomeUnknown, RunStarted, RunUpdate, ToolsListed
-from calle_tui.core.journal import Journal
-from calle_tui.core.logs import register_secret
+from calle_tui.core.store.journal import Journal
+from calle_tui.core.store.logs import register_secret
 from calle_tui.core.worker_api import PlanRequest, WorkerError
 
 READY = PlanRequest(user_input="Call +1 555 0100 to book a table", to_phones=("+15550100",), goal="Book a table")

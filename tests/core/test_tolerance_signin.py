@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 from interop_servers import ThirdPartyCalle
 
-from calle_tui.core.settings import config_file
+from calle_tui.core.config.settings import config_file
 from calle_tui.core.worker_api import WorkerError
 
 

@@ -1,7 +1,7 @@
 """Argument names never reach a person: they read the words they would use themselves."""
 
-from calle_tui.core.dialect.replies import read_plan
-from calle_tui.core.wording import field_words, in_peoples_words
+from calle_tui.core.wire.replies import read_plan
+from calle_tui.core.wire.wording import field_words, in_peoples_words
 
 
 def test_a_servers_sentence_speaks_of_the_request_not_user_input():

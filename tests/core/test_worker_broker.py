@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from calle_tui.core.clock import SystemClock
 from calle_tui.core.events import BrokerSignInEnded, BrokerSignInPending, SignedIn, SignInNeeded, ToolsListed
+from calle_tui.core.support.clock import SystemClock
 from calle_tui.core.worker_api import WorkerError
 
 

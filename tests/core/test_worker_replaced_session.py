@@ -7,8 +7,8 @@ import asyncio
 import gc
 
 from calle_tui.core import worker as worker_module
-from calle_tui.core.connection import ToolInfo
 from calle_tui.core.events import ToolsListed
+from calle_tui.core.session.connection import ToolInfo
 
 
 class _Session:

@@ -13,7 +13,7 @@ from calle_fakes import RUN_CALL_ANNOTATIONS, ServerThread
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.types import CallToolResult, TextContent
 
-from calle_tui.core.clock import ManualClock
+from calle_tui.core.support.clock import ManualClock
 
 
 def text_only(text: str) -> CallToolResult:

@@ -11,7 +11,7 @@ import json
 import httpx2
 import pytest
 
-from calle_tui.core.dialect import replies
+from calle_tui.core.wire import replies
 from calle_tui.sandbox.harness import MemoryTokenStorage, oauth_provider, sdk_client
 
 PHONE = "+14155550120"

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from calle_tui.core.dialect import replies
+from calle_tui.core.wire import replies
 from calle_tui.sandbox.harness import sdk_client
 
 SHANGHAI = {"openai/userLocation": {"timezone": "Asia/Shanghai"}, "timezone_offset_minutes": -480}

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from sandbox_helpers import ToolError
 
-from calle_tui.core.contract import GetCallRunResult, RunCallResult
+from calle_tui.core.wire.contract import GetCallRunResult, RunCallResult
 from calle_tui.sandbox import planner, simulator
 from calle_tui.sandbox.harness import sdk_client
 

@@ -12,7 +12,7 @@ updates (`emit`), finished runs (`finish`), the history (`records`), and gates t
 - follow(): for a run already followed, replays its last update (without entries); a finished run is not
   followed again;
 - sign-in: progress events, a pending login that a pasted redirect address finishes, the real error kinds;
-- history(): the journal's search; run_view(): the journal's fold (core/runview.py) of what was emitted.
+- history(): the journal's search; run_view(): the journal's fold (core/runs/runview.py) of what was emitted.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from calle_tui.core.auth.cli_cache import CliSignIn, CliState
-from calle_tui.core.contract import ActivityEntry, GetCallRunResult, PlanCallResult, RunCallResult
 from calle_tui.core.events import (
     BrokerSignInEnded,
     BrokerSignInPending,
@@ -44,8 +43,9 @@ from calle_tui.core.events import (
     ToolsListed,
     WorkerEvent,
 )
-from calle_tui.core.journal import _haystack
-from calle_tui.core.runview import RunView, from_journal
+from calle_tui.core.runs.runview import RunView, from_journal
+from calle_tui.core.store.journal import _haystack
+from calle_tui.core.wire.contract import ActivityEntry, GetCallRunResult, PlanCallResult, RunCallResult
 from calle_tui.core.worker import NO_REPLAY, NO_REPLAY_ACTION
 from calle_tui.core.worker_api import AuthStatus, PlanRequest, RunRecord, WorkerError
 

@@ -10,7 +10,8 @@ from fake_worker import SERVER_URL
 from textual.app import App
 from textual.screen import Screen
 
-from calle_tui.core.contract import (
+from calle_tui.core.events import RunFinished, RunUpdate
+from calle_tui.core.wire.contract import (
     ActivityEntry,
     GetCallRunResult,
     MissingField,
@@ -19,7 +20,6 @@ from calle_tui.core.contract import (
     PlanDetails,
     TranscriptTurn,
 )
-from calle_tui.core.events import RunFinished, RunUpdate
 from calle_tui.core.worker_api import RunRecord
 
 FIXED_START = datetime(2026, 6, 5, 9, 30, tzinfo=UTC)

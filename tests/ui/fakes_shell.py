@@ -68,7 +68,7 @@ def sample_records() -> list[RunRecord]:
 
 
 def make_settings(tmp_path):
-    from calle_tui.core.settings import Settings
+    from calle_tui.core.config.settings import Settings
 
     return Settings(url=SERVER_URL, state_path=tmp_path / "state")
 

@@ -12,7 +12,7 @@ from fakes_runs import missing_plan, ready_plan
 from fakes_shell import make_shell_app, until
 from textual.widgets import DataTable, Input, Static
 
-from calle_tui.core.contract import PlanCallResult
+from calle_tui.core.wire.contract import PlanCallResult
 from calle_tui.ui.screens.batch import BatchConfirmModal, BatchScreen
 
 pytestmark = pytest.mark.slow  # whole batches planned, answered, confirmed and sent through the app
@@ -303,7 +303,7 @@ def test_batch_answer_modal(snap_compare, tmp_path):
 def test_a_plan_without_fields_is_confirmed_by_calle_s_own_sentence():
     from datetime import UTC
 
-    from calle_tui.core.contract import PlanCallResult
+    from calle_tui.core.wire.contract import PlanCallResult
     from calle_tui.ui.screens.batch import confirm_words
 
     bare = PlanCallResult(plan_id="p", ready_to_run=True, confirm_token="t",

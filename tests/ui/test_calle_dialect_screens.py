@@ -180,8 +180,8 @@ def test_calle_finished_monitor(snap_compare, size):
 
 
 async def test_a_confirm_token_a_server_echoes_never_reaches_an_export_or_the_clipboard():
-    from calle_tui.core.dialect import replies
-    from calle_tui.core.export import to_json, to_markdown
+    from calle_tui.core.runs.export import to_json, to_markdown
+    from calle_tui.core.wire import replies
 
     raw = rf.raw("calle", "get_call_run-completed")["structuredContent"]
     raw = {**raw, "echo": {"plan_id": "plan_9f2c7d1e", "confirm_token": f"{CANARY}-echoed"},

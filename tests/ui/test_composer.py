@@ -9,7 +9,7 @@ from fake_worker import FakeWorker
 from fakes_runs import RunsHostApp, missing_plan, ready_plan
 from textual.widgets import Input, Static, TextArea
 
-from calle_tui.core.drafts import DraftStore
+from calle_tui.core.store.drafts import DraftStore
 from calle_tui.core.worker_api import WorkerError
 from calle_tui.ui.screens.composer import ComposerScreen
 from calle_tui.ui.screens.confirm import ConfirmCallModal

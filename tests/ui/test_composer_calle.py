@@ -18,8 +18,8 @@ from fake_worker import FakeWorker
 from fakes_runs import RunsHostApp
 from textual.widgets import Footer, Input, Static, TextArea
 
-from calle_tui.core.dialect.replies import read_plan
-from calle_tui.core.timezone import UserZone
+from calle_tui.core.config.timezone import UserZone
+from calle_tui.core.wire.replies import read_plan
 from calle_tui.ui.runs.answers import GENERIC_PROMPT
 from calle_tui.ui.screens.composer import ComposerScreen
 from calle_tui.ui.screens.confirm import CONFIRM_WORD, ConfirmCallModal

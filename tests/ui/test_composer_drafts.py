@@ -1,11 +1,11 @@
-"""The composer's DraftStore (core/drafts.py): atomic, private, tolerant of a damaged file."""
+"""The composer's DraftStore (core/store/drafts.py): atomic, private, tolerant of a damaged file."""
 
 from __future__ import annotations
 
 import os
 import stat
 
-from calle_tui.core.drafts import DraftStore
+from calle_tui.core.store.drafts import DraftStore
 
 
 def test_round_trip_private_and_no_temp_files_left(tmp_path):

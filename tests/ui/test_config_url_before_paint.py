@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from calle_tui.cli import build_parser
+from calle_tui.commands.cli import build_parser
 from calle_tui.ui.app import CalleApp
 from calle_tui.ui.launch import run_app
 

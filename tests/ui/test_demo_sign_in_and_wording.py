@@ -76,7 +76,7 @@ async def test_outside_the_demo_the_sign_in_screen_waits_for_s(tmp_path):
 
 async def test_the_demo_reaches_the_composer_against_its_sandbox_with_no_key(sandbox_factory, tmp_path):
     from calle_tui.core.auth.secret_store import MemoryStore
-    from calle_tui.core.settings import Settings
+    from calle_tui.core.config.settings import Settings
     from calle_tui.core.worker import CalleWorker
     from calle_tui.ui.app import CalleApp
 

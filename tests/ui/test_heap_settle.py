@@ -1,4 +1,4 @@
-"""The app freezes its long-lived objects out of the garbage collector's full passes (core/heap.py) once
+"""The app freezes its long-lived objects out of the garbage collector's full passes (core/support/heap.py) once
 started and once first connected, never again on a reconnection; apps built by tests do not (one process
 runs hundreds of them, and frozen objects are never collected)."""
 
@@ -10,8 +10,8 @@ import sys
 from fake_worker import TOOL_NAMES, FakeWorker
 from fakes_shell import make_shell_app, until
 
-from calle_tui.core import heap
 from calle_tui.core.events import ToolsListed
+from calle_tui.core.support import heap
 
 
 async def test_the_app_settles_its_heap_when_started_and_when_first_connected_only(tmp_path, monkeypatch):
@@ -43,7 +43,7 @@ def test_settle_freezes_what_is_alive_and_later_objects_are_still_collected():
     # In a child process: freezing this test process's objects would keep them for the rest of the run.
     code = """
 import gc, weakref
-from calle_tui.core.heap import settle
+from calle_tui.core.support.heap import settle
 import calle_tui.core.worker  # a module's worth of long-lived objects
 settle()
 frozen = gc.get_freeze_count()

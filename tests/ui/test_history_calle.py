@@ -9,7 +9,7 @@ from fakes_shell import make_shell_app, sample_records, until
 from test_shell_history_help import open_history
 from textual.widgets import Static
 
-from calle_tui.core.runview import RunView, apply
+from calle_tui.core.runs.runview import RunView, apply
 
 
 class JudgingWorker(FakeWorker):

@@ -8,8 +8,8 @@ from fake_worker import FakeWorker
 from fakes_runs import RUN_ID, RunsHostApp, activity, finished, record, speech, update
 from textual.widgets import Log, Static
 
-from calle_tui.core.contract import ActivityEntry
 from calle_tui.core.events import ErrorEvent
+from calle_tui.core.wire.contract import ActivityEntry
 from calle_tui.ui.runs.transcript import TranscriptLog
 from calle_tui.ui.screens.monitor import MonitorScreen
 

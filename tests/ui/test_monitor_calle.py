@@ -16,10 +16,10 @@ from fake_worker import FakeWorker
 from fakes_runs import FIXED_START, FakeClock, RunsHostApp, record
 from textual.widgets import Log, Static
 
-from calle_tui.core.contract import NextStep
 from calle_tui.core.events import RunFinished, RunUpdate
-from calle_tui.core.export import to_json, to_markdown
-from calle_tui.core.runview import from_journal
+from calle_tui.core.runs.export import to_json, to_markdown
+from calle_tui.core.runs.runview import from_journal
+from calle_tui.core.wire.contract import NextStep
 from calle_tui.ui.runs.transcript import TranscriptLog
 from calle_tui.ui.screens.monitor import MonitorScreen
 

@@ -10,8 +10,8 @@ from fake_worker import FakeWorker
 from fakes_runs import RUN_ID, RunsHostApp, record, update
 from textual.widgets import Label
 
-from calle_tui.core.contract import ActivityEntry, GetCallRunResult
 from calle_tui.core.events import RunUpdate
+from calle_tui.core.wire.contract import ActivityEntry, GetCallRunResult
 from calle_tui.ui.runs.transcript import TranscriptLog
 from calle_tui.ui.screens.monitor import MonitorScreen
 

@@ -8,7 +8,7 @@ from fake_worker import FakeWorker
 from fakes_runs import RunsHostApp, iso, missing_plan, ready_plan
 from textual.widgets import Input, Static, TextArea
 
-from calle_tui.core.contract import PlanCallResult, PlanDetails
+from calle_tui.core.wire.contract import PlanCallResult, PlanDetails
 from calle_tui.ui.runs.fields import FieldValueError, parse_field
 from calle_tui.ui.screens.composer import ComposerScreen
 from calle_tui.ui.screens.confirm import ConfirmCallModal
@@ -239,8 +239,8 @@ async def unknown_attempt(pilot, worker, drafts_path) -> None:
 
 def lost_attempt_app(tmp_path):
     """A composer whose plan's run_call answer is lost, and which History's check will find started."""
-    from calle_tui.core.contract import RunCallResult
-    from calle_tui.core.drafts import DraftStore
+    from calle_tui.core.store.drafts import DraftStore
+    from calle_tui.core.wire.contract import RunCallResult
 
     drafts = DraftStore(tmp_path / "draft.json")
     worker = FakeWorker([ready_plan()])
@@ -322,7 +322,7 @@ async def test_a_lost_attempt_checked_in_a_later_session_clears_the_restored_dra
     app, worker, drafts = lost_attempt_app(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await unknown_attempt(pilot, worker, drafts)
-    from calle_tui.core.contract import RunCallResult
+    from calle_tui.core.wire.contract import RunCallResult
 
     later = FakeWorker([])
     later.reconcile_answers["plan-1"] = RunCallResult(run_id="run-9", status="in_progress")

@@ -6,7 +6,7 @@ from fake_worker import FakeWorker
 from fakes_shell import make_shell_app, sample_records, until
 from textual.widgets import DataTable, Static
 
-from calle_tui.core.contract import RunCallResult
+from calle_tui.core.wire.contract import RunCallResult
 from calle_tui.core.worker_api import WorkerError
 from calle_tui.ui.screens.history import HistoryScreen
 from calle_tui.ui.screens.reconcile import ReconcileModal

@@ -10,9 +10,9 @@ from fakes_runs import ready_plan
 from fakes_shell import FIXED_NOW, make_shell_app, sample_records, until
 from textual.widgets import DataTable, Input, Static
 
-from calle_tui.core.batch_send import SendLine
-from calle_tui.core.contract import ActivityEntry
+from calle_tui.core.batch.send import SendLine
 from calle_tui.core.events import RunUpdate
+from calle_tui.core.wire.contract import ActivityEntry
 from calle_tui.core.worker_api import RunRecord
 from calle_tui.ui.runs.board_rows import batch_progress, board_row, destination, ordered
 from calle_tui.ui.screens.board import RunsBoardScreen

@@ -15,9 +15,9 @@ from fakes_shell import until
 from textual.widgets import Input, Log, TextArea
 
 from calle_tui.core.auth.secret_store import MemoryStore
-from calle_tui.core.clock import ManualClock
-from calle_tui.core.drafts import DraftStore
-from calle_tui.core.settings import Settings
+from calle_tui.core.config.settings import Settings
+from calle_tui.core.store.drafts import DraftStore
+from calle_tui.core.support.clock import ManualClock
 from calle_tui.core.worker import CalleWorker
 from calle_tui.ui.app import CalleApp
 from calle_tui.ui.screens.history import HistoryScreen

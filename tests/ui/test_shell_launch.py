@@ -8,7 +8,7 @@ import urllib.request
 
 import pytest
 
-from calle_tui.cli import build_parser
+from calle_tui.commands.cli import build_parser
 from calle_tui.ui.launch import DemoSandbox, LaunchError, _read_ready, build_settings, check_url, run_app
 
 

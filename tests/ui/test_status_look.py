@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from calle_tui.core.dialect.status import PROGRESS, TERMINAL, canonical_status
+from calle_tui.core.wire.status import PROGRESS, TERMINAL, canonical_status
 from calle_tui.ui.runs.format import status_look
 
 # (the server's word, glyph, colour, the word a person reads)

@@ -22,8 +22,7 @@ from fakes_runs import ready_plan
 import calle_tui.core
 from calle_tui.core.auth.cli_cache import CliState
 from calle_tui.core.auth.secret_store import MemoryStore
-from calle_tui.core.clock import ManualClock
-from calle_tui.core.contract import TOOL_NAMES, PlanCallResult
+from calle_tui.core.config.settings import Settings
 from calle_tui.core.events import (
     ConnectionChanged,
     PlanResult,
@@ -35,8 +34,9 @@ from calle_tui.core.events import (
     TokenStorageKind,
     ToolsListed,
 )
-from calle_tui.core.runview import RunView
-from calle_tui.core.settings import Settings
+from calle_tui.core.runs.runview import RunView
+from calle_tui.core.support.clock import ManualClock
+from calle_tui.core.wire.contract import TOOL_NAMES, PlanCallResult
 from calle_tui.core.worker import CalleWorker
 from calle_tui.core.worker_api import AuthStatus, PlanRequest, RunRecord, WorkerAPI, WorkerError
 

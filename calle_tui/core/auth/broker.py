@@ -26,9 +26,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from calle_tui.core.clock import Clock, SystemClock
-from calle_tui.core.logs import redact, register_secret
-from calle_tui.core.private import private_dir
+from calle_tui.core.store.logs import redact, register_secret
+from calle_tui.core.store.private import private_dir
+from calle_tui.core.support.clock import Clock, SystemClock
 
 log = logging.getLogger("calle_tui.auth.broker")
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from calle_tui.core.auth.broker import MIN_TTL_SECONDS, parse_time
-from calle_tui.core.logs import register_secret
+from calle_tui.core.store.logs import register_secret
 
 CliState = Literal["usable", "near_expiry", "other_server", "unreadable", "none"]
 

@@ -27,7 +27,7 @@ from urllib.parse import parse_qsl, urljoin, urlsplit
 
 from calle_tui.core.auth.errors import ClientRejected, LoginCanceled, LoginDenied, LoginFailed, LoginTimedOut
 from calle_tui.core.events import LoginFlowName, SignInProgress
-from calle_tui.core.logs import register_secret
+from calle_tui.core.store.logs import register_secret
 from calle_tui.core.worker_api import WorkerError
 
 if TYPE_CHECKING:  # mcp is imported only once a sign-in starts

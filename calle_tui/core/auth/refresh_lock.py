@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from calle_tui.core.private import private_dir
+from calle_tui.core.store.private import private_dir
 
 log = logging.getLogger("calle_tui.auth.lock")
 

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from calle_tui.core.private import write_private_text
+from calle_tui.core.store.private import write_private_text
 
 log = logging.getLogger("calle_tui.auth.store")
 

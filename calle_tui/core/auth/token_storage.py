@@ -39,8 +39,8 @@ from urllib.parse import urlsplit
 
 from calle_tui.core.auth.refresh_lock import RefreshLock, file_lock
 from calle_tui.core.auth.secret_store import SecretStore
-from calle_tui.core.logs import register_secret
-from calle_tui.core.private import private_dir, write_private_text
+from calle_tui.core.store.logs import register_secret
+from calle_tui.core.store.private import private_dir, write_private_text
 
 if TYPE_CHECKING:  # the SDK is imported when first used: start-up stays quick
     from mcp.shared.auth import OAuthClientInformationFull, OAuthToken

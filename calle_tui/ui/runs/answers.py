@@ -18,8 +18,8 @@ from typing import Any
 from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Static
 
-from calle_tui.core.contract import MissingField, PlanCallResult
-from calle_tui.core.wording import field_words
+from calle_tui.core.wire.contract import MissingField, PlanCallResult
+from calle_tui.core.wire.wording import field_words
 from calle_tui.core.worker_api import PlanRequest
 from calle_tui.ui.runs.app_context import settle_blink
 from calle_tui.ui.runs.fields import FIELD_ORDER, FieldValueError, parse_field

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from textual.widget import Widget
 
 if TYPE_CHECKING:
-    from calle_tui.core.batch_session import BatchSession
+    from calle_tui.core.batch.session import BatchSession
 
 
 def clock_of(app: Any) -> Callable[[], float]:

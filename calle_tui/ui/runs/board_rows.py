@@ -13,7 +13,7 @@ from functools import lru_cache
 
 import phonenumbers
 
-from calle_tui.core.batch_send import SendLine, summary
+from calle_tui.core.batch.send import SendLine, summary
 from calle_tui.core.events import RunUpdate
 from calle_tui.core.worker_api import RunRecord
 from calle_tui.ui.runs.format import format_duration, short_phone, status_look

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from calle_tui.core.contract import PlanCallInput, parse_time
-from calle_tui.core.phones import number_extension
+from calle_tui.core.support.phones import number_extension
+from calle_tui.core.wire.contract import PlanCallInput, parse_time
 
 # The order people think in, and short labels for a narrow screen.
 FIELD_ORDER = ("to_phones", "goal", "language", "region", "scheduled_at", "ttl_seconds")

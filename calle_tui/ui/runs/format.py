@@ -7,7 +7,7 @@ from functools import lru_cache
 
 import phonenumbers
 
-from calle_tui.core.contract import parse_time
+from calle_tui.core.wire.contract import parse_time
 
 
 @lru_cache(maxsize=256)
@@ -99,7 +99,7 @@ STATUS_LOOK: dict[str, tuple[str, str, str]] = {
 def status_look(status: str | None, server_word: str | None = None) -> tuple[str, str, str]:
     """(glyph, colour, label) for a canonical status; the label is in the server's own words when given
     ("NO ANSWER" -> "No answer"). A word we do not know keeps a neutral glyph and the server's words."""
-    from calle_tui.core.dialect.status import canonical_status, status_label
+    from calle_tui.core.wire.status import canonical_status, status_label
 
     code = canonical_status(status or "")
     label = status_label(server_word) if server_word else None

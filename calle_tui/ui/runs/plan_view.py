@@ -18,8 +18,8 @@ from rich.text import Text
 from textual.app import RenderResult as WidgetRenderResult
 from textual.widgets import Static
 
-from calle_tui.core.contract import PlanCallResult, parse_time
-from calle_tui.core.phones import number_extension, numbers_in_text
+from calle_tui.core.support.phones import number_extension, numbers_in_text
+from calle_tui.core.wire.contract import PlanCallResult, parse_time
 from calle_tui.ui.runs.format import format_datetime, format_phone, format_when, short_phone
 
 FROM_REQUEST = "(from your request: the server did not repeat it)"

@@ -5,8 +5,8 @@ line with questions answers them in place (the composer's question boxes, then p
 line that failed plans it again, `x` skips a line (or takes it back), ctrl+s saves the plans. Step 2 is one
 confirmation that lists every destination and wants the number of calls typed, then ctrl+y; Enter alone
 never places anything, and lines that are not ready are never sent. Sending is one live call at a time
-(production's line; core/batch_send.py), and Esc stops sending further lines while the calls already placed
-go on and are followed (F3 shows them). The screen does no I/O: core/batch_session.py reads the file, plans,
+(production's line; core/batch/send.py), and Esc stops sending further lines while the calls already placed
+go on and are followed (F3 shows them). The screen does no I/O: core/batch/session.py reads the file, plans,
 sends and writes the result files.
 """
 
@@ -30,10 +30,10 @@ from calle_tui.ui.widgets.header import AppHeader
 if TYPE_CHECKING:
     from datetime import tzinfo
 
-    from calle_tui.core.batch_plan import PlannedLine
-    from calle_tui.core.batch_send import SendLine
-    from calle_tui.core.batch_session import BatchSession
-    from calle_tui.core.contract import MissingField, PlanCallResult
+    from calle_tui.core.batch.plan import PlannedLine
+    from calle_tui.core.batch.send import SendLine
+    from calle_tui.core.batch.session import BatchSession
+    from calle_tui.core.wire.contract import MissingField, PlanCallResult
     from calle_tui.core.worker_api import PlanRequest
 
 log = logging.getLogger("calle_tui.ui")
@@ -118,7 +118,7 @@ class BatchScreen(Screen[None]):
 
     @work(group="batch-plan", exclusive=True, exit_on_error=False)
     async def _plan(self) -> None:
-        from calle_tui.core.batch_file import BatchFileError
+        from calle_tui.core.batch.file import BatchFileError
 
         try:
             batch = await self.session.load()
@@ -221,7 +221,7 @@ class BatchScreen(Screen[None]):
 
     @work(group="batch-replan", exit_on_error=False)
     async def _plan_again(self, number: int, request: PlanRequest | None) -> None:
-        from calle_tui.core.batch_session import BatchLocked
+        from calle_tui.core.batch.session import BatchLocked
 
         table = self.query_one("#batch-table", DataTable)
         table.update_cell(str(number), "state", "planning again…")
@@ -247,7 +247,7 @@ class BatchScreen(Screen[None]):
         self._show_planned(words.get(new.state, f"Line {number}: {plan_words(new)}"))
 
     def action_skip(self) -> None:
-        from calle_tui.core.batch_session import BatchLocked
+        from calle_tui.core.batch.session import BatchLocked
 
         planned = self._cursor_line()
         if self.stage != "planned" or planned is None or self.session.is_busy(planned.line.line):
@@ -335,7 +335,7 @@ class BatchScreen(Screen[None]):
             self.query_one("#batch-table", DataTable).update_cell(str(line.line), "state", words)
         except Exception:  # noqa: BLE001 - the screen was left: the sending goes on regardless
             return
-        from calle_tui.core.batch_send import summary
+        from calle_tui.core.batch.send import summary
 
         if self.session.sender is not None:
             counts = summary(self.session.sender.lines)

@@ -19,10 +19,10 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Button, Collapsible, Footer, Input, Label, Static, TextArea
 
-from calle_tui.core.contract import MissingField, PlanCallResult
-from calle_tui.core.drafts import DraftStore
 from calle_tui.core.events import RunOutcomeUnknown, RunStarted, ToolsListed
-from calle_tui.core.phones import extensions_in_text, numbers_in_text
+from calle_tui.core.store.drafts import DraftStore
+from calle_tui.core.support.phones import extensions_in_text, numbers_in_text
+from calle_tui.core.wire.contract import MissingField, PlanCallResult
 from calle_tui.core.worker_api import PlanRequest, RunRecord, WorkerAPI, WorkerError
 from calle_tui.ui.bridge import WorkerEventMessage, WorkerEventsMixin
 from calle_tui.ui.paths import styles_path

@@ -21,7 +21,7 @@ from textual.events import Key
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Label, Static
 
-from calle_tui.core.contract import PlanCallResult
+from calle_tui.core.wire.contract import PlanCallResult
 from calle_tui.ui.paths import styles_path
 from calle_tui.ui.runs.app_context import clock_of, settle_blink, tz_of
 from calle_tui.ui.runs.format import format_phone, last_digits, short_phone

@@ -200,7 +200,7 @@ class HistoryScreen(WorkerEventsMixin, Screen[None]):
         if not record.terminal or not record.run_id:
             return ""
         if record.run_id not in self._judged:
-            from calle_tui.core.runview import outcome_line
+            from calle_tui.core.runs.runview import outcome_line
 
             read = getattr(self.worker, "run_view", None)
             try:

@@ -591,7 +591,7 @@ class LoginScreen(WorkerEventsMixin, Screen[None]):
         # A terminal never confirms an OSC 52 copy: say it was sent, or (tmux's default) that it cannot arrive.
         import asyncio
 
-        from calle_tui.core.clipboard import copy_sentence, osc52_reach
+        from calle_tui.core.support.clipboard import copy_sentence, osc52_reach
 
         if not self.authorize_url:
             return

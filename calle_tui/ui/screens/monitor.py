@@ -2,7 +2,7 @@
 
 All data arrives from the worker as events (bridge.py); the screen asks the worker to follow the run and,
 on `r`, to check now. Transcript lines go to a virtualised view in batches, so a long call stays smooth.
-Exports are written by calle_tui.core.export; copying uses the terminal's clipboard (OSC 52).
+Exports are written by calle_tui.core.runs.export; copying uses the terminal's clipboard (OSC 52).
 """
 
 from __future__ import annotations
@@ -21,18 +21,16 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Label, Static
 
-from calle_tui.core.contract import ActivityEntry, GetCallRunResult, TranscriptTurn, parse_time
-from calle_tui.core.dialect.status import status_kind
 from calle_tui.core.events import ErrorEvent, RunFinished, RunUpdate
-from calle_tui.core.export import (
+from calle_tui.core.runs.export import (
     DETAIL_LABELS,
     TranscriptExport,
     export_transcript,
     split_details,
     to_markdown,
 )
-from calle_tui.core.polling import asks_user
-from calle_tui.core.runview import (
+from calle_tui.core.runs.polling import asks_user
+from calle_tui.core.runs.runview import (
     PHASE_LABELS,
     RunView,
     add_entries,
@@ -41,6 +39,8 @@ from calle_tui.core.runview import (
     outcome_line,
     set_status,
 )
+from calle_tui.core.wire.contract import ActivityEntry, GetCallRunResult, TranscriptTurn, parse_time
+from calle_tui.core.wire.status import status_kind
 from calle_tui.core.worker_api import RunRecord, WorkerAPI, WorkerError
 from calle_tui.ui.bridge import WorkerEventMessage, WorkerEventsMixin
 from calle_tui.ui.paths import styles_path
@@ -78,7 +78,7 @@ class MonitorScreen(WorkerEventsMixin, Screen):
         self.worker = worker
         self.run_id = run_id
         self.record = record
-        # Everything known about the run, folded by core's one reducer (core/runview.py); the screen only
+        # Everything known about the run, folded by core's one reducer (core/runs/runview.py); the screen only
         # draws it. Pages and entries only ever add to it, so no update can take anything away.
         self.view = RunView(
             run_id=run_id, status=record.status if record else "queued", terminal=bool(record and record.terminal)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Button, Static
 
-from calle_tui.core.contract import PlanCallResult, PlanDetails
+from calle_tui.core.wire.contract import PlanCallResult, PlanDetails
 from calle_tui.ui.screens.confirm import ConfirmCallModal
 
 RECONCILE_WARNING = (

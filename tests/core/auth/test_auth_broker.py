@@ -12,7 +12,7 @@ import pytest
 from calle_tui.core.auth.broker import BrokerClient, BrokerError, poll_delay, token_usable
 from calle_tui.core.auth.secret_store import MemoryStore
 from calle_tui.core.auth.token_storage import ServerTokenStorage
-from calle_tui.core.logs import redact, setup_logging
+from calle_tui.core.store.logs import redact, setup_logging
 
 
 @pytest.fixture
@@ -48,7 +48,7 @@ async def test_a_server_without_the_broker_is_not_offered(fake_calle, tmp_path, 
 
 
 def test_a_bad_broker_url_setting_is_one_sentence(tmp_path, monkeypatch):
-    from calle_tui.core.settings import SettingsError, load_settings
+    from calle_tui.core.config.settings import SettingsError, load_settings
 
     monkeypatch.setenv("CALLE_TUI_CONFIG", str(tmp_path / "absent.toml"))
     with pytest.raises(SettingsError) as bad:

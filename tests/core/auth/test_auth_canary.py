@@ -21,7 +21,7 @@ from calle_tui.core.auth.provider import build_oauth_provider
 from calle_tui.core.auth.secret_store import MemoryStore
 from calle_tui.core.auth.token_storage import ServerTokenStorage
 from calle_tui.core.events import EventLog
-from calle_tui.core.logs import setup_logging
+from calle_tui.core.store.logs import setup_logging
 from calle_tui.core.worker_api import WorkerError
 
 

@@ -7,7 +7,7 @@ import logging
 import stat
 from urllib.parse import quote
 
-from calle_tui.core.logs import MASK, forget_secrets, mask_known_secrets, redact, register_secret, setup_logging
+from calle_tui.core.store.logs import MASK, forget_secrets, mask_known_secrets, redact, register_secret, setup_logging
 
 SECRET = "s3cr3t-T0KEN-value_with.many~chars"
 

@@ -14,8 +14,8 @@ from calle_tui.core.auth.errors import LoginRequired, SignInServerUnavailable
 from calle_tui.core.auth.provider import build_oauth_provider
 from calle_tui.core.auth.secret_store import MemoryStore
 from calle_tui.core.auth.token_storage import ServerTokenStorage
-from calle_tui.core.connection import classify
 from calle_tui.core.events import EventLog
+from calle_tui.core.session.connection import classify
 
 
 def background_provider(sandbox, storage):

@@ -9,7 +9,7 @@ from mcp.shared.auth import OAuthClientInformationFull, OAuthMetadata, OAuthToke
 
 from calle_tui.core.auth.secret_store import MemoryStore
 from calle_tui.core.auth.token_storage import ServerTokenStorage, canonical_server_url
-from calle_tui.core.logs import redact
+from calle_tui.core.store.logs import redact
 
 
 @pytest.mark.parametrize(

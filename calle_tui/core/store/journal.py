@@ -1,0 +1,573 @@
+"""The local journal: a small SQLite file in the XDG state dir that remembers plans, run attempts, runs,
+cursors, last known status, summaries and every activity entry, so a restart can redraw history and resume
+following unfinished runs.
+
+It is also the safety latch for run_call: `begin_attempt` inserts the attempt row (primary key = plan_id)
+BEFORE the request is sent, so a plan can be sent at most once even across crashes and processes. An attempt
+that never got its run_id back is "outcome unknown" until the user explicitly reconciles it.
+
+No OAuth secret is ever written here. The confirm_token is kept (it is an opaque plan value, not a
+credential) because replaying the same plan_id + confirm_token is how the contract lets us learn a lost
+run_id.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from calle_tui.core.store.owners import OwnerLock
+from calle_tui.core.store.private import private_file
+from calle_tui.core.support.phones import numbers_in_text
+from calle_tui.core.wire.contract import (
+    ActivityEntry,
+    GetCallRunResult,
+    PlanCallResult,
+    RunCallResult,
+    TranscriptTurn,
+    is_terminal_status,
+)
+from calle_tui.core.worker_api import PlanRequest, RunRecord
+
+SCHEMA_VERSION = 2
+
+# MIGRATIONS[n]: the statements that take a version-n file to version n + 1.
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    # 2: who sent a pending attempt (core/store/owners.py), so a second window never settles a live send.
+    1: ("ALTER TABLE attempts ADD COLUMN owner TEXT",),
+}
+
+
+class JournalError(Exception):
+    """The journal cannot be used; the text says why and what to do."""
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS plans (
+    plan_id TEXT PRIMARY KEY,
+    server_url TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    user_input TEXT NOT NULL DEFAULT '',
+    ready INTEGER NOT NULL DEFAULT 0,
+    confirm_token TEXT,
+    to_phones TEXT NOT NULL DEFAULT '[]',
+    goal TEXT,
+    scheduled_at TEXT,
+    result_json TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE IF NOT EXISTS attempts (
+    plan_id TEXT PRIMARY KEY,
+    server_url TEXT NOT NULL,
+    confirm_token TEXT NOT NULL,
+    sent_at REAL NOT NULL,
+    state TEXT NOT NULL,              -- pending | started | unknown | rejected
+    run_id TEXT,
+    message TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY,
+    plan_id TEXT NOT NULL,
+    server_url TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    to_phones TEXT NOT NULL DEFAULT '[]',
+    goal TEXT,
+    scheduled_at TEXT,
+    status TEXT NOT NULL DEFAULT '',
+    terminal INTEGER NOT NULL DEFAULT 0,
+    summary TEXT,
+    cursor TEXT,
+    last_poll_at REAL,
+    entry_count INTEGER NOT NULL DEFAULT 0,
+    start_json TEXT NOT NULL DEFAULT '{}',   -- run_call's answer (status, scheduled_at, next_step)
+    last_json TEXT,                          -- the latest get_call_run page without its activity
+    transcript_json TEXT
+);
+CREATE TABLE IF NOT EXISTS entries (
+    run_id TEXT NOT NULL,
+    entry_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    entry_json TEXT NOT NULL,
+    PRIMARY KEY (run_id, entry_id)
+);
+CREATE INDEX IF NOT EXISTS runs_unfinished ON runs (server_url, terminal);
+"""
+
+
+@dataclass(frozen=True)
+class Attempt:
+    plan_id: str
+    server_url: str
+    confirm_token: str
+    sent_at: float
+    state: str
+    run_id: str | None
+    message: str
+
+
+@dataclass(frozen=True)
+class RunState:
+    """What the journal knows about one run: enough to resume following and to redraw it."""
+
+    run_id: str
+    plan_id: str
+    server_url: str
+    created_at: float
+    status: str
+    terminal: bool
+    cursor: str | None
+    last_poll_at: float | None
+    entry_count: int
+    scheduled_at: str | None
+    start: RunCallResult | None
+    last: GetCallRunResult | None
+    transcript: tuple[TranscriptTurn, ...]
+
+
+def _unwritable(path: Path, exc: OSError) -> str:
+    reason = exc.strerror or "it cannot be written"
+    return (
+        f"calle-tui cannot keep its call history in {path.parent} ({reason.lower()}). Make that folder writable, "
+        "or point XDG_STATE_HOME at a folder you own."
+    )
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _load(text: str | None, default: Any = None) -> Any:
+    if not text:
+        return default
+    try:
+        return json.loads(text)
+    except ValueError:
+        return default
+
+
+class Journal:
+    """Thread-safe (one lock around one connection); every call is a short transaction."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self._owner: OwnerLock | None = None
+        if str(path) != ":memory:":
+            try:
+                # It holds numbers, goals, transcripts and pending confirm tokens: 0600 in a 0700 folder.
+                # SQLite gives its -wal and -shm files the database file's mode.
+                private_file(self.path)
+                # Held while this journal is open: a pending attempt it writes is "in flight", not
+                # "crashed", to every other window until it closes or its process dies.
+                self._owner = OwnerLock(self.path.parent / "journal-owners")
+            except OSError as exc:
+                raise JournalError(_unwritable(self.path, exc)) from None
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=10.0)
+        self._db.row_factory = sqlite3.Row
+        with self._lock:
+            if str(path) != ":memory:":
+                self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._migrate()
+
+    def _migrate(self) -> None:
+        """Bring the file to SCHEMA_VERSION (PRAGMA user_version), one ordered step at a time, each in its
+        own transaction. A file from a newer calle-tui is refused with a sentence, never half-read."""
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version == 0:
+            # A fresh file, or one written before user_version was kept (it then has the version-1 tables).
+            self._db.executescript(_SCHEMA)
+            self._db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            self._db.execute("PRAGMA user_version = 1")
+            version = 1
+        if version > SCHEMA_VERSION:
+            self._db.close()
+            raise JournalError(
+                f"The call history at {self.path} was written by a newer calle-tui (format {version}); "
+                "update calle-tui, or move that file aside to start a new history."
+            )
+        for step in range(version, SCHEMA_VERSION):
+            with self._tx() as db:
+                for statement in MIGRATIONS[step]:
+                    db.execute(statement)
+                db.execute(f"PRAGMA user_version = {step + 1}")
+
+    @classmethod
+    def in_state_dir(cls, state_root: Path) -> Journal:
+        return cls(Path(state_root) / "journal.sqlite3")
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+            if self._owner is not None:
+                self._owner.release()
+
+    def _tx(self) -> _Transaction:
+        return _Transaction(self._db, self._lock)
+
+    # --- plans -------------------------------------------------------------------------------------
+
+    def record_plan(self, server_url: str, request: PlanRequest, result: PlanCallResult, now: float) -> None:
+        if not result.plan_id:
+            return
+        plan = result.plan
+        # Who will be called: the plan's numbers when the server echoes them (production may not), else the
+        # ones the user gave, in a field or written with a + country code in the request. An answer to a
+        # question names none: then the numbers recorded for this plan before are kept (see the upsert).
+        phones = (
+            list(plan.to_phones)
+            if plan and plan.to_phones
+            else list(request.to_phones or ()) or list(numbers_in_text(request.user_input))
+        )
+        goal = (plan.goal if plan else None) or result.display_goal or request.goal
+        scheduled = (plan.scheduled_at if plan else None) or request.scheduled_at
+        with self._tx() as db:
+            db.execute(
+                """INSERT INTO plans (plan_id, server_url, created_at, updated_at, user_input, ready, confirm_token,
+                                      to_phones, goal, scheduled_at, result_json)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                   ON CONFLICT(plan_id) DO UPDATE SET updated_at=excluded.updated_at,
+                       user_input=excluded.user_input, ready=excluded.ready, confirm_token=excluded.confirm_token,
+                       to_phones=CASE WHEN excluded.to_phones = '[]' THEN plans.to_phones ELSE excluded.to_phones END,
+                       goal=COALESCE(excluded.goal, plans.goal),
+                       scheduled_at=COALESCE(excluded.scheduled_at, plans.scheduled_at),
+                       result_json=excluded.result_json""",
+                (
+                    result.plan_id,
+                    server_url,
+                    now,
+                    now,
+                    request.user_input,
+                    int(result.ready_to_run),
+                    result.confirm_token,
+                    _dump(phones),
+                    goal,
+                    scheduled,
+                    _dump(result.model_dump(mode="json", exclude={"confirm_token"})),
+                ),
+            )
+
+    def plan_summary(self, plan_id: str) -> tuple[tuple[str, ...], str | None, str | None]:
+        """(to_phones, goal, scheduled_at) of a recorded plan, empty when unknown."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT to_phones, goal, scheduled_at FROM plans WHERE plan_id = ?", (plan_id,)
+            ).fetchone()
+        if row is None:
+            return (), None, None
+        return tuple(_load(row["to_phones"], [])), row["goal"], row["scheduled_at"]
+
+    def plan_confirmation(self, plan_id: str) -> tuple[bool, str | None]:
+        """(ready_to_run, confirm_token) of the latest plan_call answer for this plan."""
+        with self._lock:
+            row = self._db.execute("SELECT ready, confirm_token FROM plans WHERE plan_id = ?", (plan_id,)).fetchone()
+        return (False, None) if row is None else (bool(row["ready"]), row["confirm_token"])
+
+    # --- run attempts: the at-most-once latch --------------------------------------------------------
+
+    def begin_attempt(self, plan_id: str, confirm_token: str, server_url: str, now: float) -> bool:
+        """Record that run_call is about to be sent. True only for the first caller, ever, for this plan
+        (a rejected attempt - the server said no, so nothing was placed - may be tried again)."""
+        with self._tx() as db:
+            row = db.execute("SELECT state FROM attempts WHERE plan_id = ?", (plan_id,)).fetchone()
+            if row is not None and row["state"] != "rejected":
+                return False
+            db.execute(
+                """INSERT OR REPLACE INTO attempts (plan_id, server_url, confirm_token, sent_at, state, run_id, message,
+                                                    owner)
+                   VALUES (?, ?, ?, ?, 'pending', NULL, '', ?)""",
+                (plan_id, server_url, confirm_token, now, self._owner.token if self._owner else None),
+            )
+            return True
+
+    def attempt(self, plan_id: str) -> Attempt | None:
+        with self._lock:
+            row = self._db.execute("SELECT * FROM attempts WHERE plan_id = ?", (plan_id,)).fetchone()
+        return _attempt(row) if row is not None else None
+
+    def mark_started(self, plan_id: str, result: RunCallResult, now: float) -> None:
+        """run_call answered: remember the run_id and create the run row (one transaction)."""
+        phones, goal, plan_scheduled = self.plan_summary(plan_id)
+        with self._tx() as db:
+            row = db.execute("SELECT server_url FROM attempts WHERE plan_id = ?", (plan_id,)).fetchone()
+            server_url = row["server_url"] if row is not None else ""
+            # Once a run_id is known the confirm token is never needed again: it is not kept.
+            db.execute(
+                "UPDATE attempts SET state='started', run_id=?, message='', confirm_token='' WHERE plan_id=?",
+                (result.run_id, plan_id),
+            )
+            db.execute("UPDATE plans SET confirm_token=NULL WHERE plan_id=?", (plan_id,))
+            db.execute(
+                """INSERT INTO runs (run_id, plan_id, server_url, created_at, to_phones, goal, scheduled_at, status,
+                                     terminal, start_json)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                   ON CONFLICT(run_id) DO NOTHING""",
+                (
+                    result.run_id,
+                    plan_id,
+                    server_url,
+                    now,
+                    _dump(list(phones)),
+                    goal,
+                    result.scheduled_at or plan_scheduled,
+                    result.status,
+                    int(is_terminal_status(result.status)),
+                    _dump(result.model_dump(mode="json")),
+                ),
+            )
+
+    def mark_unknown(self, plan_id: str, message: str) -> None:
+        with self._tx() as db:
+            db.execute(
+                "UPDATE attempts SET state='unknown', message=? WHERE plan_id=? AND state='pending'", (message, plan_id)
+            )
+
+    def mark_rejected(self, plan_id: str, message: str) -> None:
+        """The server definitely did not start a call (it refused, or the request never left)."""
+        with self._tx() as db:
+            db.execute(
+                "UPDATE attempts SET state='rejected', message=? WHERE plan_id=? AND state IN ('pending','unknown')",
+                (message, plan_id),
+            )
+
+    def unresolved_attempts(self, server_url: str | None = None) -> list[Attempt]:
+        """Attempts sent without a known answer: 'pending' rows left by a crash are unknown too."""
+        query = "SELECT * FROM attempts WHERE state IN ('pending','unknown')"
+        args: tuple[str, ...] = ()
+        if server_url is not None:
+            query += " AND server_url = ?"
+            args = (server_url,)
+        with self._lock:
+            rows = self._db.execute(query + " ORDER BY sent_at", args).fetchall()
+        return [_attempt(r) for r in rows]
+
+    def settle_crashed_attempts(self, server_url: str | None = None) -> list[Attempt]:
+        """On startup, a 'pending' attempt whose sender is gone means that process died between send and
+        reply: it becomes 'unknown'. One whose sender is still open (another window waiting for run_call's
+        answer right now) is left alone and not returned: that window will learn the outcome."""
+        query = "SELECT plan_id, owner FROM attempts WHERE state='pending'"
+        args: tuple[str, ...] = ()
+        if server_url is not None:
+            query += " AND server_url = ?"
+            args = (server_url,)
+        with self._lock:
+            pending = self._db.execute(query, args).fetchall()
+        live = {r["plan_id"] for r in pending if self._owner is not None and self._owner.is_alive(r["owner"])}
+        crashed = [(r["plan_id"],) for r in pending if r["plan_id"] not in live]
+        if crashed:
+            with self._tx() as db:
+                db.executemany(
+                    "UPDATE attempts SET state='unknown', message=? WHERE plan_id=? AND state='pending'",
+                    [("The app stopped before the call request was answered.", plan_id) for (plan_id,) in crashed],
+                )
+        if self._owner is not None:
+            self._owner.sweep()
+        return [a for a in self.unresolved_attempts(server_url) if a.plan_id not in live]
+
+    # --- runs ----------------------------------------------------------------------------------------
+
+    def run(self, run_id: str) -> RunState | None:
+        with self._lock:
+            row = self._db.execute("SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        return _run_state(row) if row is not None else None
+
+    def unfinished_runs(self, server_url: str) -> list[RunState]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT * FROM runs WHERE server_url = ? AND terminal = 0 ORDER BY created_at", (server_url,)
+            ).fetchall()
+        runs = [_run_state(r) for r in rows]
+        # Rows written before statuses were read in every spelling ("COMPLETED" kept as not final) are
+        # settled here, so a finished call is not polled again after an upgrade.
+        settled = [r.run_id for r in runs if is_terminal_status(r.status)]
+        if settled:
+            with self._tx() as db:
+                db.executemany("UPDATE runs SET terminal = 1 WHERE run_id = ?", [(run_id,) for run_id in settled])
+        return [r for r in runs if r.run_id not in settled]
+
+    def save_page(
+        self,
+        run_id: str,
+        entries: Sequence[ActivityEntry],
+        cursor: str | None,
+        page: GetCallRunResult,
+        now: float,
+    ) -> list[ActivityEntry]:
+        """Store one get_call_run page atomically: the entries not seen before (returned, in order), the cursor
+        to continue from, and the latest status. Entries are de-duplicated by id."""
+        fresh: list[ActivityEntry] = []
+        last = page.model_dump(mode="json", exclude={"activity", "transcript"})
+        with self._tx() as db:
+            row = db.execute("SELECT entry_count FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+            if row is None:
+                raise KeyError(run_id)
+            seq = row["entry_count"]
+            for entry in entries:
+                cur = db.execute(
+                    "INSERT OR IGNORE INTO entries (run_id, entry_id, seq, entry_json) VALUES (?, ?, ?, ?)",
+                    (run_id, entry.id, seq, _dump(entry.model_dump(mode="json"))),
+                )
+                if cur.rowcount == 1:
+                    seq += 1
+                    fresh.append(entry)
+            params: dict[str, Any] = {
+                "run_id": run_id,
+                "status": page.status or None,
+                "terminal": int(page.is_terminal),
+                "summary": page.summary,
+                "cursor": cursor,
+                "last_poll_at": now,
+                "entry_count": seq,
+                "last_json": _dump(last),
+                "transcript": _dump([t.model_dump(mode="json") for t in page.transcript]) if page.transcript else None,
+            }
+            db.execute(
+                """UPDATE runs SET status=COALESCE(:status, status), terminal=:terminal,
+                       summary=COALESCE(:summary, summary), cursor=:cursor, last_poll_at=:last_poll_at,
+                       entry_count=:entry_count, last_json=:last_json,
+                       transcript_json=COALESCE(:transcript, transcript_json)
+                   WHERE run_id=:run_id""",
+                params,
+            )
+        return fresh
+
+    def touch_poll(self, run_id: str, now: float) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE runs SET last_poll_at=? WHERE run_id=?", (now, run_id))
+
+    def entries(self, run_id: str, after: int = 0) -> list[ActivityEntry]:
+        """The run's stored entries in order; with `after`, only those from position `after` on (what a
+        follower has not announced yet, whichever process stored them)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT entry_json FROM entries WHERE run_id = ? AND seq >= ? ORDER BY seq", (run_id, after)
+            ).fetchall()
+        return [ActivityEntry.model_validate(_load(r["entry_json"], {})) for r in rows]
+
+    # --- history -------------------------------------------------------------------------------------
+
+    def history(self, search: str = "", server_url: str | None = None, limit: int = 500) -> list[RunRecord]:
+        """Past runs, newest first, plus attempts whose outcome is unknown (run_id None)."""
+        records: list[RunRecord] = []
+        where = ""
+        args: list[Any] = []
+        if server_url is not None:
+            where = "WHERE server_url = ?"
+            args.append(server_url)
+        with self._lock:
+            runs = self._db.execute(f"SELECT * FROM runs {where} ORDER BY created_at DESC", args).fetchall()
+            unknown = self._db.execute(
+                "SELECT a.*, p.to_phones, p.goal, p.scheduled_at FROM attempts a LEFT JOIN plans p USING (plan_id)"
+                " WHERE a.state IN ('pending','unknown')" + (" AND a.server_url = ?" if server_url else ""),
+                args,
+            ).fetchall()
+        for row in unknown:
+            records.append(
+                RunRecord(
+                    run_id=None,
+                    plan_id=row["plan_id"],
+                    server_url=row["server_url"],
+                    created_at=row["sent_at"],
+                    to_phones=tuple(_load(row["to_phones"], []) or ()),
+                    goal=row["goal"],
+                    status="unknown",
+                    terminal=False,
+                    summary=row["message"] or None,
+                    scheduled_at=row["scheduled_at"],
+                )
+            )
+        for row in runs:
+            records.append(
+                RunRecord(
+                    run_id=row["run_id"],
+                    plan_id=row["plan_id"],
+                    server_url=row["server_url"],
+                    created_at=row["created_at"],
+                    to_phones=tuple(_load(row["to_phones"], []) or ()),
+                    goal=row["goal"],
+                    status=row["status"] or "",
+                    terminal=bool(row["terminal"]),
+                    summary=row["summary"],
+                    scheduled_at=row["scheduled_at"],
+                )
+            )
+        records.sort(key=lambda r: r.created_at, reverse=True)
+        if search:
+            needle = search.casefold()
+            records = [r for r in records if needle in _haystack(r)]
+        return records[:limit]
+
+
+def _haystack(record: RunRecord) -> str:
+    parts: Iterable[str | None] = (
+        record.run_id,
+        record.plan_id,
+        record.goal,
+        record.status,
+        record.summary,
+        *record.to_phones,
+    )
+    return " ".join(p for p in parts if p).casefold()
+
+
+def _attempt(row: sqlite3.Row) -> Attempt:
+    return Attempt(
+        plan_id=row["plan_id"],
+        server_url=row["server_url"],
+        confirm_token=row["confirm_token"],
+        sent_at=row["sent_at"],
+        state=row["state"],
+        run_id=row["run_id"],
+        message=row["message"],
+    )
+
+
+def _run_state(row: sqlite3.Row) -> RunState:
+    start = _load(row["start_json"], None)
+    last = _load(row["last_json"], None)
+    transcript = _load(row["transcript_json"], None) or []
+    return RunState(
+        run_id=row["run_id"],
+        plan_id=row["plan_id"],
+        server_url=row["server_url"],
+        created_at=row["created_at"],
+        status=row["status"] or "",
+        terminal=bool(row["terminal"]),
+        cursor=row["cursor"],
+        last_poll_at=row["last_poll_at"],
+        entry_count=row["entry_count"],
+        scheduled_at=row["scheduled_at"],
+        start=RunCallResult.model_validate(start) if start else None,
+        last=GetCallRunResult.model_validate(last) if last else None,
+        transcript=tuple(TranscriptTurn.model_validate(t) for t in transcript),
+    )
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE ... COMMIT under the journal's lock: another process sees all of it or none."""
+
+    def __init__(self, db: sqlite3.Connection, lock: threading.RLock) -> None:
+        self._db = db
+        self._lock = lock
+
+    def __enter__(self) -> sqlite3.Connection:
+        self._lock.acquire()
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self._lock.release()
+            raise
+        return self._db
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        try:
+            self._db.execute("ROLLBACK" if exc_type else "COMMIT")
+        finally:
+            self._lock.release()
