@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from fake_worker import FakeWorker
 from fakes_shell import FIXED_NOW, make_shell_app, sample_records, until
+from textual.command import CommandPalette
+from textual.content import Content
 from textual.widgets import DataTable, Input, Static
 from toasts import toast_texts
 
@@ -167,4 +169,20 @@ async def test_palette_offers_every_screen_action(tmp_path):
         hits = [hit async for hit in provider.search("reload")]
         assert hits
         await hits[0].command()
+        await app.close_worker()
+
+
+async def test_the_palette_opens_on_a_screen_whose_keys_include_a_slash(tmp_path):
+    # History's search key is "/": the palette once wrote it as "[/]" in markup and the app stopped.
+    worker = FakeWorker(signed_in=True, records=sample_records())
+    app = make_shell_app(worker, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_history(pilot, worker)
+        helps = [Content.from_markup(hit.help).plain async for hit in ScreenActionsProvider(screen).discover()]
+        assert any(text.endswith("[/]") or text.endswith("Key: /") for text in helps), helps
+        await pilot.press("ctrl+p")
+        await until(pilot, lambda: isinstance(app.screen, CommandPalette))
+        await pilot.press(*"search")
+        await pilot.pause()
+        assert app.is_running and isinstance(app.screen, CommandPalette)
         await app.close_worker()

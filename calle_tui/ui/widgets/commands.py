@@ -10,6 +10,7 @@ from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.dom import DOMNode
+from textual.markup import escape
 
 
 class ScreenActionsProvider(Provider):
@@ -40,7 +41,9 @@ class ScreenActionsProvider(Provider):
                     continue
                 seen.add(label)
                 key_text = " / ".join(dict.fromkeys(keys))
-                commands.append((label, f"{tip}  [{key_text}]" if tip else f"Key: {key_text}", node, action))
+                # The palette reads help as markup: the `/` key written as "[/]" would close a tag that is not open.
+                help_text = escape(f"{tip}  [{key_text}]" if tip else f"Key: {key_text}")
+                commands.append((label, help_text, node, action))
         # The screen's and the app's own commands first; a text box's cursor commands (many, and reachable by
         # their keys anyway) after them, so the palette opens on what calle-tui can do.
         rank = {id(screen): 0, id(app): 1}
