@@ -173,14 +173,15 @@ async def _try_tool(worker: Any, name: str, names: set[str], report: Report) -> 
     if result is None:
         report.steps.append(Step(f"call {name}", False, t.seconds, error or f"{name} failed."))
         return
-    from calle_tui.core.wire.results import result_text, server_text, tool_error_message
+    from calle_tui.core.wire.envelope import Refused, read_reply, reply_text, server_text
 
-    if getattr(result, "is_error", False):
+    reply = read_reply(result, lambda answer: answer)
+    if isinstance(reply, Refused):
         # The server ran the request and its tool said no (no arguments were given): the call itself, and
         # the sign-in it needed, worked.
-        detail = f"Answered with the tool's own error: {tool_error_message(result, 120)}"
+        detail = f"Answered with the tool's own error: {reply.said(120)}"
     else:
-        detail = f"Answered: {server_text(result_text(result), 120)}"
+        detail = f"Answered: {server_text(reply_text(result), 120)}"
     report.steps.append(Step(f"call {name}", True, t.seconds, detail))
 
 

@@ -1,11 +1,9 @@
-"""Run following, split out of worker.py: one follower task per run polls get_call_run on the seed's cadence
+"""Run following: one follower task per run polls get_call_run on the seed's cadence
 (polling.py), pages through cursors, stores each page in the journal before announcing it, backs off on
 errors and resumes from the saved cursor after any drop.
 
 The worker injects everything it shares (clock, rng, policy, journal, emit, the live connection, the
 "connected" event and the closed flag), so this module owns no session and no sign-in.
-
-Import cost: nothing heavy at import time (results.py loads inside a poll).
 """
 
 from __future__ import annotations
@@ -15,6 +13,7 @@ import logging
 import random
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from calle_tui.core.events import ErrorEvent, PollState, RunFinished, RunUpdate, WorkerEvent
@@ -31,7 +30,8 @@ from calle_tui.core.session.request_budget import RequestBudget
 from calle_tui.core.store.journal import Journal
 from calle_tui.core.support.clock import Clock
 from calle_tui.core.wire.contract import GetCallRunInput, GetCallRunResult
-from calle_tui.core.wire.replies import Unreadable, read_run_page
+from calle_tui.core.wire.envelope import ProseOnly, Read, Refused, UnreadableReply, read_reply
+from calle_tui.core.wire.replies import read_run_page
 from calle_tui.core.wire.status import status_label
 from calle_tui.core.worker_api import WorkerError
 
@@ -279,8 +279,6 @@ class RunFollowers:
         """One poll: fetch pages from the saved cursor until caught up (at most page_cap pages), storing each
         page and its cursor before announcing its new entries. Returns the last readable page (None when
         the first answer was text only) and the server's text when it answered in prose ("" otherwise)."""
-        from calle_tui.core.wire.results import result_data, server_text, tool_error_message
-
         lock = self._poll_locks.setdefault(run_id, asyncio.Lock())
         async with lock:
             # Journal work goes to a thread: another window holding SQLite's write lock must never freeze
@@ -298,22 +296,21 @@ class RunFollowers:
                 self._last_poll[run_id] = self._clock.now()
                 args = GetCallRunInput(run_id=run_id, cursor=cursor, limit=self._policy.page_limit).to_arguments()
                 raw = await conn.call("get_call_run", args)  # ConnectionLost propagates: resume after reconnect
-                if getattr(raw, "is_error", False):
-                    raise CallError("tool", f"The server could not report on this call: {tool_error_message(raw)}")
-                data = result_data(raw)
-                if isinstance(data, str):
-                    # Prose, not a status object: not an error to back off from, just nothing to page through.
-                    said = server_text(data)
-                    await asyncio.to_thread(self.journal.touch_poll, run_id, self._clock.now())
-                    state = await asyncio.to_thread(self.journal.run, run_id)
-                    self._emit(
-                        RunUpdate(run_id=run_id, status=state.status if state else "", poll_state="polling", message=said)
-                    )
-                    return last, said
-                try:
-                    page = read_run_page(data, asked_run_id=run_id)
-                except Unreadable as exc:
-                    raise CallError("malformed", f"The server sent a status we cannot read ({exc}).") from None
+                match read_reply(raw, partial(read_run_page, asked_run_id=run_id)):
+                    case Read(value=page):
+                        pass  # paged below
+                    case Refused() as refused:
+                        raise CallError("tool", f"The server could not report on this call: {refused.said()}")
+                    case ProseOnly() as prose:
+                        # Prose, not a status object: not an error to back off from, just nothing to page through.
+                        said = prose.said()
+                        await asyncio.to_thread(self.journal.touch_poll, run_id, self._clock.now())
+                        state = await asyncio.to_thread(self.journal.run, run_id)
+                        status = state.status if state else ""
+                        self._emit(RunUpdate(run_id=run_id, status=status, poll_state="polling", message=said))
+                        return last, said
+                    case UnreadableReply(reason=reason):
+                        raise CallError("malformed", f"The server sent a status we cannot read ({reason}).")
                 if page.run_id != run_id:
                     raise CallError("malformed", "The server answered about a different call.")
                 # Where to continue next time: the server's next cursor; once caught up, a resume cursor when

@@ -16,8 +16,8 @@ from typing import Any
 from calle_tui.core.session.connection import CallError
 from calle_tui.core.store.journal import Journal
 from calle_tui.core.wire.contract import RunCallInput, RunCallResult
-from calle_tui.core.wire.replies import Unreadable, read_run_start
-from calle_tui.core.wire.results import result_data, server_text, tool_error_message
+from calle_tui.core.wire.envelope import ProseOnly, Read, Refused, UnreadableReply, read_reply
+from calle_tui.core.wire.replies import read_run_start
 from calle_tui.core.worker_api import WorkerError
 
 
@@ -36,25 +36,23 @@ async def reconcile_attempt(conn: Any, journal: Journal, plan_id: str, now: Call
         raise WorkerError(
             f"Could not check the request: {exc.message}", action="Try again in a moment.", kind=exc.kind
         ) from None
-    if getattr(raw, "is_error", False):
-        # Still unknown: a refusal of the replay does not prove no call was placed.
-        raise WorkerError(
-            f"The server would not confirm this request: {tool_error_message(raw)}",
-            action="Check with CALL-E before planning the call again.",
-            kind="tool",
-        )
-    data = result_data(raw)
-    if isinstance(data, str):
-        # Prose: run_id is opaque and never picked out of text, so it stays unknown; the person reads the text.
-        raise WorkerError(
-            f"The server answered in words without a run id, so this is still unknown. "
-            f"The server said: {server_text(data)}",
-            action="Check with CALL-E before planning the call again.",
-            kind="malformed",
-        )
-    try:
-        result = read_run_start(data)
-    except Unreadable as exc:
-        raise WorkerError(f"The server's answer could not be read ({exc}).", kind="malformed") from None
-    journal.mark_started(plan_id, result, now())
-    return result
+    match read_reply(raw, read_run_start):
+        case Read(value=result):
+            journal.mark_started(plan_id, result, now())
+            return result
+        case Refused() as refused:
+            # Still unknown: a refusal of the replay does not prove no call was placed.
+            raise WorkerError(
+                f"The server would not confirm this request: {refused.said()}",
+                action="Check with CALL-E before planning the call again.",
+                kind="tool",
+            )
+        case ProseOnly() as prose:
+            # Prose: run_id is opaque and never picked out of text, so it stays unknown; the person reads it.
+            raise WorkerError(
+                f"The server answered in words without a run id, so this is still unknown. The server said: {prose.said()}",
+                action="Check with CALL-E before planning the call again.",
+                kind="malformed",
+            )
+        case UnreadableReply(reason=reason):
+            raise WorkerError(f"The server's answer could not be read ({reason}).", kind="malformed")

@@ -1,4 +1,5 @@
-"""The one place that reads what a server sent: raw tool results in, normalised models out.
+"""The readers of each tool's answer: the JSON object envelope.read_reply found in a reply in, normalised
+models out (the envelope itself, refusals and prose are envelope.py's; its names are re-exported here).
 
 Every other module reads only what these functions return (contract.py's output models, with canonical
 statuses). Pure functions, no I/O, and total: whatever JSON they are given they return a model or raise
@@ -10,13 +11,11 @@ cannot be read is kept for display under its own name (secrets scrubbed, see val
 Dialects covered (CALLE-DIALECT.md): our sandbox's reference shapes; production's upper-case statuses,
 `clarifying_questions` / `questions` / `missing`, `{ts, message}` activity without ids, nested `result`
 with `summary` / `post_summary`, string or list transcripts, `extracted.calling`, `outcome`, typed or prose
-`next_step`, flat or nested error objects, and JSON in any text block of a content-only result.
+`next_step`; flat or nested error objects and JSON in any text block are envelope.py's.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -33,6 +32,7 @@ from calle_tui.core.wire.contract import (
     RunCallResult,
     TranscriptTurn,
 )
+from calle_tui.core.wire.envelope import ToolError, Unreadable, extract, is_error, read_tool_error, sentence
 from calle_tui.core.wire.status import canonical_status, status_kind, status_label
 from calle_tui.core.wire.transcript import read_turns
 from calle_tui.core.wire.values import (
@@ -55,6 +55,7 @@ __all__ = [
     "Unreadable",
     "canonical_status",
     "extract",
+    "is_error",
     "read_plan",
     "read_run_page",
     "read_run_start",
@@ -72,115 +73,6 @@ def _build(model: type[M], fields: dict[str, Any], extras: dict[str, Any]) -> M:
     known = set(model.model_fields)
     kept = {(f"{k}_as_sent" if k in known or k in fields else k): v for k, v in extras.items()}
     return model(**fields, **kept)
-
-
-class Unreadable(ValueError):
-    """The reply lacks the identifier it must carry. The text is a sentence safe to show."""
-
-
-# --- the envelope ----------------------------------------------------------------------------------
-
-
-def extract(result: Any) -> dict[str, Any] | str:
-    """A CallToolResult's answer: its structured content, else the first text block that parses as a JSON
-    object (any block, not only the first), else its text (prose; "" when there is none). Never parses
-    arrays, scalars, Markdown fences or fragments."""
-    data = getattr(result, "structured_content", None)
-    if data is None and isinstance(result, dict):  # a raw JSON-RPC result dict (fixtures, other clients)
-        data = result.get("structuredContent", result.get("structured_content"))
-    if isinstance(data, dict) and set(data) == {"result"}:
-        # The SDK wraps a non-object output (a tool declared `-> str`) as {"result": ...}.
-        inner = data["result"]
-        if isinstance(inner, dict):
-            return inner
-        if isinstance(inner, str):
-            parsed = _json_object(inner)
-            return parsed if parsed is not None else inner.strip()
-        data = None
-    if isinstance(data, dict) and data:
-        return data
-    texts = _texts(result)
-    for text in texts:
-        parsed = _json_object(text)
-        if parsed is not None:
-            return parsed
-    return "\n".join(t.strip() for t in texts if t.strip()).strip()
-
-
-def _texts(result: Any) -> list[str]:
-    blocks = getattr(result, "content", None)
-    if blocks is None and isinstance(result, dict):
-        blocks = result.get("content")
-    texts = []
-    for block in blocks if isinstance(blocks, list) else []:
-        text = block.get("text") if isinstance(block, dict) else getattr(block, "text", None)
-        if isinstance(text, str):
-            texts.append(text)
-    return texts
-
-
-def _json_object(text: str) -> dict[str, Any] | None:
-    stripped = text.strip()
-    if not stripped.startswith("{"):
-        return None
-    try:
-        parsed = json.loads(stripped)
-    except ValueError:
-        return None
-    return parsed if isinstance(parsed, dict) else None
-
-
-def is_error(result: Any) -> bool:
-    flag = getattr(result, "is_error", None)
-    if flag is None and isinstance(result, dict):
-        flag = result.get("isError", result.get("is_error"))
-    return flag is True
-
-
-# --- errors ----------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ToolError:
-    message: str
-    code: str | None = None
-    retry_safe: bool | None = None
-    call_started: bool | None = None  # None: the server did not say, or said "unknown"
-    started_unknown: bool = False  # the server said call_started: "unknown"
-
-
-def read_tool_error(data: dict[str, Any] | str) -> ToolError:
-    """An is_error answer, fields flat or under `error` (a string `error` is the message)."""
-    if isinstance(data, str):
-        return ToolError(message=_sentence(data) or "The server refused the request without saying why.")
-    nested = data.get("error")
-    where = nested if isinstance(nested, dict) else data
-    message = as_text(pick(where, "message", "detail", "error_description", "description"))
-    if message is None and isinstance(nested, str):
-        message = nested
-    if message is None:
-        message = as_text(pick(data, "message", "detail"))
-    code = as_text(pick(where, "error_code", "code", "status"))
-    if code is None and isinstance(nested, str) and message != nested:
-        code = nested
-    started = pick(where, "call_started")
-    if started is MISSING:
-        started = pick(data, "call_started")
-    retry = pick(where, "retry_safe")
-    if retry is MISSING:
-        retry = pick(data, "retry_safe")
-    return ToolError(
-        message=_sentence(message or shown(scrub(data))),
-        code=code,
-        retry_safe=as_bool(retry) if retry is not MISSING else None,
-        call_started=as_bool(started) if started is not MISSING else None,
-        started_unknown=isinstance(started, str) and started.strip().casefold() == "unknown",
-    )
-
-
-def _sentence(text: str | None, limit: int = 300) -> str:
-    text = " ".join((text or "").split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # --- next_step -------------------------------------------------------------------------------------
@@ -240,14 +132,14 @@ def read_plan(data: dict[str, Any] | str) -> PlanCallResult:
     plan_id raises Unreadable (the one field a plan cannot do without); one that says it is ready without a
     confirm_token is read as not ready (with a note), never guessed."""
     if isinstance(data, str):
-        return PlanCallResult(message=_sentence(data, 2000) or "The server sent an empty answer.")
+        return PlanCallResult(message=sentence(data, 2000) or "The server sent an empty answer.")
     notes: list[str] = []
     plan_id = as_identifier(pick(data, "plan_id", "planId"))
     if plan_id is None and isinstance(data.get("plan"), dict):
         plan_id = as_identifier(pick(data["plan"], "plan_id", "id"))
     if plan_id is None:
         said = as_text(data.get("message"))
-        raise Unreadable("the server's plan has no plan id" + (f"; it said: {_sentence(said, 200)}" if said else ""))
+        raise Unreadable("the server's plan has no plan id" + (f"; it said: {sentence(said, 200)}" if said else ""))
     token = as_identifier(data.get("confirm_token"))
     # Everything but the token itself is read from a copy without it: its words may be shown or stored.
     data = {**unsaid(data, token), "confirm_token": token} if token else data
