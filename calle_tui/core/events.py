@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 if TYPE_CHECKING:  # annotations only: screens import these events, and pydantic must not delay the first paint
+    from calle_tui.core.error_kinds import BrokerFailure
     from calle_tui.core.wire.contract import ActivityEntry, GetCallRunResult, PlanCallResult, RunCallResult, TranscriptTurn
 
 ConnectionState = Literal["disconnected", "connecting", "connected", "reconnecting", "failed"]
@@ -86,11 +87,11 @@ class SignInEnding:
 
 @dataclass(frozen=True)
 class BrokerSignInEnded:
-    """A brokered sign-in ended without tokens. kind: failed, expired, gone, exchanged, forbidden, timeout,
-    cancelled, unreachable, bad_reply, not_offered. `message` is one sentence for the person."""
+    """A brokered sign-in ended without tokens: `kind` says how (BrokerFailure), `message` is one sentence for
+    the person."""
 
     server_url: str
-    kind: str
+    kind: BrokerFailure
     message: str
 
 

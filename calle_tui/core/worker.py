@@ -643,7 +643,7 @@ class CalleWorker:
         await self._ensure_storage()
         seen = await adopt_cli_sign_in(self.server_url, self._storage, self._clock.now())
         if seen.state != "usable":
-            raise WorkerError(seen.sentence, kind="cli_" + seen.state)
+            raise WorkerError(seen.sentence, kind=seen.failure)
         try:
             conn = await self._open(interactive=False)
         except CallError as exc:

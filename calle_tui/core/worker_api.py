@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from calle_tui.core.error_kinds import ErrorKind
+
 if TYPE_CHECKING:  # annotations only, so importing this seam does not import pydantic
     from calle_tui.core.auth.cli_cache import CliSignIn
     from calle_tui.core.events import LoginFlowName, TokenStorageKind, WorkerEvent
@@ -21,9 +23,10 @@ if TYPE_CHECKING:  # annotations only, so importing this seam does not import py
 
 
 class WorkerError(Exception):
-    """A failure a person can act on. str(exc) is the sentence; `action` says what to do next."""
+    """A failure a person can act on. str(exc) is the sentence; `action` says what to do next; `kind`
+    (core/error_kinds.py) says which failure it is, for code ("internal" when nothing more is known)."""
 
-    def __init__(self, message: str, action: str = "", kind: str = "error") -> None:
+    def __init__(self, message: str, action: str = "", kind: ErrorKind = "internal") -> None:
         super().__init__(message)
         self.message = message
         self.action = action
@@ -148,7 +151,7 @@ class WorkerAPI(Protocol):
         """Brokered sign-in: resumes the pending session kept on disk or creates one, emits
         BrokerSignInPending (login_url, expires_at, poll_seconds), polls in the background and returns once
         signed in (SignedIn, ToolsListed). Raises WorkerError with kind failed / expired / gone / exchanged /
-        forbidden / timeout / cancelled / unreachable / bad_reply / not_offered (also BrokerSignInEnded)."""
+        forbidden / timeout / canceled / unreachable / bad_reply / not_offered (also BrokerSignInEnded)."""
 
     async def cancel_brokered_sign_in(self) -> None:
         """Stop the brokered sign-in being waited for and forget its session."""

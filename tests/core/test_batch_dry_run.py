@@ -170,7 +170,7 @@ class GatedPlanner:
         await gate.wait()
         self.in_flight -= 1
         if request.user_input == "fail":
-            raise WorkerError("The server is busy: try again in a minute.")
+            raise WorkerError("The server is busy: try again in a minute.", kind="server")
         return PlanCallResult(plan_id="p-" + request.user_input, ready_to_run=True, confirm_token="secret")
 
 

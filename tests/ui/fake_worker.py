@@ -23,8 +23,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import get_args
 from urllib.parse import parse_qs, urlsplit
 
+from calle_tui.core.auth.broker import SENTENCES as BROKER_SENTENCES
 from calle_tui.core.auth.cli_cache import CliSignIn, CliState
 from calle_tui.core.events import (
     BrokerSignInEnded,
@@ -47,7 +49,7 @@ from calle_tui.core.runs.runview import RunView, from_journal
 from calle_tui.core.store.journal import _haystack
 from calle_tui.core.wire.contract import ActivityEntry, GetCallRunResult, PlanCallResult, RunCallResult
 from calle_tui.core.worker import NO_REPLAY, NO_REPLAY_ACTION
-from calle_tui.core.worker_api import AuthStatus, PlanRequest, RunRecord, WorkerError
+from calle_tui.core.worker_api import AuthStatus, ErrorKind, PlanRequest, RunRecord, WorkerError
 
 FIXED_NOW = datetime(2026, 6, 5, 9, 30, tzinfo=UTC).timestamp()
 SERVER_URL = "https://calle.invalid/mcp/openagent_oauth"  # never contacted: the fake answers everything
@@ -62,17 +64,9 @@ BROKER_LOGIN_URL = "https://calle.invalid/cli/login?session=bs-0001"  # what a b
 CLI_CACHE_PATH = Path("/home/user/.calle-mcp/cli/0123456789abcdef/token.json")
 FIRST_CHECK_AFTER = 60.0  # the seed's first get_call_run, about a minute after run_call
 
-# The kinds of WorkerError the real worker raises (worker.py, follow.py, connection.classify): a scripted
-# error of any other kind would teach the screens something production never says.
-REAL_ERROR_KINDS = frozenset({
-    "input", "tool", "malformed", "network", "timeout", "rate_limited", "server", "auth", "not_calle", "not_mcp",
-    "already_started", "safety", "outcome_unknown", "closed", "journal", "busy", "cannot_check", "unknown_run",
-    "unknown_plan", "rejected", "no_login", "state_mismatch", "denied", "no_code", "canceled", "registration_failed", "token_refused",
-    "login_failed", "line_busy",
-    # brokered sign-in (core/auth/broker.py) and the CALL-E CLI's sign-in (worker.use_cli_sign_in)
-    "failed", "expired", "gone", "exchanged", "forbidden", "cancelled", "unreachable", "bad_reply", "not_offered",
-    "cli_near_expiry", "cli_other_server", "cli_unreadable", "cli_none",
-})  # fmt: skip
+# The kinds of WorkerError the real worker may raise (mypy holds the core to ErrorKind): a scripted error of
+# any other kind would teach the screens something production never says.
+REAL_ERROR_KINDS = frozenset(get_args(ErrorKind))
 
 
 def fixed_clock() -> float:
@@ -273,7 +267,7 @@ class FakeWorker:
         self.expires_at = self.clock() + 3600
         self._connected()
 
-    def _broker_ended(self, kind: str, message: str) -> None:
+    def _broker_ended(self, kind: ErrorKind, message: str) -> None:
         self.emit(BrokerSignInEnded(self.server_url, kind, message))
         raise _checked(WorkerError(message, kind=kind))
 
@@ -282,7 +276,7 @@ class FakeWorker:
         assert self._broker_pending is not None, "no brokered sign-in is waiting"
         self._broker_pending.set_result(None)
 
-    def end_broker(self, kind: str, message: str) -> None:
+    def end_broker(self, kind: ErrorKind, message: str) -> None:
         """The broker said FAILED / EXPIRED / 410 ... (kind as the real worker names it)."""
         assert self._broker_pending is not None, "no brokered sign-in is waiting"
         self._broker_pending.set_result((kind, message))
@@ -290,7 +284,7 @@ class FakeWorker:
     async def cancel_brokered_sign_in(self) -> None:
         self.broker_cancels += 1
         if self._broker_pending is not None and not self._broker_pending.done():
-            self._broker_pending.set_result(("cancelled", "Sign-in cancelled."))
+            self._broker_pending.set_result(("canceled", BROKER_SENTENCES["canceled"]))
 
     def cli_sign_in(self) -> CliSignIn:
         return CliSignIn(self.cli_state, CLI_CACHE_PATH, FIXED_NOW + 3600 if self.cli_state == "usable" else None)
@@ -299,7 +293,7 @@ class FakeWorker:
         self.cli_uses += 1
         seen = self.cli_sign_in()
         if seen.state != "usable":
-            raise _checked(WorkerError(seen.sentence, kind="cli_" + seen.state))
+            raise _checked(WorkerError(seen.sentence, kind=seen.failure))
         self.signed_in = True
         self.expires_at = seen.expires_at
         self._connected()

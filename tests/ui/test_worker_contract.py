@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import inspect
 import random
-import re
 import typing
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -19,10 +18,12 @@ from calle_fakes import Recorder
 from fake_worker import REAL_ERROR_KINDS, STATE, FakeWorker
 from fakes_runs import ready_plan
 
-import calle_tui.core
-from calle_tui.core.auth.cli_cache import CliState
+from calle_tui.core.auth.broker import SENTENCES as BROKER_SENTENCES
+from calle_tui.core.auth.cli_cache import CliSignIn, CliState
+from calle_tui.core.auth.errors import AuthError
 from calle_tui.core.auth.secret_store import MemoryStore
 from calle_tui.core.config.settings import Settings
+from calle_tui.core.error_kinds import BrokerFailure, CliFailure, SignInFailure
 from calle_tui.core.events import (
     ConnectionChanged,
     PlanResult,
@@ -38,7 +39,7 @@ from calle_tui.core.runs.runview import RunView
 from calle_tui.core.support.clock import ManualClock
 from calle_tui.core.wire.contract import TOOL_NAMES, PlanCallResult
 from calle_tui.core.worker import CalleWorker
-from calle_tui.core.worker_api import AuthStatus, PlanRequest, RunRecord, WorkerAPI, WorkerError
+from calle_tui.core.worker_api import AuthStatus, ErrorKind, PlanRequest, RunRecord, WorkerAPI, WorkerError
 
 PHONE = "+14155550120"
 GOAL = "Book a table for two at 7 pm"
@@ -224,14 +225,18 @@ async def test_a_closed_worker_plans_nothing(harness):
     assert exc.value.kind == "closed"
 
 
-def test_the_fake_knows_only_error_kinds_the_real_worker_raises():
-    """fake_worker.REAL_ERROR_KINDS is what a scripted error may use: each one is written in the core."""
-    core = Path(calle_tui.core.__file__).parent
-    source = "\n".join(p.read_text(encoding="utf-8") for p in core.rglob("*.py"))
-    written = set(re.findall(r'kind="(\w+)"', source)) | set(re.findall(r'CallError\(\s*"(\w+)"', source))
-    written |= set(re.findall(r'\.detail = "(\w+)"', source))  # sign-in failures carry their detail as kind
-    written |= set(re.findall(r'^    kind = "(\w+)"', source, flags=re.M))  # auth/errors.py's classes
-    written |= set(re.findall(r'_error\("(\w+)"', source))  # broker.py's BrokerError kinds, raised as themselves
-    if 'kind="cli_" + seen.state' in source:  # worker.use_cli_sign_in: one kind per CLI cache state
-        written |= {"cli_" + state for state in typing.get_args(CliState)}
-    assert REAL_ERROR_KINDS <= written, REAL_ERROR_KINDS - written
+def test_the_fake_and_the_real_worker_share_one_vocabulary_of_error_kinds():
+    """ErrorKind (core/error_kinds.py) is all WorkerError.kind may be: mypy holds the core to it and the fake
+    raises nothing else. The words the core picks at run time (class attributes, dict keys) belong to it too."""
+    kinds = set(typing.get_args(ErrorKind))
+    assert kinds == REAL_ERROR_KINDS
+    assert set(BROKER_SENTENCES) == set(typing.get_args(BrokerFailure))
+    sign_in_errors, seen = [AuthError], set()
+    while sign_in_errors:
+        cls = sign_in_errors.pop()
+        seen.add(cls.kind)
+        sign_in_errors.extend(cls.__subclasses__())
+    assert seen - {"auth"} <= set(typing.get_args(SignInFailure)) and "auth" in kinds
+    cli = {CliSignIn(state, Path("token.json")).failure for state in typing.get_args(CliState) if state != "usable"}
+    assert cli == set(typing.get_args(CliFailure))
+    assert "cancelled" not in kinds  # one spelling: "canceled"

@@ -7,7 +7,7 @@ link on any device and the terminal finishes by itself, so it works over SSH and
     sign_in()   all of it, then the tokens go to the token store with their expiry
 
 Every way it can end other than success is a BrokerError whose `kind` says which (failed, expired, gone,
-exchanged, forbidden, timeout, cancelled, unreachable, bad_reply) and whose text is one sentence for a
+exchanged, forbidden, timeout, canceled, unreachable, bad_reply) and whose text is one sentence for a
 person. The session secret is registered with the log redactor as soon as it is known and never appears in
 a sentence, a repr or a log line.
 """
@@ -23,12 +23,15 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from calle_tui.core.store.logs import redact, register_secret
 from calle_tui.core.store.private import private_dir
 from calle_tui.core.support.clock import Clock, SystemClock
+
+if TYPE_CHECKING:
+    from calle_tui.core.error_kinds import BrokerFailure
 
 log = logging.getLogger("calle_tui.auth.broker")
 
@@ -44,27 +47,27 @@ POLL_MIN, POLL_MAX, POLL_DEFAULT = 0.5, 10.0, 2.0  # seconds
 class BrokerError(Exception):
     """How a brokered sign-in ended without tokens: `kind` for code, the text for a person."""
 
-    def __init__(self, kind: str, sentence: str) -> None:
+    def __init__(self, kind: BrokerFailure, sentence: str) -> None:
         super().__init__(sentence)
-        self.kind = kind
+        self.kind: BrokerFailure = kind
         self.sentence = sentence
 
 
-SENTENCES = {
+SENTENCES: dict[BrokerFailure, str] = {
     "failed": "The sign-in was not approved on CALL-E's page. Start again for a new link.",
     "expired": "The sign-in link expired before it was approved. Start again for a new link.",
     "gone": "CALL-E no longer knows this sign-in (it has expired). Start again for a new link.",
     "exchanged": "This sign-in was already used once. Start again for a new link.",
     "forbidden": "CALL-E refused this sign-in session. Start again for a new link.",
     "timeout": "No approval arrived in time. Start again for a new link.",
-    "cancelled": "Sign-in cancelled.",
+    "canceled": "Sign-in canceled.",
     "unreachable": "CALL-E's sign-in service could not be reached. Check the connection and start again.",
     "bad_reply": "CALL-E's sign-in service sent a reply calle-tui cannot read. Start again, or sign in with the browser.",
     "not_offered": "This server does not offer the one-link sign-in. Sign in with the browser instead.",
 }
 
 
-def _error(kind: str, detail: str | None = None) -> BrokerError:
+def _error(kind: BrokerFailure, detail: str | None = None) -> BrokerError:
     sentence = SENTENCES[kind]
     if kind == "failed" and detail:
         sentence = f"The sign-in was not approved: {redact(detail[:200]).rstrip('.')}. Start again for a new link."
@@ -309,7 +312,7 @@ class BrokerClient:
             deadline = min(deadline, pending.expires_at + POLL_MAX)  # the broker's own expiry answers first
         while True:
             if self._cancelled.is_set():
-                raise _error("cancelled")
+                raise _error("canceled")
             delay = poll_delay(pending.poll_after_ms)
             try:
                 pending = await self.status(pending)
@@ -336,7 +339,7 @@ class BrokerClient:
             for task in (sleeper, cancelled):
                 task.cancel()
         if self._cancelled.is_set():
-            raise _error("cancelled")
+            raise _error("canceled")
 
     def cancel(self) -> None:
         """Stop waiting and forget the session (a cancelled sign-in is not resumed)."""

@@ -14,12 +14,21 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from calle_tui.core.auth.broker import MIN_TTL_SECONDS, parse_time
 from calle_tui.core.store.logs import register_secret
 
+if TYPE_CHECKING:
+    from calle_tui.core.error_kinds import CliFailure
+
 CliState = Literal["usable", "near_expiry", "other_server", "unreadable", "none"]
+_FAILURES: dict[CliState, CliFailure] = {
+    "near_expiry": "cli_near_expiry",
+    "other_server": "cli_other_server",
+    "unreadable": "cli_unreadable",
+    "none": "cli_none",
+}
 
 SENTENCES: dict[str, str] = {
     "usable": "The CALL-E CLI is signed in to this server: its sign-in can be used here.",
@@ -58,6 +67,11 @@ class CliSignIn:
     @property
     def sentence(self) -> str:
         return SENTENCES[self.state]
+
+    @property
+    def failure(self) -> CliFailure:
+        """The WorkerError kind that says why this sign-in cannot be used; a usable one has none (KeyError)."""
+        return _FAILURES[self.state]
 
 
 def _read(path: Path) -> dict[str, Any] | None:

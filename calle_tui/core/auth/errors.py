@@ -11,11 +11,16 @@ under "auth".
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, ClassVar, Literal
+
 from mcp.client.auth.exceptions import OAuthFlowError
+
+if TYPE_CHECKING:
+    from calle_tui.core.error_kinds import SignInFailure
 
 
 class AuthError(Exception):
-    kind = "auth"
+    kind: ClassVar[SignInFailure | Literal["auth"]] = "auth"
     default_message = "Sign-in failed."
 
     def __init__(self, message: str | None = None) -> None:
@@ -31,7 +36,7 @@ class LoginRequired(AuthError):
 
 
 class LoginFailed(AuthError, OAuthFlowError):
-    kind = "login_failed"
+    kind: ClassVar[SignInFailure] = "login_failed"
     default_message = "Sign-in failed."
 
 

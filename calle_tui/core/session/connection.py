@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pragma: no cover
     import httpx2
 
+    from calle_tui.core.error_kinds import CallFailure, ErrorKind
+
 log = logging.getLogger("calle_tui.connection")
 
 # A bare "Server returned an error response" (-32603) from the transport: see the module docstring.
@@ -51,13 +53,13 @@ _current_outcome: contextvars.ContextVar[HttpOutcome | None] = contextvars.Conte
 class CallError(Exception):
     """A failed MCP call, classified. The text is a plain, secret-free sentence.
 
-    kind: auth | network | rate_limited | server | tool | malformed | timeout | not_calle | not_mcp
+    kind: a CallFailure (core/error_kinds.py); `detail`: the finer word a failed sign-in gives (a SignInFailure).
     `reached_server` is False only when we know the request never got there (safe to resend a run_call).
     """
 
     def __init__(
         self,
-        kind: str,
+        kind: CallFailure,
         message: str,
         *,
         retry_after: float | None = None,
@@ -70,7 +72,7 @@ class CallError(Exception):
         self.retry_after = retry_after
         self.reached_server = reached_server
         self.status = status
-        self.detail = kind  # a finer word for sign-in failures: canceled, login_timeout, denied, ...
+        self.detail: ErrorKind = kind  # a finer word for sign-in failures: canceled, login_timeout, denied, ...
         self.refused = False  # the server answered with a JSON-RPC error that rejects the request unprocessed
 
 
@@ -140,7 +142,7 @@ def classify(exc: BaseException, outcome: HttpOutcome | None = None, *, now: flo
     if isinstance(exc, AuthError) or _is_auth_error(exc):
         # Its message is a safe sentence written for people; its kind tells cancel, timeout, denied apart.
         error = CallError("auth", str(getattr(exc, "message", "") or "Sign-in failed."), reached_server=True)
-        error.detail = str(getattr(exc, "kind", "auth"))
+        error.detail = exc.kind if isinstance(exc, AuthError) else "auth"
         return error
     if outcome is not None and outcome.status is not None and outcome.status >= 400:
         retry_after = parse_retry_after(outcome.retry_after, now if now is not None else 0.0)

@@ -544,14 +544,14 @@ class LoginScreen(WorkerEventsMixin, Screen[None]):
                 await self.worker.sign_in(None)
         except WorkerError as exc:
             self.phase = "idle"
-            if exc.kind == "canceled":
+            if exc.kind == "canceled" and how != "broker":
                 # Nothing is in progress any more: the step list and a half-pasted address would mislead.
                 self.step, self.authorize_url = "", None
                 self.query_one("#paste-input", Input).value = ""
                 self._render_all()
                 self._show_error("Sign-in canceled.", "Press s to start again.")
             elif how == "broker":
-                # Failed, expired, 410, timed out, cancelled: the sentence, and how to get a new link.
+                # Failed, expired, 410, timed out, canceled: the sentence, and how to get a new link.
                 self.authorize_url, self.broker_expires_at = None, None
                 self._render_all()
                 self._show_error(exc.message, "Press s for a new link.")

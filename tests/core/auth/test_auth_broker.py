@@ -132,7 +132,7 @@ async def test_cancel_stops_waiting_and_forgets_the_session(box, tmp_path, fake_
     broker.cancel()
     with pytest.raises(BrokerError) as ended:
         await task
-    assert ended.value.kind == "cancelled" and not broker.pending_file.path.exists()
+    assert ended.value.kind == "canceled" and not broker.pending_file.path.exists()
 
 
 async def test_a_pending_session_is_kept_privately_and_resumed_after_a_restart(box, tmp_path, fake_clock):
@@ -203,4 +203,4 @@ async def test_cancel_before_waiting_begins_still_cancels(box, tmp_path, fake_cl
     broker.cancel()
     with pytest.raises(BrokerError) as ended:
         await broker.wait(pending)
-    assert ended.value.kind == "cancelled" and not broker.pending_file.path.exists()
+    assert ended.value.kind == "canceled" and not broker.pending_file.path.exists()
