@@ -58,7 +58,7 @@ from calle_tui.core.wire.contract import (
     RunCallResult,
     places_calls,
 )
-from calle_tui.core.wire.wording import in_peoples_words
+from calle_tui.core.wire.envelope import ProseOnly, Read, Refused, UnreadableReply, read_reply
 from calle_tui.core.worker_api import AuthStatus, PlanRequest, RunRecord, WorkerError
 
 log = logging.getLogger("calle_tui.worker")
@@ -686,8 +686,7 @@ class CalleWorker:
     # --- plan ---------------------------------------------------------------------------------------
 
     async def plan(self, request: PlanRequest) -> PlanCallResult:
-        from calle_tui.core.wire.replies import Unreadable, read_plan
-        from calle_tui.core.wire.results import result_data, tool_error_message
+        from calle_tui.core.wire.replies import read_plan
 
         if not request.user_input or not request.user_input.strip():
             raise WorkerError("Say what the call is for first.", action="Type your request.", kind="input")
@@ -711,12 +710,15 @@ class CalleWorker:
             raise WorkerError(
                 f"Could not prepare the call: {exc.message}", action=_action_for(exc.kind), kind=exc.kind
             ) from None
-        if getattr(raw, "is_error", False):
-            raise WorkerError(tool_error_message(raw), action="Change the request and try again.", kind="tool")
-        try:
-            result = read_plan(result_data(raw))
-        except Unreadable as exc:
-            raise WorkerError(str(exc).capitalize() + ".", action="Try again later.", kind="malformed") from None
+        match read_reply(raw, read_plan):
+            case Read(value=result):
+                pass  # recorded below
+            case ProseOnly(text=text):
+                result = read_plan(text)  # a plan that is not ready, the prose as its message
+            case Refused() as refused:
+                raise WorkerError(refused.said(), action="Change the request and try again.", kind="tool")
+            case UnreadableReply(reason=reason):
+                raise WorkerError(reason.capitalize() + ".", action="Try again later.", kind="malformed")
         if result.confirm_token:
             from calle_tui.core.store.logs import register_secret
 
@@ -799,9 +801,7 @@ class CalleWorker:
             )
 
     async def _send_run_call(self, conn: Any, plan_id: str, confirm_token: str) -> RunCallResult:
-        from calle_tui.core.store.logs import mask_known_secrets as safe_text
-        from calle_tui.core.wire.replies import Unreadable, read_run_start, read_tool_error
-        from calle_tui.core.wire.results import result_data, server_text
+        from calle_tui.core.wire.replies import read_run_start
 
         args = RunCallInput(plan_id=plan_id, confirm_token=confirm_token).to_arguments()
         try:
@@ -816,34 +816,33 @@ class CalleWorker:
         except asyncio.CancelledError:
             self.journal.mark_unknown(plan_id, "The request was interrupted.")
             raise
-        data = result_data(raw)
-        if getattr(raw, "is_error", False):
-            error = read_tool_error(data)
-            message = in_peoples_words(safe_text(error.message))
-            if error.call_started is True or error.started_unknown:
-                # The server itself says the call may have started (call_started true or "unknown"): the
-                # latch stays closed and the person checks, nothing is re-sent.
-                return self._outcome_unknown(plan_id, message, message=f"{UNKNOWN_PROSE} The server said: {message}")
-            self.journal.mark_rejected(plan_id, message)
-            if _line_busy(error):
-                # Production's one-call-at-a-time line (CALLE-DIALECT.md, "Limits"): nothing was placed and
-                # the same plan may be sent again once the live call has ended.
-                raise WorkerError(
-                    f"The call was not started: {message}",
-                    action="Wait for the live call to end, then confirm again.",
-                    kind="line_busy",
-                )
-            raise WorkerError(f"The server did not start the call: {message}", action="Plan again.", kind="tool")
-        if isinstance(data, str):
-            # Text only: the call may well have started, but run_id is opaque and we never pick one out of
-            # prose. The person reads what the server said; nothing is re-sent.
-            said = server_text(data)
-            return self._outcome_unknown(plan_id, said, message=f"{UNKNOWN_PROSE} The server said: {said}")
-        try:
-            result = read_run_start(data)
-        except Unreadable as exc:
-            # The call may well have started: we just cannot read its run_id.
-            return self._outcome_unknown(plan_id, f"{exc}.")
+        match read_reply(raw, read_run_start):
+            case Read(value=result):
+                pass  # recorded below
+            case Refused(error=error) as refused:
+                message = refused.message
+                if error.call_started is True or error.started_unknown:
+                    # The server itself says the call may have started (call_started true or "unknown"): the
+                    # latch stays closed and the person checks, nothing is re-sent.
+                    return self._outcome_unknown(plan_id, message, message=f"{UNKNOWN_PROSE} The server said: {message}")
+                self.journal.mark_rejected(plan_id, message)
+                if _line_busy(error):
+                    # Production's one-call-at-a-time line (CALLE-DIALECT.md, "Limits"): nothing was placed and
+                    # the same plan may be sent again once the live call has ended.
+                    raise WorkerError(
+                        f"The call was not started: {message}",
+                        action="Wait for the live call to end, then confirm again.",
+                        kind="line_busy",
+                    )
+                raise WorkerError(f"The server did not start the call: {message}", action="Plan again.", kind="tool")
+            case ProseOnly() as prose:
+                # Text only: the call may well have started, but run_id is opaque and we never pick one out of
+                # prose. The person reads what the server said; nothing is re-sent.
+                said = prose.said()
+                return self._outcome_unknown(plan_id, said, message=f"{UNKNOWN_PROSE} The server said: {said}")
+            case UnreadableReply(reason=reason):
+                # The call may well have started: we just cannot read its run_id.
+                return self._outcome_unknown(plan_id, f"{reason}.")
         try:
             await asyncio.to_thread(self.journal.mark_started, plan_id, result, self._clock.now())
         except Exception as exc:  # noqa: BLE001 - the call started: its run_id must not be lost with the write

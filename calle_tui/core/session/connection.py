@@ -397,8 +397,8 @@ class Connection:
         self, name: str, arguments: dict[str, Any], *, meta: dict[str, Any] | None = None, timeout: float | None = None
     ) -> Any:
         """Call a tool; returns the CallToolResult. Raises CallError for transport/HTTP/JSON-RPC failures and
-        ConnectionLost when the session dies meanwhile. Tool-level errors (is_error) are returned, not raised.
-        `meta` goes out as the request's `_meta`; `timeout` replaces the session's read timeout for this
+        ConnectionLost when the session dies meanwhile. A tool's own refusal is a reply (wire/envelope.py reads
+        it), not raised. `meta` goes out as the request's `_meta`; `timeout` replaces the session's read timeout for this
         call only (plan_call may take minutes)."""
         if not self.alive:
             raise ConnectionLost("network", "Not connected to the server.", reached_server=False)
