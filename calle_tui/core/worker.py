@@ -23,6 +23,7 @@ import random
 from collections.abc import AsyncIterator, Callable
 from typing import Any, Literal, TypeVar
 
+from calle_tui.core.advice import action_for, configure_client_action
 from calle_tui.core.config.settings import Settings
 from calle_tui.core.config.timezone import user_zone
 from calle_tui.core.events import (
@@ -31,9 +32,7 @@ from calle_tui.core.events import (
     ErrorEvent,
     LoginFlowChoice,
     LoginFlowName,
-    PlanResult,
     RunOutcomeUnknown,
-    RunStarted,
     SignedIn,
     SignedOut,
     SignInNeeded,
@@ -43,33 +42,27 @@ from calle_tui.core.events import (
     WorkerEvent,
 )
 from calle_tui.core.runs.follow import RunFollowers, fmt_seconds
+from calle_tui.core.runs.placing import NO_REPLAY as NO_REPLAY  # the UI tests' fake words it the same
+from calle_tui.core.runs.placing import NO_REPLAY_ACTION as NO_REPLAY_ACTION
+from calle_tui.core.runs.placing import UNKNOWN_OUTCOME, Placing
 from calle_tui.core.runs.polling import PollPolicy, backoff_delay
-from calle_tui.core.session.connection import PLAN_TIMEOUT, CallError, Connection, classify
+from calle_tui.core.session.connection import CallError, Connection, classify
 from calle_tui.core.session.request_budget import RequestBudget
 from calle_tui.core.store.journal import Journal, JournalError
 from calle_tui.core.support.clock import Clock, SystemClock
 from calle_tui.core.wire.contract import (
-    SAFE_TOOL_NAMES,
     TOOL_NAMES,
     ActivityEntry,
-    PlanCallInput,
     PlanCallResult,
-    RunCallInput,
     RunCallResult,
-    places_calls,
 )
-from calle_tui.core.wire.envelope import ProseOnly, Read, Refused, UnreadableReply, read_reply
 from calle_tui.core.worker_api import AuthStatus, PlanRequest, RunRecord, WorkerError
 
 log = logging.getLogger("calle_tui.worker")
 _T = TypeVar("_T")
 
 NOT_CALLE = "This server is not a CALL-E endpoint: it does not offer plan_call, run_call and get_call_run."
-CUSTOMER_METADATA_KEY = "call-e/customerMetadata"  # CALL-E's batch runner's _meta key for a line's metadata
 SIGN_IN_AGAIN_BEFORE = 300.0  # seconds: a token with less left counts as expired (CALL-E's CLI does the same)
-UNKNOWN_OUTCOME = "We sent the call request but got no answer, so we do not know whether the call started."
-UNKNOWN_PROSE = "The server answered in words without a run id, so we do not know whether the call started."
-UNKNOWN_ACTION = "Do not plan it again yet: open the history (f2), select the request and press k to check it with CALL-E."
 
 
 class CalleWorker:
@@ -113,7 +106,6 @@ class CalleWorker:
         self._starting: asyncio.Future[None] | None = None  # the one start-up, awaited by every early request
         self._closed = False
         self._supervisor: asyncio.Task[None] | None = None
-        self._run_locks: dict[str, asyncio.Lock] = {}
         self._login: Any = None
         self._broker_client: Any = None  # core/auth/broker.BrokerClient, made on first use
         self._expiry_watch: asyncio.Task[None] | None = None  # asks to sign in again before a dead end
@@ -129,9 +121,6 @@ class CalleWorker:
         self._attempt_end = asyncio.Event()
         self._last_error: CallError | None = None
         self._backing_off = False
-        self._busy = 0  # run()/reconcile() calls still writing to the journal
-        self._idle = asyncio.Event()
-        self._idle.set()
         self._failed_message = ""  # why the state is "failed" (wrong URL: not MCP / not CALL-E)
         self._runs = RunFollowers(
             clock=self._clock,
@@ -145,6 +134,16 @@ class CalleWorker:
             budget=RequestBudget(self._clock, rate=settings.poll_budget_per_second),
         )
         self.tools: Any = None  # connection.ToolInfo of the current session
+        self._placing = Placing(
+            server_url=self.server_url,
+            zone=self.zone,
+            clock=self._clock,
+            journal=lambda: self.journal,
+            emit=self._emit,
+            connection=self._connection,
+            tools=lambda: self.tools,
+            follow=self.follow,
+        )
 
     @property
     def plan_call_schema(self) -> dict[str, Any] | None:
@@ -241,13 +240,7 @@ class CalleWorker:
         if self._retiring:  # not cancelled: a session's close is bounded and must not stop half way
             await asyncio.gather(*self._retiring, return_exceptions=True)
         self._connected.clear()
-        # A run()/reconcile() in a caller's task is woken by the closed session and still records the
-        # attempt's fate: let it finish writing before the journal goes away.
-        if self._busy:
-            try:
-                await asyncio.wait_for(self._idle.wait(), timeout=5.0)
-            except TimeoutError:
-                log.warning("closing with a call request still being recorded")
+        await self._placing.settled(timeout=5.0)  # before the journal goes away
         if self._own_journal and self._journal is not None:
             self._journal.close()
             self._journal = None
@@ -422,7 +415,7 @@ class CalleWorker:
                     # Retrying cannot fix a wrong URL: say so once and wait for an explicit retry.
                     self._failed_message = exc.message
                     self._set_state("failed", exc.message)
-                    self._emit(ErrorEvent(message=exc.message, action=_action_for(exc.kind), kind=exc.kind))
+                    self._emit(ErrorEvent(message=exc.message, action=action_for(exc.kind), kind=exc.kind))
                     failures = -1
                     continue
                 failures += 1
@@ -487,7 +480,7 @@ class CalleWorker:
         if self._needs_sign_in:
             raise WorkerError("You need to sign in first.", action="Sign in, then try again.", kind="auth")
         if self._state == "failed":
-            raise WorkerError(self._failed_message or NOT_CALLE, action=_action_for("not_calle"), kind="not_calle")
+            raise WorkerError(self._failed_message or NOT_CALLE, action=action_for("not_calle"), kind="not_calle")
         if not self._connected.is_set():
             # Someone is waiting: retry now rather than after the backoff, and report that attempt's failure
             # at once instead of sitting on a spinner for the whole request timeout.
@@ -510,7 +503,7 @@ class CalleWorker:
                     raise WorkerError("You need to sign in first.", action="Sign in, then try again.", kind="auth")
                 error = self._last_error if done else None
                 if error is not None:
-                    raise WorkerError(f"Not connected: {error.message}", action=_action_for(error.kind), kind=error.kind)
+                    raise WorkerError(f"Not connected: {error.message}", action=action_for(error.kind), kind=error.kind)
                 raise WorkerError(
                     "Not connected to the server.", action="Check your network; we keep retrying.", kind="network"
                 )
@@ -554,13 +547,13 @@ class CalleWorker:
                     self._failed_message = exc.message
                     self._set_state("failed", exc.message)
                 kind = exc.detail if exc.kind == "auth" else exc.kind
-                action = "" if kind == "canceled" else _action_for(exc.kind)
+                action = "" if kind == "canceled" else action_for(exc.kind)
                 if kind == "sign_in_not_offered":
                     # Signing in again cannot help: the server offers no OAuth sign-in at all.
                     action = "Check the URL (--url), or ask the server's operator how to sign in."
                 if kind == "registration_failed":
                     # Signing in again would be refused the same way: only the settings can fix this.
-                    action = _configure_client_action(configured=bool(self.settings.client_id))
+                    action = configure_client_action(configured=bool(self.settings.client_id))
                 raise WorkerError(exc.message, action=action, kind=kind) from None
             except WorkerError:
                 raise
@@ -621,7 +614,7 @@ class CalleWorker:
                 self._emit(BrokerSignInEnded(self.server_url, exc.kind, exc.sentence))
                 raise WorkerError(exc.sentence, kind=exc.kind) from None
             except CallError as exc:
-                raise WorkerError(exc.message, action=_action_for(exc.kind), kind=exc.kind) from None
+                raise WorkerError(exc.message, action=action_for(exc.kind), kind=exc.kind) from None
             finally:
                 self._wake.set()
             self._install(conn)
@@ -647,7 +640,7 @@ class CalleWorker:
         try:
             conn = await self._open(interactive=False)
         except CallError as exc:
-            raise WorkerError(exc.message, action=_action_for(exc.kind), kind=exc.kind) from None
+            raise WorkerError(exc.message, action=action_for(exc.kind), kind=exc.kind) from None
         self._install(conn)
         self._emit(self._signed_in_event())
 
@@ -683,211 +676,22 @@ class CalleWorker:
         self._set_state("disconnected", "Signed out.")
         self._emit(SignedOut(server_url=self.server_url, message="Signed out."))
 
-    # --- plan ---------------------------------------------------------------------------------------
+    # --- placing calls (core/runs/placing.py) --------------------------------------------------------
 
     async def plan(self, request: PlanRequest) -> PlanCallResult:
-        from calle_tui.core.wire.replies import read_plan
-
-        if not request.user_input or not request.user_input.strip():
-            raise WorkerError("Say what the call is for first.", action="Type your request.", kind="input")
-        args = PlanCallInput(
-            user_input=request.user_input,  # verbatim: never trimmed or rewritten
-            to_phones=list(request.to_phones) if request.to_phones else None,
-            region=request.region or None,
-            language=request.language or None,
-            goal=request.goal or None,
-            scheduled_at=request.scheduled_at or None,
-            plan_id=request.plan_id or None,
-            ttl_seconds=request.ttl_seconds,
-        ).to_arguments()
-        conn = await self._connection()
-        try:
-            meta = self.zone.plan_meta(self._clock.now())
-            if request.customer_metadata is not None:
-                meta[CUSTOMER_METADATA_KEY] = request.customer_metadata
-            raw = await conn.call("plan_call", args, meta=meta, timeout=PLAN_TIMEOUT)
-        except CallError as exc:
-            raise WorkerError(
-                f"Could not prepare the call: {exc.message}", action=_action_for(exc.kind), kind=exc.kind
-            ) from None
-        match read_reply(raw, read_plan):
-            case Read(value=result):
-                pass  # recorded below
-            case ProseOnly(text=text):
-                result = read_plan(text)  # a plan that is not ready, the prose as its message
-            case Refused() as refused:
-                raise WorkerError(refused.said(), action="Change the request and try again.", kind="tool")
-            case UnreadableReply(reason=reason):
-                raise WorkerError(reason.capitalize() + ".", action="Try again later.", kind="malformed")
-        if result.confirm_token:
-            from calle_tui.core.store.logs import register_secret
-
-            # A server that repeats the token later (in run_call's words, say) is masked on screen and in logs.
-            register_secret(result.confirm_token)
-        await asyncio.to_thread(self.journal.record_plan, self.server_url, request, result, self._clock.now())
-        self._emit(PlanResult(result=result, request_text=request.user_input))
-        return result
+        return await self._placing.plan(request)
 
     async def try_tool(self, name: str) -> Any:
-        """Call one tool once with no arguments and return its CallToolResult (the doctor's --try-tool: it
-        shows that a tool call passes the server's sign-in, a step-up included). Never a tool that places
-        calls, and on a server that offers run_call only CALL-E's own safe tools. Raises WorkerError."""
-        offered = set(self.tools.names) if self.tools is not None else set()
-        if places_calls(name) or ("run_call" in offered and name not in SAFE_TOOL_NAMES):
-            raise WorkerError(
-                f"calle-tui will not try {name}: it may place a phone call.",
-                action="Name a tool that only reads or plans.",
-                kind="input",
-            )
-        conn = await self._connection()
-        if name not in conn.tools.names:
-            raise WorkerError(f"The server does not offer {name}.", action="Check the tool's name.", kind="input")
-        try:
-            return await conn.call(name, {})
-        except CallError as exc:
-            raise WorkerError(f"{name} failed: {exc.message}", action=_action_for(exc.kind), kind=exc.kind) from None
-
-    # --- run ----------------------------------------------------------------------------------------
+        return await self._placing.try_tool(name)
 
     async def run(self, plan_id: str, confirm_token: str) -> RunCallResult:
-        # The lock check and the journal latch happen before the first await: a second, concurrent run()
-        # for the same plan cannot get past here, so exactly one run_call can ever go on the wire.
-        lock = self._run_locks.setdefault(plan_id, asyncio.Lock())
-        if lock.locked():
-            raise WorkerError("This call is already being started.", kind="already_started")
-        existing = self.journal.attempt(plan_id)
-        if existing is not None and existing.state != "rejected":
-            raise WorkerError(
-                "This plan was already sent; a plan can place at most one call.",
-                action="Plan a new call to call again.",
-                kind="already_started",
-            )
-        self._check_confirmation(plan_id, confirm_token)
-        async with lock:
-            conn = await self._connection()
-            # Off the UI loop (another window may hold the write lock); the per-plan lock is held meanwhile.
-            began = await asyncio.to_thread(
-                self.journal.begin_attempt, plan_id, confirm_token, self.server_url, self._clock.now()
-            )
-            if not began:
-                raise WorkerError("This plan was already sent.", kind="already_started")
-            with self._recording():
-                return await self._send_run_call(conn, plan_id, confirm_token)
-
-    def _recording(self) -> Any:
-        """Marks a call request in flight so close() waits for its outcome to be written down."""
-        import contextlib
-
-        @contextlib.contextmanager
-        def busy() -> Any:
-            self._busy += 1
-            self._idle.clear()
-            try:
-                yield
-            finally:
-                self._busy -= 1
-                if self._busy == 0:
-                    self._idle.set()
-
-        return busy()
-
-    def _check_confirmation(self, plan_id: str, confirm_token: str) -> None:
-        ready, token = self.journal.plan_confirmation(plan_id)
-        if not ready or not confirm_token or token != confirm_token:
-            raise WorkerError(
-                "This confirmation does not match the latest ready plan.",
-                action="Plan the call again, then confirm.",
-                kind="safety",
-            )
-
-    async def _send_run_call(self, conn: Any, plan_id: str, confirm_token: str) -> RunCallResult:
-        from calle_tui.core.wire.replies import read_run_start
-
-        args = RunCallInput(plan_id=plan_id, confirm_token=confirm_token).to_arguments()
-        try:
-            raw = await conn.call("run_call", args)
-        except CallError as exc:
-            if exc.reached_server is False or exc.refused:
-                self.journal.mark_rejected(plan_id, exc.message)
-                raise WorkerError(
-                    f"The call was not started: {exc.message}", action=_action_for(exc.kind), kind=exc.kind
-                ) from None
-            return self._outcome_unknown(plan_id, exc.message)
-        except asyncio.CancelledError:
-            self.journal.mark_unknown(plan_id, "The request was interrupted.")
-            raise
-        match read_reply(raw, read_run_start):
-            case Read(value=result):
-                pass  # recorded below
-            case Refused(error=error) as refused:
-                message = refused.message
-                if error.call_started is True or error.started_unknown:
-                    # The server itself says the call may have started (call_started true or "unknown"): the
-                    # latch stays closed and the person checks, nothing is re-sent.
-                    return self._outcome_unknown(plan_id, message, message=f"{UNKNOWN_PROSE} The server said: {message}")
-                self.journal.mark_rejected(plan_id, message)
-                if _line_busy(error):
-                    # Production's one-call-at-a-time line (CALLE-DIALECT.md, "Limits"): nothing was placed and
-                    # the same plan may be sent again once the live call has ended.
-                    raise WorkerError(
-                        f"The call was not started: {message}",
-                        action="Wait for the live call to end, then confirm again.",
-                        kind="line_busy",
-                    )
-                raise WorkerError(f"The server did not start the call: {message}", action="Plan again.", kind="tool")
-            case ProseOnly() as prose:
-                # Text only: the call may well have started, but run_id is opaque and we never pick one out of
-                # prose. The person reads what the server said; nothing is re-sent.
-                said = prose.said()
-                return self._outcome_unknown(plan_id, said, message=f"{UNKNOWN_PROSE} The server said: {said}")
-            case UnreadableReply(reason=reason):
-                # The call may well have started: we just cannot read its run_id.
-                return self._outcome_unknown(plan_id, f"{reason}.")
-        try:
-            await asyncio.to_thread(self.journal.mark_started, plan_id, result, self._clock.now())
-        except Exception as exc:  # noqa: BLE001 - the call started: its run_id must not be lost with the write
-            log.error("run %s started but could not be recorded (%s)", result.run_id, type(exc).__name__)
-            self._emit(
-                ErrorEvent(
-                    message=f"The call started (run {result.run_id}) but could not be saved in the history.",
-                    action="It is still being followed; note the run id.",
-                    kind="journal",
-                    plan_id=plan_id,
-                )
-            )
-        self._emit(RunStarted(plan_id=plan_id, result=result))
-        self.follow(result.run_id)
-        return result
-
-    def _outcome_unknown(self, plan_id: str, detail: str, message: str = UNKNOWN_OUTCOME) -> RunCallResult:
-        self.journal.mark_unknown(plan_id, detail)
-        self._emit(RunOutcomeUnknown(plan_id=plan_id, message=message))
-        action = UNKNOWN_ACTION if self.can_replay_run_call() else NO_REPLAY_ACTION
-        raise WorkerError(message, action=action, kind="outcome_unknown")
+        return await self._placing.run(plan_id, confirm_token)
 
     async def reconcile(self, plan_id: str) -> RunCallResult:
-        """Only on the user's explicit request: learn what happened to a run_call whose answer was lost by
-        replaying the SAME plan_id + confirm_token (the contract returns the same run_id for a replay; a plan
-        can start at most one call). Never called automatically."""
-        from calle_tui.core.runs.reconcile import reconcile_attempt
-
-        lock = self._run_locks.setdefault(plan_id, asyncio.Lock())
-        if lock.locked():
-            raise WorkerError("This request is already being checked.", kind="busy")
-        async with lock:
-            conn = await self._connection()
-            if not self.can_replay_run_call():
-                raise WorkerError(NO_REPLAY, action=NO_REPLAY_ACTION, kind="cannot_check")
-            with self._recording():
-                result = await reconcile_attempt(conn, self.journal, plan_id, self._clock.now)
-        self._emit(RunStarted(plan_id=plan_id, result=result))
-        self.follow(result.run_id)
-        return result
+        return await self._placing.reconcile(plan_id)
 
     def can_replay_run_call(self) -> bool:
-        """Whether the server declares run_call idempotent (tools/list annotations.idempotentHint), the only
-        ground on which re-sending the same plan_id + confirm_token cannot place a second call."""
-        return self.tools is not None and "run_call" in getattr(self.tools, "idempotent", frozenset())
+        return self._placing.can_replay_run_call()
 
     # --- following runs ------------------------------------------------------------------------------
 
@@ -938,45 +742,3 @@ class CalleWorker:
             return query(journal)
         finally:
             journal.close()
-
-
-def _configure_client_action(configured: bool = False) -> str:
-    from calle_tui.core.config.settings import config_file
-
-    if configured:
-        return (
-            f"Check client_id and client_secret in {config_file()} (or the CALLE_TUI_CLIENT_ID and "
-            "CALLE_TUI_CLIENT_SECRET environment variables): the sign-in server does not recognise them."
-        )
-    return (
-        "This server only accepts apps registered in advance: ask its operator for a client_id (and a "
-        f"client_secret if they issue one), then set client_id and client_secret in {config_file()} "
-        "(or the CALLE_TUI_CLIENT_ID and CALLE_TUI_CLIENT_SECRET environment variables) and sign in."
-    )
-
-
-NO_REPLAY = (
-    "This server does not say that repeating a call request is safe, so calle-tui cannot check this request "
-    "from here without risking a second call."
-)
-NO_REPLAY_ACTION = "Check in CALL-E whether the call took place before planning it again."
-
-
-def _line_busy(error: Any) -> bool:
-    """A refusal because the account's line is busy, which says no call was started."""
-    code = (error.code or "").casefold()
-    busy = code == "account_concurrency_exceeded" or (code == "429" and error.call_started is False)
-    return busy and error.call_started is not True
-
-
-def _action_for(kind: str) -> str:
-    return {
-        "auth": "Sign in again.",
-        "network": "Check your network connection and try again.",
-        "timeout": "Try again in a moment.",
-        "rate_limited": "Wait a moment, then try again.",
-        "server": "Try again in a moment.",
-        "not_calle": "Check the URL (--url), or run calle-tui --demo to try the sandbox.",
-        "not_mcp": "Check the URL (--url), or run calle-tui --demo to try the sandbox.",
-        "malformed": "Try again later.",
-    }.get(kind, "Try again.")

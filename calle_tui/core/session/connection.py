@@ -398,8 +398,8 @@ class Connection:
     ) -> Any:
         """Call a tool; returns the CallToolResult. Raises CallError for transport/HTTP/JSON-RPC failures and
         ConnectionLost when the session dies meanwhile. A tool's own refusal is a reply (wire/envelope.py reads
-        it), not raised. `meta` goes out as the request's `_meta`; `timeout` replaces the session's read timeout for this
-        call only (plan_call may take minutes)."""
+        it), not raised. `meta` goes out as the request's `_meta`; `timeout` replaces the session's read
+        timeout for this call only (plan_call may take minutes)."""
         if not self.alive:
             raise ConnectionLost("network", "Not connected to the server.", reached_server=False)
         outcome = HttpOutcome()
