@@ -32,7 +32,7 @@ TEXT = "Thanks for holding. I can confirm the table for two at seven tonight, by
 
 
 class _Worker:
-    """Just enough of WorkerAPI for the monitor: it only subscribes and follows."""
+    """Just enough of WorkerAPI for the monitor: it subscribes, reads the (empty) journal and follows."""
 
     server_url = "https://bench.invalid/mcp"
 
@@ -46,6 +46,9 @@ class _Worker:
     def emit(self, event) -> None:
         for callback in list(self.subscribers):
             callback(event)
+
+    def run_view(self, run_id: str) -> None:
+        return None  # nothing stored: a new run
 
     def follow(self, run_id: str) -> None:
         pass

@@ -17,6 +17,7 @@ from calle_tui.core.error_kinds import ErrorKind
 
 if TYPE_CHECKING:  # annotations only, so importing this seam does not import pydantic
     from calle_tui.core.auth.cli_cache import CliSignIn
+    from calle_tui.core.config.timezone import UserZone
     from calle_tui.core.events import LoginFlowName, TokenStorageKind, WorkerEvent
     from calle_tui.core.runs.runview import RunView
     from calle_tui.core.wire.contract import ActivityEntry, PlanCallResult, RunCallResult
@@ -77,6 +78,7 @@ class RunRecord:
 
 class WorkerAPI(Protocol):
     server_url: str
+    zone: UserZone | None  # the time zone sent with every plan_call (the composer names it); None: none is sent
 
     @property
     def plan_call_schema(self) -> dict[str, Any] | None:
@@ -122,8 +124,6 @@ class WorkerAPI(Protocol):
         """Poll now unless the floor forbids it; returns whether a poll was made."""
 
     def history(self, search: str = "") -> list[RunRecord]: ...
-
-    # --- also read by the screens (through getattr, so an older worker without them still works) ---------
 
     async def reconcile(self, plan_id: str) -> RunCallResult:
         """Only when the user explicitly asks: learn what happened to a run_call whose answer was lost

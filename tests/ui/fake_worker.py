@@ -94,8 +94,7 @@ class FakeWorker:
     ) -> None:
         self.server_url = SERVER_URL
         self.plan_call_schema = plan_call_schema
-        if zone is not None:  # a core.timezone.UserZone; without one the composer shows no zone line
-            self.zone = zone
+        self.zone = zone  # a core.config.timezone.UserZone; without one the composer shows no zone line
         self._plans = deque(_checked(p) if isinstance(p, WorkerError) else p for p in plans)
         self.signed_in = signed_in
         self.storage = storage

@@ -101,7 +101,7 @@ def _shape(signature: inspect.Signature) -> list[tuple[str, Any, Any]]:
 async def test_every_protocol_member_has_the_protocols_signature(harness):
     worker = harness.worker
     assert isinstance(worker.server_url, str) and worker.server_url
-    assert hasattr(worker, "plan_call_schema")
+    assert hasattr(worker, "plan_call_schema") and hasattr(worker, "zone")
     assert set(_members()) >= {"subscribe", "plan", "run", "follow", "history", "run_view", "reconnect"}
     for name in _members():
         ours = getattr(worker, name, None)

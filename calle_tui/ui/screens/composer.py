@@ -9,7 +9,7 @@ run has started, so a failed submit, a re-login or a restart never loses what wa
 from __future__ import annotations
 
 import logging
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import events, on
 from textual.app import ComposeResult
@@ -34,11 +34,13 @@ from calle_tui.ui.screens.confirm import ConfirmCallModal
 from calle_tui.ui.screens.monitor import MonitorScreen
 from calle_tui.ui.widgets.live_calls import LiveCallsLine
 
+if TYPE_CHECKING:
+    from calle_tui.core.config.timezone import UserZone
+    from calle_tui.core.error_kinds import ErrorKind
+
 DRAFT_SAVE_DELAY = 0.5  # seconds of quiet typing before the draft is written
-# WorkerError kinds that mean the plan can no longer be run as it is: the user must plan again.
-REPLAN_KINDS = frozenset(
-    {"expired", "plan_expired", "plan_changed", "stale_plan", "invalid_token", "stale_token", "safety", "tool"}
-)
+# What run() raises when the plan can no longer be run as it is: the user must plan again.
+REPLAN_KINDS: frozenset[ErrorKind] = frozenset({"safety", "tool"})
 
 
 ZONE_SOURCES = {"config": "from your settings", "system": "system", "default": "no system time zone found"}
@@ -56,16 +58,14 @@ REFUSALS = {
 }
 
 
-def zone_text(zone: object | None) -> str:
-    """'Times in Europe/Berlin (system)', plus the note when a configured zone could not be used. A worker
-    without a zone (an older one, a fake) shows nothing rather than a guess."""
-    name = getattr(zone, "name", None)
-    if not name:
+def zone_text(zone: UserZone | None) -> str:
+    """'Times in Europe/Berlin (system)', plus the note when a configured zone could not be used. Without a
+    zone (none is sent with plan_call) nothing rather than a guess."""
+    if zone is None or not zone.name:
         return ""
-    source = getattr(zone, "source", "") or ""
-    line = f"Times in {name} ({ZONE_SOURCES.get(source, source)})" if source else f"Times in {name}"
-    note = getattr(zone, "note", "") or ""
-    return f"{line}. {note}" if note else line
+    source = zone.source
+    line = f"Times in {zone.name} ({ZONE_SOURCES.get(source, source)})" if source else f"Times in {zone.name}"
+    return f"{line}. {zone.note}" if zone.note else line
 
 
 class ComposerScreen(WorkerEventsMixin, Screen):
@@ -83,7 +83,7 @@ class ComposerScreen(WorkerEventsMixin, Screen):
         super().__init__()
         self.worker = worker
         self.drafts = drafts
-        self.specs: list[FieldSpec] = field_specs(getattr(worker, "plan_call_schema", None))
+        self.specs: list[FieldSpec] = field_specs(worker.plan_call_schema)
         self.plan: PlanCallResult | None = None  # the latest plan (ready or not)
         self.questions: list[MissingField] = []
         self.planning = False
@@ -121,7 +121,7 @@ class ComposerScreen(WorkerEventsMixin, Screen):
                     placeholder="e.g. Call +14155550100 in English and book a table for two at 7 pm today.",
                 )
             )
-            zone_line = zone_text(getattr(self.worker, "zone", None))
+            zone_line = zone_text(self.worker.zone)
             if zone_line:  # the zone goes with every plan_call, so "tomorrow at 9" is the user's 9
                 yield Static(zone_line, id="composer-zone")
             with Collapsible(title="Details (optional): only what you fill in is sent", id="composer-details"):

@@ -202,12 +202,11 @@ class HistoryScreen(WorkerEventsMixin, Screen[None]):
         if record.run_id not in self._judged:
             from calle_tui.core.runs.runview import outcome_line
 
-            read = getattr(self.worker, "run_view", None)
             try:
-                view = read(record.run_id) if read is not None else None
+                view = self.worker.run_view(record.run_id)
             except Exception:  # noqa: BLE001 - the row's summary is still there
                 view = None
-            self._judged[record.run_id] = outcome_line(getattr(view, "outcome", None))
+            self._judged[record.run_id] = outcome_line(view.outcome if view is not None else None)
         return self._judged[record.run_id]
 
     # --- events -------------------------------------------------------------------------------------
@@ -295,9 +294,8 @@ class HistoryScreen(WorkerEventsMixin, Screen[None]):
 
     def _can_check(self) -> bool:
         """Whether the server declares run_call idempotent (tools/list), the only ground for a replay."""
-        can_replay = getattr(self.worker, "can_replay_run_call", None)
         try:
-            return bool(can_replay()) if can_replay is not None else False
+            return self.worker.can_replay_run_call()
         except Exception:  # noqa: BLE001 - not knowing means no replay
             return False
 

@@ -35,6 +35,7 @@ from calle_tui.ui.widgets.qr import qr_content
 from calle_tui.ui.widgets.question import YesNoModal
 
 if TYPE_CHECKING:
+    from calle_tui.core.error_kinds import ErrorKind
     from calle_tui.core.events import SignInProgress
     from calle_tui.core.worker_api import AuthStatus, WorkerAPI
 
@@ -46,13 +47,12 @@ STEPS: tuple[tuple[str, str], ...] = (
 )
 
 # What to do next, for errors whose own text does not say it.
-NEXT_STEP: dict[str, str] = {
+NEXT_STEP: dict[ErrorKind, str] = {
     "state_mismatch": "Paste the address from the newest browser tab, or press s to start again.",
     "denied": "Press s to try again, and choose Allow in the browser.",
     "no_code": "Copy the whole address from the browser's address bar after you approve, then paste it here.",
     "no_login": "Press s to start signing in, then paste.",
     "timeout": "Press s to start again.",
-    "port_busy": "Press s to try again, or paste the address by hand.",
     "network": "Check your connection and press s to try again, or run calle-tui --demo to use the sandbox.",
 }
 
@@ -365,9 +365,9 @@ class LoginScreen(WorkerEventsMixin, Screen[None]):
             "or paste the address below."
         )
 
-    def _show_error(self, message: str, action: str = "", kind: str = "") -> None:
+    def _show_error(self, message: str, action: str = "", kind: ErrorKind | None = None) -> None:
         text = message.strip()
-        follow = action.strip() or NEXT_STEP.get(kind, "")
+        follow = action.strip() or (NEXT_STEP.get(kind, "") if kind is not None else "")
         if follow and follow not in text:
             text = f"{text} {follow}" if text else follow
         error = self.query_one("#login-error", Static)
@@ -625,9 +625,7 @@ class LoginScreen(WorkerEventsMixin, Screen[None]):
         self.connection_problem = ""
         self._render_all()
         self.refresh_bindings()
-        reconnect = getattr(self.worker, "reconnect", None)
-        if reconnect is not None:
-            await reconnect()
+        await self.worker.reconnect()
 
     def action_focus_paste(self) -> None:
         self.query_one("#paste-input", Input).focus()

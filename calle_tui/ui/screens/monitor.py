@@ -35,7 +35,6 @@ from calle_tui.core.runs.runview import (
     RunView,
     add_entries,
     apply,
-    from_journal,
     outcome_line,
     set_status,
 )
@@ -142,32 +141,11 @@ class MonitorScreen(WorkerEventsMixin, Screen):
             self.call_later(self.worker.follow, self.run_id)
 
     def _stored_view(self) -> RunView | None:
-        """The journal's view of the run: the worker's read model when it has one, else built here from
-        its stored entries and last page (an older worker, or a fake, may offer only those)."""
-        read = getattr(self.worker, "run_view", None)
+        """The journal's view of the run (whole activity, status, summary, transcript); None when it has none."""
         try:
-            if read is not None:
-                view = read(self.run_id)
-                return view if isinstance(view, RunView) else None
-            entries = getattr(self.worker, "run_entries", None)
-            if entries is None:
-                return None
-            stored = list(entries(self.run_id) or ())
-            journal_run = getattr(getattr(self.worker, "journal", None), "run", None)
-            state = journal_run(self.run_id) if journal_run is not None else None
+            return self.worker.run_view(self.run_id)
         except WorkerError:
             return None
-        if state is None and not stored:
-            return None
-        return from_journal(
-            self.run_id,
-            status=getattr(state, "status", "") or self.view.status,
-            terminal=bool(getattr(state, "terminal", False)) or self.view.terminal,
-            entries=stored,
-            last=getattr(state, "last", None),
-            transcript=tuple(getattr(state, "transcript", ()) or ()),
-            last_checked_at=getattr(state, "last_poll_at", None),
-        )
 
     # --- events -------------------------------------------------------------------------------------
 
@@ -192,7 +170,7 @@ class MonitorScreen(WorkerEventsMixin, Screen):
         self.poll_state = event.poll_state
         self.next_poll_at = event.next_poll_at
         self.poll_message = event.message
-        problem = getattr(event, "problem", "")
+        problem = event.problem
         if problem:
             self._note(problem, error=True)
         elif self._problem_shown:
