@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from calle_tui.core.error_kinds import ErrorKind
 
@@ -64,16 +64,18 @@ class AuthStatus:
 class RunRecord:
     """One row of history, from the journal."""
 
-    run_id: str | None  # None when the outcome of run_call is unknown
+    run_id: str | None  # None until run_call's answer is known
     plan_id: str
     server_url: str
     created_at: float  # epoch seconds
     to_phones: tuple[str, ...]
     goal: str | None
-    status: str  # last known status; "unknown" for an unreconciled attempt
+    status: str  # last known status, canonical (wire/status.py); "" before any
     terminal: bool
     summary: str | None = None
     scheduled_at: str | None = None
+    # run_call sent and not answered yet, sent and its answer lost, or answered with a run: never a status word.
+    attempt: Literal["sent", "outcome_unknown", "started"] = "started"
 
 
 class WorkerAPI(Protocol):

@@ -21,9 +21,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from calle_tui.core.wire.contract import TERMINAL_STATUSES
+from calle_tui.core.wire.status import TERMINAL
 
-TERMINAL = {s.value for s in TERMINAL_STATUSES}
 MARATHON_ENTRIES = 1000
 
 

@@ -362,14 +362,15 @@ class CalleApp(App[None]):
         import textwrap
 
         from calle_tui.core.runs.runview import outcome_line
-        from calle_tui.ui.screens.history import outcome_look
+        from calle_tui.core.wire.status import reached_person
+        from calle_tui.ui.runs.format import status_look
 
         # Once per run and app: a run reopened from History, or a finish reported again, rings no second bell.
         announced: set[str] = vars(self).setdefault("_announced_runs", set())
         if event.run_id in announced:
             return
         announced.add(event.run_id)
-        glyph, _colour, label = outcome_look(event.status, event.status_text)
+        glyph, _colour, label = status_look(event.status, event.status_text)
         # "Completed" says the call ended, not that its task was done: the summary and the server's own
         # judgement say that, so they follow the status word. A server's message ("run_id not found.")
         # stands in for a summary.
@@ -378,8 +379,7 @@ class CalleApp(App[None]):
         text = f"{glyph} The call ended: {label}." + (f" {judged}." if judged else "")
         text += f" {textwrap.shorten(summary, 160, placeholder='…')}" if summary else ""
         # A call that did not reach its person, or whose task the server judged not done, is a warning.
-        not_reached = {"failed", "expired", "canceled", "no_answer", "busy", "voicemail", "declined"}
-        failed = event.status in not_reached or (
+        failed = reached_person(event.status) is False or (
             event.result.outcome is not None and event.result.outcome.task_completed is False
         )
         self.bell()

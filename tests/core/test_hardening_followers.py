@@ -115,7 +115,7 @@ async def test_a_server_that_dies_under_run_call_leaves_the_outcome_open(make_wo
         server.stop()
     assert caught.value.kind == "outcome_unknown", caught.value
     assert log.of(RunOutcomeUnknown) and log.of(RunOutcomeUnknown)[0].plan_id == plan.plan_id
-    assert worker.journal.attempt(plan.plan_id).state == "unknown"  # the latch stays closed: never re-sent
+    assert worker.journal.attempt(plan.plan_id).state == "outcome_unknown"  # the latch stays closed: never re-sent
     with pytest.raises(WorkerError) as again:
         await worker.run(plan.plan_id, plan.confirm_token)
     assert again.value.kind == "already_started" and fake.calls["run_call"] == 1

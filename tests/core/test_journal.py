@@ -66,9 +66,9 @@ def test_crash_between_send_and_reply_becomes_unknown_in_history(tmp_path):
 
     reopened = Journal(path)
     unknown = reopened.settle_crashed_attempts(URL)
-    assert [(a.plan_id, a.state, a.confirm_token) for a in unknown] == [("p1", "unknown", "tok-p1")]
+    assert [(a.plan_id, a.state, a.confirm_token) for a in unknown] == [("p1", "outcome_unknown", "tok-p1")]
     [record] = reopened.history()
-    assert record.run_id is None and record.status == "unknown"
+    assert (record.run_id, record.attempt, record.status) == (None, "outcome_unknown", "")
     assert record.to_phones == ("+15551230001",) and record.goal == "Book a table"
     assert not reopened.begin_attempt("p1", "tok-p1", URL, 6.0)
 
@@ -162,17 +162,34 @@ def test_the_journal_format_is_versioned_and_migrated_in_order(tmp_path, monkeyp
         Journal(path)
 
 
-def test_runs_stored_with_a_final_status_in_another_spelling_are_not_resumed(tmp_path):
+def test_a_version_2_journal_is_migrated_once_and_reads_never_write(tmp_path):
     import sqlite3
+
+    from calle_tui.core.store import journal as journal_module
 
     path = tmp_path / "j.sqlite3"
     Journal(path).close()
-    # Rows as an earlier calle-tui wrote them: the server's own word, not marked terminal.
+    # Rows as calle-tui's format 2 wrote them: a final status in the server's own word not marked terminal,
+    # and the attempt states 'pending' and 'unknown'.
     with contextlib.closing(sqlite3.connect(path)) as db, db:
+        db.execute("PRAGMA user_version = 2")
         db.execute(
             "INSERT INTO runs (run_id, plan_id, server_url, created_at, to_phones, status, terminal) "
             "VALUES ('r1', 'p1', 'u', 1.0, '[]', 'COMPLETED', 0), ('r2', 'p2', 'u', 2.0, '[]', 'PREPARING', 0)"
         )
+        db.execute(
+            "INSERT INTO attempts (plan_id, server_url, confirm_token, sent_at, state) "
+            "VALUES ('p3', 'u', 't', 3.0, 'pending'), ('p4', 'u', 't', 4.0, 'unknown')"
+        )
     journal = Journal(path)
-    assert [r.run_id for r in journal.unfinished_runs("u")] == ["r2"]
-    assert journal.run("r1").terminal
+    assert journal.run("r1").terminal and not journal.run("r2").terminal
+    assert [(a.plan_id, a.state) for a in journal.unresolved_attempts("u")] == [("p3", "sent"), ("p4", "outcome_unknown")]
+    journal.close()
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == journal_module.SCHEMA_VERSION
+        # A run whose server said terminal: false is believed: no read settles it behind the server's back.
+        db.execute("UPDATE runs SET terminal = 0 WHERE run_id = 'r1'")
+        db.commit()
+    journal = Journal(path)
+    assert [r.run_id for r in journal.unfinished_runs("u")] == ["r1", "r2"]
+    assert not journal.run("r1").terminal

@@ -49,14 +49,14 @@ def test_a_second_window_never_settles_a_live_send_but_does_once_the_sender_died
         second = Journal(path)
         # The first window is still waiting for run_call's answer: not "outcome unknown", not offered a check.
         assert second.settle_crashed_attempts(URL) == []
-        assert second.attempt("p1").state == "pending"
+        assert second.attempt("p1").state == "sent"
         # ...and the latch still holds: the second window cannot send this plan either.
         assert not second.begin_attempt("p1", "tok-p1", URL, 6.0)
     finally:
         os.kill(sender.pid, death)
         sender.wait(timeout=30)
     [unknown] = second.settle_crashed_attempts(URL)
-    assert (unknown.plan_id, unknown.state) == ("p1", "unknown")
+    assert (unknown.plan_id, unknown.state) == ("p1", "outcome_unknown")
     assert not second.begin_attempt("p1", "tok-p1", URL, 7.0)
     # The dead sender's lock file is swept; only the open journal's own remains.
     assert len(list((tmp_path / "journal-owners").glob("*.lock"))) == 1
@@ -70,7 +70,7 @@ def test_two_journals_in_one_process_are_told_apart(tmp_path):
     assert first.begin_attempt("p1", "tok-p1", URL, 5.0)
     assert second.settle_crashed_attempts(URL) == []
     first.close()
-    assert [a.state for a in second.settle_crashed_attempts(URL)] == ["unknown"]
+    assert [a.state for a in second.settle_crashed_attempts(URL)] == ["outcome_unknown"]
 
 
 def test_a_version_1_journal_is_migrated_and_its_pending_attempt_is_unknown(tmp_path):
@@ -89,7 +89,7 @@ def test_a_version_1_journal_is_migrated_and_its_pending_attempt_is_unknown(tmp_
     db.commit()
     db.close()
     journal = Journal(path)
-    assert [a.state for a in journal.settle_crashed_attempts(URL)] == ["unknown"]
+    assert [a.state for a in journal.settle_crashed_attempts(URL)] == ["outcome_unknown"]
     journal.close()
     with contextlib.closing(sqlite3.connect(path)) as db:  # the file now has the current format
         assert db.execute("PRAGMA user_version").fetchone()[0] == journal_module.SCHEMA_VERSION

@@ -48,7 +48,7 @@ async def test_close_while_run_call_is_in_flight_records_outcome_unknown(fake_ca
     assert info.value.kind == "outcome_unknown"
     journal = Journal(worker.settings.state_root / "journal.sqlite3")
     try:
-        assert journal.attempt(plan.plan_id).state == "unknown"
+        assert journal.attempt(plan.plan_id).state == "outcome_unknown"
     finally:
         journal.close()
-    assert [r.status for r in worker.history()] == ["unknown"]
+    assert [r.attempt for r in worker.history()] == ["outcome_unknown"]

@@ -79,9 +79,9 @@ async def test_prose_run_call_without_a_run_id_is_unknown_and_shows_the_text(mak
         assert "still unknown" in again.value.message and "We received your request" in again.value.message
     assert fake.run_calls == 2 and not fake.poll_times  # one run, one explicit check; nothing to follow
     attempt = Journal(worker.settings.state_root / "journal.sqlite3").attempt(plan.plan_id)
-    assert attempt.state == "unknown" and "We received your request" in attempt.message
+    assert attempt.state == "outcome_unknown" and "We received your request" in attempt.message
     assert SECRET not in attempt.message
-    assert worker.history()[0].status == "unknown"
+    assert worker.history()[0].attempt == "outcome_unknown"
 
 
 async def test_prose_run_call_that_mentions_a_run_id_is_still_unknown(make_worker, manual_clock):

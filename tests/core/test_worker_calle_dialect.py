@@ -153,7 +153,7 @@ async def test_call_started_unknown_is_outcome_unknown(make_worker, manual_clock
         with pytest.raises(WorkerError) as exc:
             await worker.run(plan.plan_id, plan.confirm_token)
     assert exc.value.kind == "outcome_unknown" and log.of(RunOutcomeUnknown)
-    assert worker.journal.attempt(plan.plan_id).state == "unknown"
+    assert worker.journal.attempt(plan.plan_id).state == "outcome_unknown"
 
 
 async def test_the_check_never_resends_run_call_unless_the_server_declares_it_idempotent(make_worker, manual_clock):

@@ -186,7 +186,7 @@ async def test_crash_between_send_and_reply_is_outcome_unknown_and_never_resent(
     unknown = await log2.wait_kind(RunOutcomeUnknown)
     assert unknown.plan_id == plan.plan_id
     [record] = again.history()
-    assert record.run_id is None and record.status == "unknown"
+    assert record.run_id is None and record.attempt == "outcome_unknown"
     with pytest.raises(WorkerError) as exc:
         await again.run(plan.plan_id, plan.confirm_token)
     assert exc.value.kind == "already_started"
@@ -214,11 +214,11 @@ async def test_lost_reply_is_outcome_unknown(fake_calle, make_worker, manual_clo
         fake.run_call_gate.set()
     assert exc.value.kind == "outcome_unknown"
     assert log.of(RunOutcomeUnknown)[0].plan_id == plan.plan_id
-    assert worker.history()[0].status == "unknown"
+    assert worker.history()[0].attempt == "outcome_unknown"
     with pytest.raises(WorkerError):
         await worker.run(plan.plan_id, plan.confirm_token)
     assert fake.calls["run_call"] == 1
-    assert Journal(worker.settings.state_root / "journal.sqlite3").attempt(plan.plan_id).state == "unknown"
+    assert Journal(worker.settings.state_root / "journal.sqlite3").attempt(plan.plan_id).state == "outcome_unknown"
 
 
 async def test_refresh_now_polls_at_once_but_respects_the_floor(fake_calle, make_worker, manual_clock):
@@ -281,4 +281,4 @@ async def test_a_jsonrpc_refusal_of_run_call_is_not_outcome_unknown(fake_calle, 
     again = await worker.plan(READY)
     with pytest.raises(WorkerError) as unknown:
         await worker.run(again.plan_id, again.confirm_token)
-    assert unknown.value.kind == "outcome_unknown" and worker.journal.attempt(again.plan_id).state == "unknown"
+    assert unknown.value.kind == "outcome_unknown" and worker.journal.attempt(again.plan_id).state == "outcome_unknown"

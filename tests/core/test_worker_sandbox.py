@@ -168,7 +168,7 @@ async def test_crash_after_send_is_unknown_until_the_user_reconciles(sim, make_w
     with pytest.raises(WorkerError):
         await again.run(plan.plan_id, plan.confirm_token)
     assert sim.stats.run_call_sent == 1  # nothing re-sent on its own
-    assert again.history()[0].status == "unknown"
+    assert again.history()[0].attempt == "outcome_unknown"
     result = await again.reconcile(plan.plan_id)  # the user asked
     assert sim.stats.calls_placed == 1 and sim.stats.run_call_sent == 2  # a replay, not a second call
     assert again.history()[0].run_id == result.run_id

@@ -379,7 +379,7 @@ class FakeWorker:
         answer = self.reconcile_answers[plan_id]
         if isinstance(answer, WorkerError):
             raise _checked(answer)
-        self.records = [replace(r, run_id=answer.run_id, status=answer.status or r.status)
+        self.records = [replace(r, run_id=answer.run_id, status=answer.status or r.status, attempt="started")
                         if r.plan_id == plan_id and r.run_id is None else r for r in self.records]  # fmt: skip
         self.emit(RunStarted(plan_id=plan_id, result=answer))
         self.follow(answer.run_id)

@@ -39,8 +39,9 @@ def sample_records() -> list[RunRecord]:
             base - 3600,
             ("+442071838750",),
             "Confirm the delivery window for order 5512",
-            "unknown",
+            "",
             False,
+            attempt="outcome_unknown",
         ),
         RunRecord(
             "run-0002",

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from calle_tui.core.wire.status import PROGRESS, TERMINAL, canonical_status
-from calle_tui.ui.runs.format import status_look
+from calle_tui.core.wire.status import LOOK_KEYS, PROGRESS, TERMINAL, canonical_status
+from calle_tui.ui.runs.format import STATUS_LOOK, status_look
 
 # (the server's word, glyph, colour, the word a person reads)
 DOCUMENTED_FINAL = [
@@ -55,3 +55,7 @@ def test_only_a_completed_call_looks_like_success_and_no_ending_looks_like_a_liv
 def test_a_word_we_do_not_know_is_shown_as_sent_with_a_neutral_look():
     assert status_look("on_hold", "ON_HOLD") == ("?", "white", "On hold")
     assert status_look(None) == ("?", "white", "Unknown")
+
+
+def test_the_look_table_has_a_look_for_every_key_the_status_module_gives_and_no_other():
+    assert set(STATUS_LOOK) == LOOK_KEYS

@@ -14,7 +14,8 @@ from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from calle_tui.core.wire.contract import GetCallRunResult, NextStep, RunStatus, is_terminal_status, parse_time
+from calle_tui.core.wire.contract import GetCallRunResult, NextStep, parse_time
+from calle_tui.core.wire.status import RunStatus
 
 # next_step actions that mean "nothing more to poll for": the sandbox's "done", production's report_result /
 # report_blocked, and every action that asks the person something (shown as a question, never acted on).
@@ -168,7 +169,3 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
 def refresh_allowed(last_poll_at: float | None, now: float, policy: PollPolicy) -> bool:
     """A manual refresh polls at once unless the last poll was less than refresh_floor ago."""
     return last_poll_at is None or now - last_poll_at >= policy.refresh_floor
-
-
-def is_finished(result: GetCallRunResult) -> bool:
-    return result.is_terminal or is_terminal_status(result.status)

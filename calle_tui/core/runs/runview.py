@@ -5,14 +5,13 @@ events, the monitor, history redraw from the journal and tests all go through it
 raw events on its own and no page can be lost by merging updates (a view only ever grows).
 
 The status word is not enough: production stays `PREPARING` while people talk. `phase` is what the activity
-reveals (ringing, connected, talking, ended), shown beside the server's word.
+reveals (ringing, connected, talking, ended: wire/status.py reads it), shown beside the server's word.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Any
 
 from calle_tui.core.wire.contract import (
     ActivityEntry,
@@ -21,15 +20,7 @@ from calle_tui.core.wire.contract import (
     NextStep,
     TranscriptTurn,
 )
-from calle_tui.core.wire.status import status_kind, status_label
-
-Phase = Literal["", "ringing", "connected", "talking", "ended"]
-
-PHASE_LABELS = {"ringing": "ringing", "connected": "connected", "talking": "talking", "ended": "call ended"}
-
-_RINGING = re.compile(r"\bring(ing|s)?\b", re.IGNORECASE)
-_CONNECTED = re.compile(r"\bconnected\b|\banswered\b|\bpicked up\b", re.IGNORECASE)
-_ENDED = re.compile(r"\bcall ended\b|\bhung up\b|\bhang(ed)?[- ]up\b|\bended\b|\bdisconnected\b", re.IGNORECASE)
+from calle_tui.core.wire.status import Phase, phase_of, status_label
 
 
 @dataclass(frozen=True)
@@ -59,10 +50,6 @@ class RunView:
         return status_label(self.status_text or self.status)
 
     @property
-    def kind(self) -> str:
-        return "terminal" if self.terminal else status_kind(self.status)
-
-    @property
     def live_transcript(self) -> tuple[TranscriptTurn, ...]:
         """What was said so far, from the speech entries (production's callee_realtime, "Bot is speaking")."""
         return tuple(
@@ -73,23 +60,6 @@ class RunView:
     def best_transcript(self) -> tuple[TranscriptTurn, ...]:
         """The final transcript once the server sends it, the live one until then."""
         return self.transcript or self.live_transcript
-
-
-def phase_of(entries: tuple[ActivityEntry, ...] | list[ActivityEntry], current: Phase = "") -> Phase:
-    """The latest phase the entries reveal, starting from `current`."""
-    phase = current
-    for entry in entries:
-        if entry.type == "speech":
-            phase = "talking" if phase != "ended" else phase
-            continue
-        text = entry.text or ""
-        if _ENDED.search(text):
-            phase = "ended"
-        elif _CONNECTED.search(text):
-            phase = "connected" if phase not in {"talking", "ended"} else phase
-        elif _RINGING.search(text) and phase in {"", "ringing"}:
-            phase = "ringing"
-    return phase
 
 
 def add_entries(view: RunView, entries: tuple[ActivityEntry, ...] | list[ActivityEntry]) -> RunView:

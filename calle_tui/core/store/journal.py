@@ -4,7 +4,8 @@ following unfinished runs.
 
 It is also the safety latch for run_call: `begin_attempt` inserts the attempt row (primary key = plan_id)
 BEFORE the request is sent, so a plan can be sent at most once even across crashes and processes. An attempt
-that never got its run_id back is "outcome unknown" until the user explicitly reconciles it.
+that never got its run_id back is "outcome unknown" until the user explicitly reconciles it: that is the
+attempt's own state, never a run's status (a server may well say `UNKNOWN`).
 
 No OAuth secret is ever written here. The confirm_token is kept (it is an opaque plan value, not a
 credential) because replaying the same plan_id + confirm_token is how the contract lets us learn a lost
@@ -20,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 from calle_tui.core.store.owners import OwnerLock
 from calle_tui.core.store.private import private_file
@@ -31,17 +32,29 @@ from calle_tui.core.wire.contract import (
     PlanCallResult,
     RunCallResult,
     TranscriptTurn,
-    is_terminal_status,
 )
+from calle_tui.core.wire.status import is_finished, status_label
 from calle_tui.core.worker_api import PlanRequest, RunRecord
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # MIGRATIONS[n]: the statements that take a version-n file to version n + 1.
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     # 2: who sent a pending attempt (core/store/owners.py), so a second window never settles a live send.
     1: ("ALTER TABLE attempts ADD COLUMN owner TEXT",),
+    # 3: an attempt's states in the words RunRecord.attempt uses ('pending' -> 'sent', 'unknown' ->
+    # 'outcome_unknown'), and runs whose status was stored in a spelling not yet read as final ("COMPLETED")
+    # marked finished, so they are not polled again.
+    2: (
+        "UPDATE attempts SET state = 'sent' WHERE state = 'pending'",
+        "UPDATE attempts SET state = 'outcome_unknown' WHERE state = 'unknown'",
+        "UPDATE runs SET terminal = 1 WHERE terminal = 0 AND status_is_finished(status)",
+    ),
 }
+
+# An attempt's state: run_call about to be sent or sent without an answer yet, sent and its answer lost (or
+# its sender gone), answered with a run_id, or refused by the server (nothing placed: it may be sent again).
+AttemptState = Literal["sent", "outcome_unknown", "started", "rejected"]
 
 
 class JournalError(Exception):
@@ -68,7 +81,7 @@ CREATE TABLE IF NOT EXISTS attempts (
     server_url TEXT NOT NULL,
     confirm_token TEXT NOT NULL,
     sent_at REAL NOT NULL,
-    state TEXT NOT NULL,              -- pending | started | unknown | rejected
+    state TEXT NOT NULL,              -- sent | outcome_unknown | started | rejected (AttemptState)
     run_id TEXT,
     message TEXT NOT NULL DEFAULT ''
 );
@@ -107,7 +120,7 @@ class Attempt:
     server_url: str
     confirm_token: str
     sent_at: float
-    state: str
+    state: AttemptState
     run_id: str | None
     message: str
 
@@ -171,6 +184,8 @@ class Journal:
         self._lock = threading.RLock()
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=10.0)
         self._db.row_factory = sqlite3.Row
+        # For migrations: SQL cannot read every spelling of a status, wire/status.py can.
+        self._db.create_function("status_is_finished", 1, lambda word: int(is_finished(word)), deterministic=True)
         with self._lock:
             if str(path) != ":memory:":
                 self._db.execute("PRAGMA journal_mode=WAL")
@@ -282,7 +297,7 @@ class Journal:
             db.execute(
                 """INSERT OR REPLACE INTO attempts (plan_id, server_url, confirm_token, sent_at, state, run_id, message,
                                                     owner)
-                   VALUES (?, ?, ?, ?, 'pending', NULL, '', ?)""",
+                   VALUES (?, ?, ?, ?, 'sent', NULL, '', ?)""",
                 (plan_id, server_url, confirm_token, now, self._owner.token if self._owner else None),
             )
             return True
@@ -318,28 +333,30 @@ class Journal:
                     goal,
                     result.scheduled_at or plan_scheduled,
                     result.status,
-                    int(is_terminal_status(result.status)),
+                    int(result.is_terminal),
                     _dump(result.model_dump(mode="json")),
                 ),
             )
 
     def mark_unknown(self, plan_id: str, message: str) -> None:
+        """run_call's answer was lost: whether a call was placed is unknown."""
         with self._tx() as db:
             db.execute(
-                "UPDATE attempts SET state='unknown', message=? WHERE plan_id=? AND state='pending'", (message, plan_id)
+                "UPDATE attempts SET state='outcome_unknown', message=? WHERE plan_id=? AND state='sent'",
+                (message, plan_id),
             )
 
     def mark_rejected(self, plan_id: str, message: str) -> None:
         """The server definitely did not start a call (it refused, or the request never left)."""
         with self._tx() as db:
             db.execute(
-                "UPDATE attempts SET state='rejected', message=? WHERE plan_id=? AND state IN ('pending','unknown')",
+                "UPDATE attempts SET state='rejected', message=? WHERE plan_id=? AND state IN ('sent','outcome_unknown')",
                 (message, plan_id),
             )
 
     def unresolved_attempts(self, server_url: str | None = None) -> list[Attempt]:
-        """Attempts sent without a known answer: 'pending' rows left by a crash are unknown too."""
-        query = "SELECT * FROM attempts WHERE state IN ('pending','unknown')"
+        """Attempts sent without a known answer: 'sent' rows left by a crash are unknown too."""
+        query = "SELECT * FROM attempts WHERE state IN ('sent','outcome_unknown')"
         args: tuple[str, ...] = ()
         if server_url is not None:
             query += " AND server_url = ?"
@@ -349,10 +366,10 @@ class Journal:
         return [_attempt(r) for r in rows]
 
     def settle_crashed_attempts(self, server_url: str | None = None) -> list[Attempt]:
-        """On startup, a 'pending' attempt whose sender is gone means that process died between send and
-        reply: it becomes 'unknown'. One whose sender is still open (another window waiting for run_call's
-        answer right now) is left alone and not returned: that window will learn the outcome."""
-        query = "SELECT plan_id, owner FROM attempts WHERE state='pending'"
+        """On startup, a 'sent' attempt whose sender is gone means that process died between send and
+        reply: it becomes 'outcome_unknown'. One whose sender is still open (another window waiting for
+        run_call's answer right now) is left alone and not returned: that window will learn the outcome."""
+        query = "SELECT plan_id, owner FROM attempts WHERE state='sent'"
         args: tuple[str, ...] = ()
         if server_url is not None:
             query += " AND server_url = ?"
@@ -364,7 +381,7 @@ class Journal:
         if crashed:
             with self._tx() as db:
                 db.executemany(
-                    "UPDATE attempts SET state='unknown', message=? WHERE plan_id=? AND state='pending'",
+                    "UPDATE attempts SET state='outcome_unknown', message=? WHERE plan_id=? AND state='sent'",
                     [("The app stopped before the call request was answered.", plan_id) for (plan_id,) in crashed],
                 )
         if self._owner is not None:
@@ -383,14 +400,7 @@ class Journal:
             rows = self._db.execute(
                 "SELECT * FROM runs WHERE server_url = ? AND terminal = 0 ORDER BY created_at", (server_url,)
             ).fetchall()
-        runs = [_run_state(r) for r in rows]
-        # Rows written before statuses were read in every spelling ("COMPLETED" kept as not final) are
-        # settled here, so a finished call is not polled again after an upgrade.
-        settled = [r.run_id for r in runs if is_terminal_status(r.status)]
-        if settled:
-            with self._tx() as db:
-                db.executemany("UPDATE runs SET terminal = 1 WHERE run_id = ?", [(run_id,) for run_id in settled])
-        return [r for r in runs if r.run_id not in settled]
+        return [_run_state(r) for r in rows]
 
     def save_page(
         self,
@@ -454,7 +464,8 @@ class Journal:
     # --- history -------------------------------------------------------------------------------------
 
     def history(self, search: str = "", server_url: str | None = None, limit: int = 500) -> list[RunRecord]:
-        """Past runs, newest first, plus attempts whose outcome is unknown (run_id None)."""
+        """Past runs, newest first, plus attempts without an answer (run_id None, attempt 'sent' or
+        'outcome_unknown')."""
         records: list[RunRecord] = []
         where = ""
         args: list[Any] = []
@@ -463,12 +474,12 @@ class Journal:
             args.append(server_url)
         with self._lock:
             runs = self._db.execute(f"SELECT * FROM runs {where} ORDER BY created_at DESC", args).fetchall()
-            unknown = self._db.execute(
+            unanswered = self._db.execute(
                 "SELECT a.*, p.to_phones, p.goal, p.scheduled_at FROM attempts a LEFT JOIN plans p USING (plan_id)"
-                " WHERE a.state IN ('pending','unknown')" + (" AND a.server_url = ?" if server_url else ""),
+                " WHERE a.state IN ('sent','outcome_unknown')" + (" AND a.server_url = ?" if server_url else ""),
                 args,
             ).fetchall()
-        for row in unknown:
+        for row in unanswered:
             records.append(
                 RunRecord(
                     run_id=None,
@@ -477,10 +488,11 @@ class Journal:
                     created_at=row["sent_at"],
                     to_phones=tuple(_load(row["to_phones"], []) or ()),
                     goal=row["goal"],
-                    status="unknown",
+                    status="",
                     terminal=False,
                     summary=row["message"] or None,
                     scheduled_at=row["scheduled_at"],
+                    attempt=row["state"],
                 )
             )
         for row in runs:
@@ -506,11 +518,15 @@ class Journal:
 
 
 def _haystack(record: RunRecord) -> str:
+    # What the row shows is searchable: "outcome unknown" for an unanswered attempt, a status in its words
+    # ("no answer") as well as stored ("no_answer").
     parts: Iterable[str | None] = (
         record.run_id,
         record.plan_id,
         record.goal,
         record.status,
+        status_label(record.status) if record.status else None,
+        "outcome unknown" if record.attempt != "started" else None,
         record.summary,
         *record.to_phones,
     )

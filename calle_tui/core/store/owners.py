@@ -1,13 +1,13 @@
-"""Who is still sending: a lock file per open journal, so one window can tell whether a 'pending' run_call
+"""Who is still sending: a lock file per open journal, so one window can tell whether a 'sent' run_call
 attempt belongs to a live window (still waiting for its answer) or to one that died between send and reply.
 
-A pending attempt records its owner's token. The owner holds an exclusive `flock` on `<folder>/<token>.lock`
+A sent attempt records its owner's token. The owner holds an exclusive `flock` on `<folder>/<token>.lock`
 for as long as its journal is open; the kernel drops that lock when the process dies, however it dies
 (kill -9 included). Another window asks "is it alive?" by trying to take the same lock without waiting:
 it gets it only when the owner is gone. `flock` (unlike `fcntl` record locks) conflicts between two opens
 in the same process too, so two journals in one process (tests, two workers) are told apart as well.
 
-Where `flock` does not exist (Windows), nobody can prove an owner alive, and a pending attempt found at
+Where `flock` does not exist (Windows), nobody can prove an owner alive, and a sent attempt found at
 start-up is treated as the previous behaviour did: the app that sent it stopped before the answer.
 """
 

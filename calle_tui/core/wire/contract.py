@@ -11,15 +11,12 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from calle_tui.core.wire.status import FINAL_ACTIONS, TERMINAL, is_terminal_status, status_kind
+from calle_tui.core.wire.status import RunStatus, is_finished
 from calle_tui.core.wire.wording import field_words
-
-__all__ = ["is_terminal_status", "status_kind"]  # re-exported: statuses are compared in dialect/status.py only
 
 TOOL_NAMES = ("plan_call", "run_call", "get_call_run")
 # CALL-E's tools that never place a call (the seed: plan_call only plans, get_call_run only reads).
@@ -38,30 +35,6 @@ def places_calls(tool_name: str) -> bool:
     refuses to call these before it contacts any server."""
     letters = re.sub(r"[^a-z]", "", tool_name.lower())
     return bool(_CALL_PLACING.search(letters))
-
-
-class RunStatus(StrEnum):
-    """Canonical statuses (dialect/status.py maps every server's spelling to one of these, or keeps an
-    unknown word folded)."""
-
-    QUEUED = "queued"
-    SCHEDULED = "scheduled"
-    STARTED = "started"
-    PREPARING = "preparing"
-    DIALING = "dialing"
-    RINGING = "ringing"
-    IN_PROGRESS = "in_progress"
-    COMPLETED = "completed"
-    NO_ANSWER = "no_answer"
-    BUSY = "busy"
-    VOICEMAIL = "voicemail"
-    FAILED = "failed"
-    CANCELED = "canceled"
-    DECLINED = "declined"
-    EXPIRED = "expired"
-
-
-TERMINAL_STATUSES = frozenset(RunStatus(s) for s in TERMINAL)
 
 
 class _Input(BaseModel):
@@ -227,11 +200,16 @@ class RunCallInput(_Input):
 
 class RunCallResult(_Output):
     run_id: str
-    status: str = RunStatus.QUEUED.value  # canonical (dialect/status.py)
+    status: str = RunStatus.QUEUED.value  # canonical (wire/status.py)
     status_text: str = ""  # the server's own word, for display
     scheduled_at: str | None = None
     next_step: NextStep | None = None
     message: str | None = None
+
+    @property
+    def is_terminal(self) -> bool:
+        # Only run_call's status word can end a run here: its next_step is read from the first poll on.
+        return is_finished(self.status)
 
 
 # --- get_call_run ----------------------------------------------------------------------------------
@@ -245,7 +223,7 @@ class GetCallRunInput(_Input):
 
 class GetCallRunResult(_Output):
     run_id: str
-    status: str = ""  # canonical (dialect/status.py); "" when the server sent none
+    status: str = ""  # canonical (wire/status.py); "" when the server sent none
     status_text: str = ""  # the server's own word, for display
     terminal: bool | None = None
     activity: list[ActivityEntry] = Field(default_factory=list)
@@ -270,12 +248,10 @@ class GetCallRunResult(_Output):
 
     @property
     def is_terminal(self) -> bool:
-        # A server that omits `terminal` still tells us through a terminal status, or through a next_step
-        # that says the result is to be reported (production's report_result / report_blocked).
-        if self.terminal is not None:
-            return bool(self.terminal)
-        step = (self.next_step.action if self.next_step else "") or ""
-        return is_terminal_status(self.status) or step in FINAL_ACTIONS
+        # A server that omits `terminal` still tells us through a final status, or through a next_step that
+        # says the result is to be reported (production's report_result / report_blocked).
+        step = self.next_step.action if self.next_step else ""
+        return is_finished(self.status, terminal=self.terminal, next_action=step)
 
     @property
     def label(self) -> str:

@@ -1,21 +1,76 @@
-"""Run statuses as servers write them, mapped to one canonical word each.
+"""What a run's status means, decided here and nowhere else.
 
 Production writes UPPER_CASE words (`COMPLETED`, `NO ANSWER`, `CANCELLED`), our sandbox's reference dialect
-lower-case ones; other servers use synonyms. Everything that compares statuses compares the canonical word
-from here, so a new spelling is taught in one table. An unknown word is never guessed to be terminal: it is
-"unknown" (shown in the server's words, followed like progress, `next_step` decides).
+lower-case ones; other servers use synonyms. Each is mapped to one canonical word (`canonical_status`), so a
+new spelling is taught in one table. Every other module asks here:
+
+- `status_kind`: finished, in progress, or unknown. An unknown word is never guessed to be final: it is
+  shown in the server's words and followed like progress (`next_step` decides);
+- `is_finished`: whether a run is over, from its status word and, when the reply has them, its `terminal`
+  flag and its `next_step`;
+- `reached_person`: whether the status says the call got through to its person;
+- `phase_of` / `phase_label`: what the activity reveals (production says `PREPARING` while people talk);
+- `status_label`: the server's word in plain letters for a person;
+- `look_key`: the key of the status's look (glyph and colour), which the UI maps in ui/runs/format.py.
+
+Whether a run_call attempt's outcome is unknown (sent, its reply lost) is not a status: the journal keeps it
+in its own field (`RunRecord.attempt`), so a server that says `UNKNOWN` is never read as a lost reply.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Literal
+from collections.abc import Iterable
+from enum import StrEnum
+from typing import Literal, Protocol
 
-StatusKind = Literal["terminal", "progress", "unknown"]
 
-# The documented terminal set (CALLE-DIALECT.md) plus our reference dialect's.
-TERMINAL = frozenset({"completed", "failed", "no_answer", "declined", "canceled", "voicemail", "busy", "expired"})
-PROGRESS = frozenset({"queued", "scheduled", "started", "preparing", "dialing", "ringing", "in_progress"})
+class RunStatus(StrEnum):
+    """The canonical words: every server's spelling maps to one of these, or stays an unknown word, folded."""
+
+    QUEUED = "queued"
+    SCHEDULED = "scheduled"
+    STARTED = "started"
+    PREPARING = "preparing"
+    DIALING = "dialing"
+    RINGING = "ringing"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    NO_ANSWER = "no_answer"
+    BUSY = "busy"
+    VOICEMAIL = "voicemail"
+    FAILED = "failed"
+    CANCELED = "canceled"
+    DECLINED = "declined"
+    EXPIRED = "expired"
+
+
+StatusKind = Literal["finished", "in_progress", "unknown"]
+
+# What each canonical word says: its kind, and whether the call got through to its person (None: the word
+# cannot tell). COMPLETED says the call was answered and ended, not by whom nor whether its task was done
+# (production reported a voicemail as COMPLETED): the outcome and the transcript say that.
+_MEANING: dict[str, tuple[StatusKind, bool | None]] = {
+    RunStatus.QUEUED: ("in_progress", None),
+    RunStatus.SCHEDULED: ("in_progress", None),
+    RunStatus.STARTED: ("in_progress", None),
+    RunStatus.PREPARING: ("in_progress", None),
+    RunStatus.DIALING: ("in_progress", None),
+    RunStatus.RINGING: ("in_progress", None),
+    RunStatus.IN_PROGRESS: ("in_progress", None),
+    RunStatus.COMPLETED: ("finished", True),
+    RunStatus.NO_ANSWER: ("finished", False),
+    RunStatus.BUSY: ("finished", False),
+    RunStatus.VOICEMAIL: ("finished", False),
+    RunStatus.FAILED: ("finished", False),
+    RunStatus.CANCELED: ("finished", False),
+    RunStatus.DECLINED: ("finished", False),
+    RunStatus.EXPIRED: ("finished", False),
+}
+
+# The documented final set (CALLE-DIALECT.md) plus our reference dialect's, and the progress words.
+TERMINAL = frozenset(str(word) for word, (kind, _) in _MEANING.items() if kind == "finished")
+PROGRESS = frozenset(str(word) for word, (kind, _) in _MEANING.items() if kind == "in_progress")
 
 # Other spellings -> canonical word. Keys are already folded (lower case, "_" for spaces and hyphens).
 SYNONYMS = {
@@ -61,6 +116,10 @@ SYNONYMS = {
 # words (done, stop) end following without calling the run finished: polling.STOP_ACTIONS.
 FINAL_ACTIONS = frozenset({"report_result", "report_blocked"})
 
+# The look of a word we do not know: neutral, in the server's words.
+OTHER_LOOK = "other"
+LOOK_KEYS = frozenset({*(word.value for word in RunStatus), OTHER_LOOK})
+
 _SEPARATORS = re.compile(r"[\s\-]+")
 
 
@@ -77,17 +136,28 @@ def canonical_status(word: object) -> str:
     return SYNONYMS.get(folded, folded)
 
 
+def _meaning(word: object) -> tuple[StatusKind, bool | None]:
+    return _MEANING.get(canonical_status(word), ("unknown", None))
+
+
 def status_kind(word: object) -> StatusKind:
-    code = canonical_status(word)
-    if code in TERMINAL:
-        return "terminal"
-    if code in PROGRESS:
-        return "progress"
-    return "unknown"
+    return _meaning(word)[0]
 
 
-def is_terminal_status(word: object) -> bool:
-    return status_kind(word) == "terminal"
+def is_finished(word: object, *, terminal: bool | None = None, next_action: str | None = None) -> bool:
+    """Whether the run is over. A reply's own `terminal` flag, when it has one, is believed over its status
+    word; without one, a final status word or a next_step that says to report the result ends it."""
+    if terminal is not None:
+        return terminal
+    return status_kind(word) == "finished" or (next_action or "") in FINAL_ACTIONS
+
+
+def reached_person(word: object) -> bool | None:
+    """False when the status says the call did not get through to its person (unanswered, busy, refused,
+    voicemail, or it failed, was canceled or expired); True when it was answered and ended (completed: by
+    whom, and whether its task was done, the outcome says); None when the status cannot tell (a call in
+    progress, a word we do not know)."""
+    return _meaning(word)[1]
 
 
 def status_label(word: object) -> str:
@@ -96,3 +166,57 @@ def status_label(word: object) -> str:
         return "Unknown"
     text = " ".join(_SEPARATORS.sub(" ", word.replace("_", " ")).split())
     return text[:1].upper() + text[1:].lower()
+
+
+def look_key(word: object) -> str:
+    """The key of a status's look (ui/runs/format.py maps it to a glyph and a colour): the canonical word,
+    or OTHER_LOOK for a word we do not know."""
+    code = canonical_status(word)
+    return code if code in LOOK_KEYS else OTHER_LOOK
+
+
+# --- the phase: what the activity reveals --------------------------------------------------------------
+
+Phase = Literal["", "ringing", "connected", "talking", "ended"]
+
+PHASE_LABELS = {"ringing": "ringing", "connected": "connected", "talking": "talking", "ended": "call ended"}
+
+_RINGING = re.compile(r"\bring(ing|s)?\b", re.IGNORECASE)
+_CONNECTED = re.compile(r"\bconnected\b|\banswered\b|\bpicked up\b", re.IGNORECASE)
+_ENDED = re.compile(r"\bcall ended\b|\bhung up\b|\bhang(ed)?[- ]up\b|\bended\b|\bdisconnected\b", re.IGNORECASE)
+
+
+class _Entry(Protocol):
+    """An activity entry as the phase reads it (contract.ActivityEntry)."""
+
+    @property
+    def type(self) -> str: ...
+
+    @property
+    def text(self) -> str: ...
+
+
+def phase_of(entries: Iterable[_Entry], current: Phase = "") -> Phase:
+    """The latest phase the entries reveal, starting from `current`."""
+    phase = current
+    for entry in entries:
+        if entry.type == "speech":
+            phase = "talking" if phase != "ended" else phase
+            continue
+        text = entry.text or ""
+        if _ENDED.search(text):
+            phase = "ended"
+        elif _CONNECTED.search(text):
+            phase = "connected" if phase not in {"talking", "ended"} else phase
+        elif _RINGING.search(text) and phase in {"", "ringing"}:
+            phase = "ringing"
+    return phase
+
+
+def phase_label(phase: Phase, word: object, *, finished: bool) -> str:
+    """What the activity shows, to go beside the status word; empty when there is none, or when a finished
+    run's final word already says it. Production says PREPARING while people talk, and may end a run with
+    report_result while it still says so: then the phase is worth showing."""
+    if not phase or (finished and status_kind(word) == "finished"):
+        return ""
+    return PHASE_LABELS[phase]

@@ -8,6 +8,7 @@ from functools import lru_cache
 import phonenumbers
 
 from calle_tui.core.wire.contract import parse_time
+from calle_tui.core.wire.status import OTHER_LOOK, look_key, status_label
 
 
 @lru_cache(maxsize=256)
@@ -75,8 +76,8 @@ def format_duration(seconds: float) -> str:
     return str(timedelta(seconds=seconds))
 
 
-# status -> (glyph, Rich colour, label). Named ANSI colours stay readable without truecolor, and the glyph
-# carries the meaning where colour does not come through.
+# A status's look key (wire/status.py look_key) -> (glyph, Rich colour, label). Named ANSI colours stay readable
+# without truecolor, and the glyph carries the meaning where colour does not come through.
 STATUS_LOOK: dict[str, tuple[str, str, str]] = {
     "queued": ("○", "cyan", "Queued"),
     "started": ("○", "cyan", "Started"),
@@ -93,17 +94,12 @@ STATUS_LOOK: dict[str, tuple[str, str, str]] = {
     "canceled": ("⊗", "red", "Canceled"),
     "declined": ("⊘", "magenta", "Declined"),
     "expired": ("⌛", "red", "Expired"),
+    OTHER_LOOK: ("?", "white", ""),  # a word we do not know: labelled in the server's words
 }
 
 
 def status_look(status: str | None, server_word: str | None = None) -> tuple[str, str, str]:
     """(glyph, colour, label) for a canonical status; the label is in the server's own words when given
     ("NO ANSWER" -> "No answer"). A word we do not know keeps a neutral glyph and the server's words."""
-    from calle_tui.core.wire.status import canonical_status, status_label
-
-    code = canonical_status(status or "")
-    label = status_label(server_word) if server_word else None
-    if code in STATUS_LOOK:
-        glyph, colour, known = STATUS_LOOK[code]
-        return glyph, colour, label or known
-    return ("?", "white", label or status_label(status or "unknown"))
+    glyph, colour, ours = STATUS_LOOK[look_key(status)]
+    return glyph, colour, status_label(server_word) if server_word else ours or status_label(status)

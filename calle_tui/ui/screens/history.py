@@ -20,6 +20,7 @@ from textual.widgets.data_table import CellDoesNotExist, ColumnKey
 
 from calle_tui.core.events import RunFinished, RunOutcomeUnknown, RunStarted, RunUpdate
 from calle_tui.ui.bridge import WorkerEventMessage, WorkerEventsMixin
+from calle_tui.ui.runs.format import status_look
 from calle_tui.ui.widgets.header import AppHeader
 
 if TYPE_CHECKING:
@@ -43,17 +44,15 @@ CANNOT_CHECK = (
 )
 
 
-def outcome_look(status: str | None, server_word: str | None = None) -> tuple[str, str, str]:
-    """(glyph, Rich colour, label) for a status; the glyph carries the meaning where colour does not."""
-    if status == "unknown":
-        return UNKNOWN_LOOK
-    from calle_tui.ui.runs.format import status_look
-
-    return status_look(status, server_word)
+def row_look(record: RunRecord) -> tuple[str, str, str]:
+    """(glyph, Rich colour, label) of a row: an attempt without an answer, or its run's status (a server's
+    `UNKNOWN` among them); the glyph carries the meaning where colour does not."""
+    return UNKNOWN_LOOK if is_unknown(record) else status_look(record.status)
 
 
 def is_unknown(record: RunRecord) -> bool:
-    return record.run_id is None or record.status == "unknown"
+    """run_call was sent and no answer is known: there is no run to open, only a request to check."""
+    return record.run_id is None or record.attempt != "started"
 
 
 def record_key(record: RunRecord) -> str:
@@ -141,7 +140,7 @@ class HistoryScreen(WorkerEventsMixin, Screen[None]):
             self.records[key] = record
             if record.run_id:
                 self._statuses[record.run_id] = record.status
-            glyph, colour, label = outcome_look("unknown" if is_unknown(record) else record.status)
+            glyph, colour, label = row_look(record)
             when = datetime.fromtimestamp(record.created_at, tz)
             phones = [short_phone(p) for p in record.to_phones]
             to = (phones[0] + (f" +{len(phones) - 1}" if len(phones) > 1 else "")) if phones else "-"

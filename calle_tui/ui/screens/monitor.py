@@ -31,7 +31,6 @@ from calle_tui.core.runs.export import (
 )
 from calle_tui.core.runs.polling import asks_user
 from calle_tui.core.runs.runview import (
-    PHASE_LABELS,
     RunView,
     add_entries,
     apply,
@@ -39,7 +38,7 @@ from calle_tui.core.runs.runview import (
     set_status,
 )
 from calle_tui.core.wire.contract import ActivityEntry, GetCallRunResult, TranscriptTurn, parse_time
-from calle_tui.core.wire.status import status_kind
+from calle_tui.core.wire.status import phase_label
 from calle_tui.core.worker_api import RunRecord, WorkerAPI, WorkerError
 from calle_tui.ui.bridge import WorkerEventMessage, WorkerEventsMixin
 from calle_tui.ui.paths import styles_path
@@ -262,11 +261,10 @@ class MonitorScreen(WorkerEventsMixin, Screen):
         self.sub_title = label.lower()
         text = Text()
         text.append(f" {glyph} {label} ", style=f"bold {colour} reverse")
-        if self.view.phase and (not self.view.terminal or status_kind(self.view.status) != "terminal"):
-            # Production says PREPARING while people talk (and may end a run with report_result while it
-            # still says so): what the activity shows goes beside its word.
+        phase = phase_label(self.view.phase, self.view.status, finished=self.view.terminal)
+        if phase:  # what the activity shows goes beside the server's word
             text.append("  ", style=Style(bold=False))
-            text.append(PHASE_LABELS[self.view.phase], style=f"bold {colour}")
+            text.append(phase, style=f"bold {colour}")
         started = self._started_at if self._started_at is not None else now
         scheduled = self._scheduled_epoch()
         if scheduled is not None and scheduled > started:
