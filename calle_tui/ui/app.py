@@ -2,8 +2,9 @@
 
 The app does no I/O of its own: it asks the worker (injected) and shows what the worker reports. Nothing heavy
 is imported at module level (the mcp SDK, the composer's widgets): the first screen paints, then the worker
-starts from a Textual async worker after mount. `calle-tui` itself injects a `DeferredWorker` (ui/deferred.py)
-and no settings: those are built right after the first frame, in `_prepare_worker`.
+starts from a Textual async worker after mount. `calle-tui` itself passes `boot=`, a `DeferredWorker`
+(ui/deferred.py), instead of settings and a worker: those are built right after the first frame, in
+`_prepare_worker`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime, tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from textual import work
 from textual.app import App
@@ -23,6 +24,7 @@ from textual.binding import Binding, BindingType
 from textual.reactive import var
 from textual.screen import ModalScreen, Screen
 
+from calle_tui.ui.deferred import BootError, DeferredWorker
 from calle_tui.ui.messages import AppWorkerEvent
 from calle_tui.ui.paths import styles_dir
 from calle_tui.ui.widgets.header import AppHeader, ShellStatus
@@ -96,19 +98,24 @@ class CalleApp(App[None]):
 
     def __init__(
         self,
-        settings: Settings | None,  # None with a DeferredWorker: taken from it once built
-        worker: WorkerAPI,
+        settings: Settings | None = None,
+        worker: WorkerAPI | None = None,
         *,
+        boot: DeferredWorker | None = None,  # instead of a worker: settings and worker built after the first paint
         drafts: DraftStore | None = None,
         clock: Callable[[], float] | None = None,
         display_tz: tzinfo | None = None,
         demo: bool = False,  # the server is the sandbox `--demo` started: the screens may say nothing rings
     ) -> None:
         super().__init__()
+        if (worker is None) == (boot is None):
+            raise TypeError("CalleApp takes a worker, or a boot that builds one after the first paint")
         self.demo = demo
         self.set_reactive(CalleApp.shell_status, ShellStatus(demo=demo))
         self.settings = settings
-        self.worker = worker
+        self.boot = boot
+        # The stand-in answers every WorkerAPI member, passing what it cannot answer yet to the real worker.
+        self.worker: WorkerAPI = worker if worker is not None else cast("WorkerAPI", boot)
         self.drafts = drafts
         self.clock: Callable[[], float] = clock or time.time
         self.display_tz: tzinfo | None = display_tz or _local_tz()
@@ -209,16 +216,13 @@ class CalleApp(App[None]):
             screen.mount(AppHeader(), before=0) if screen.children else screen.mount(AppHeader())
 
     def _prepare_worker(self) -> bool:
-        """A DeferredWorker builds the settings and the real worker here, once the first screen is up.
+        """With `boot`, the settings and the real worker are built here, once the first screen is up.
         A setting that is not valid ends the app with the same sentence and exit status as before a paint."""
-        prepare = getattr(self.worker, "prepare", None)
-        if prepare is None:
+        if self.boot is None:
             return True
-        from calle_tui.ui.launch import LaunchError
-
         try:
-            booted = prepare()
-        except LaunchError as exc:
+            booted = self.boot.prepare()
+        except BootError as exc:
             self.crash_note = f"calle-tui: {exc}"
             self.exit(return_code=2)
             return False

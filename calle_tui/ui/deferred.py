@@ -3,8 +3,8 @@
 Building the settings (pydantic-settings) and the worker (the contract models, the journal) costs about as
 much as Textual's own start-up, and the first screen needs neither: it only subscribes, asks whether we are
 signed in (not yet known: the worker has not tried the saved tokens) and shows the server address. So the
-app paints with this stand-in, then calls `prepare()`, and from then on every call goes to the real worker.
-Anything that needs the real worker earlier simply builds it then.
+app is given this stand-in (`CalleApp(boot=...)`), paints, then calls `prepare()`, and from then on every call
+goes to the real worker. Anything that needs the real worker earlier simply builds it then.
 """
 
 from __future__ import annotations
@@ -20,6 +20,11 @@ if TYPE_CHECKING:
     from calle_tui.core.worker_api import AuthStatus, WorkerAPI
 
 
+class BootError(Exception):
+    """A reason calle-tui cannot start (a setting that is not valid, an unusable address), as a sentence for
+    the terminal: before the first paint the launcher prints it, after it the app ends with it."""
+
+
 @dataclass
 class Booted:
     """What `prepare()` builds: the app takes its settings and drafts from here."""
@@ -30,7 +35,7 @@ class Booted:
 
 
 class DeferredWorker:
-    """WorkerAPI that builds the real worker on first real use; `build` may raise (e.g. LaunchError)."""
+    """WorkerAPI that builds the real worker on first real use; `build` may raise (e.g. BootError)."""
 
     def __init__(self, build: Callable[[], Booted], server_url: str) -> None:
         self._build = build

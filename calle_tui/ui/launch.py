@@ -22,18 +22,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from calle_tui.ui.deferred import Booted, BootError, DeferredWorker
+
 if TYPE_CHECKING:
     from calle_tui.core.config.settings import Settings
-    from calle_tui.ui.deferred import Booted
 
 log = logging.getLogger("calle_tui.launch")
 
 SANDBOX_READY_SECONDS = 30.0
 SANDBOX_SPEED = 4  # a 96 s call takes 24 s: fast, yet slow enough to watch the transcript arrive
-
-
-class LaunchError(Exception):
-    """A reason calle-tui cannot start, as a sentence for the terminal."""
 
 
 def build_settings(args: argparse.Namespace, **extra: object) -> Settings:
@@ -53,7 +50,7 @@ def build_settings(args: argparse.Namespace, **extra: object) -> Settings:
     try:
         return load_settings(**overrides)
     except SettingsError as exc:
-        raise LaunchError(str(exc)) from None
+        raise BootError(str(exc)) from None
 
 
 def peek_url(args: argparse.Namespace) -> str:
@@ -85,8 +82,8 @@ def check_url(url: str, source: str = "") -> None:
         validate_url(url)
     except EndpointError as exc:
         if source:
-            raise LaunchError(f"The setting 'url' from {source} is not usable: {exc}.") from None
-        raise LaunchError(f"The endpoint address is not usable: {exc}. Pass the MCP endpoint URL with --url.") from None
+            raise BootError(f"The setting 'url' from {source} is not usable: {exc}.") from None
+        raise BootError(f"The endpoint address is not usable: {exc}. Pass the MCP endpoint URL with --url.") from None
 
 
 @dataclass
@@ -131,7 +128,7 @@ class DemoSandbox:
         """Until the sandbox listens. On failure it is stopped, keeping its log for the message."""
         try:
             self.url = self._wait_ready(self.folder / "ready", deadline_seconds)
-        except LaunchError:
+        except BootError:
             self.stop(keep_log=True)
             raise
 
@@ -140,12 +137,12 @@ class DemoSandbox:
         deadline = time.monotonic() + deadline_seconds
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise LaunchError(f"The demo sandbox stopped before it was ready. Its log: {self.log_file}")
+                raise BootError(f"The demo sandbox stopped before it was ready. Its log: {self.log_file}")
             url = _read_ready(ready)
             if url:
                 return url
             time.sleep(0.05)
-        raise LaunchError(f"The demo sandbox did not start within {deadline_seconds:.0f} s. Its log: {self.log_file}")
+        raise BootError(f"The demo sandbox did not start within {deadline_seconds:.0f} s. Its log: {self.log_file}")
 
     def stop(self, *, keep_log: bool = False) -> None:
         if self.process.poll() is None:
@@ -235,7 +232,6 @@ def boot(args: argparse.Namespace, **extra: object) -> Booted:
     check_url(settings.url)
     from calle_tui.core.store.drafts import DraftStore
     from calle_tui.core.worker import CalleWorker
-    from calle_tui.ui.deferred import Booted
 
     worker = CalleWorker(settings, login_flow=settings.login)
     return Booted(settings, worker, DraftStore(settings.state_root / "draft.json"))
@@ -243,9 +239,8 @@ def boot(args: argparse.Namespace, **extra: object) -> Booted:
 
 async def _run(args: argparse.Namespace, extra: dict[str, object], url: str) -> int:
     from calle_tui.ui.app import CalleApp
-    from calle_tui.ui.deferred import DeferredWorker
 
-    app = CalleApp(None, DeferredWorker(lambda: boot(args, **extra), url), demo=bool(getattr(args, "demo", False)))
+    app = CalleApp(boot=DeferredWorker(lambda: boot(args, **extra), url), demo=bool(getattr(args, "demo", False)))
     app.resumes_live_calls = not args.demo  # the demo's calls end with its sandbox
     app.settles_heap = True  # one app in this process: its long-lived objects can leave the collector's walk
     app.pending_batch = getattr(args, "batch", None) or None
@@ -318,11 +313,11 @@ def run_app(args: argparse.Namespace) -> int:
 
         problem = config_problem()  # a typo in the config file must not first paint production's screen
         if problem:
-            raise LaunchError(problem)
+            raise BootError(problem)
         url = str(extra.get("url") or peek_url(args))
         check_url(url, "" if extra.get("url") else url_source(args))  # refused before anything is drawn
         return asyncio.run(_run(args, extra, url))
-    except LaunchError as exc:
+    except BootError as exc:
         print(f"calle-tui: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

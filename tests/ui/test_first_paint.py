@@ -15,8 +15,8 @@ from fakes_shell import SERVER_URL, fixed_clock, make_settings, until
 from calle_tui import PRODUCTION_URL
 from calle_tui.commands.cli import build_parser
 from calle_tui.core.events import SignInNeeded
-from calle_tui.ui.deferred import Booted, DeferredWorker
-from calle_tui.ui.launch import LaunchError, build_settings, peek_url
+from calle_tui.ui.deferred import Booted, BootError, DeferredWorker
+from calle_tui.ui.launch import build_settings, peek_url
 
 
 def args(*argv: str) -> argparse.Namespace:
@@ -63,7 +63,7 @@ async def test_the_login_screen_paints_before_settings_and_worker_are_built(tmp_
         return Booted(settings, fake, drafts=None)
 
     deferred = DeferredWorker(build, SERVER_URL)
-    app = CalleApp(None, deferred, clock=fixed_clock, display_tz=UTC)
+    app = CalleApp(boot=deferred, clock=fixed_clock, display_tz=UTC)
     app.cursor_blink = False
     async with app.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: isinstance(app.screen, LoginScreen) and app.screen.heard_back)
@@ -86,7 +86,7 @@ async def test_settings_that_are_not_valid_end_the_app_with_a_sentence(tmp_path,
         build_settings(args())
         raise AssertionError("the settings should have been refused")
 
-    app = CalleApp(None, DeferredWorker(build, PRODUCTION_URL), clock=fixed_clock, display_tz=UTC)
+    app = CalleApp(boot=DeferredWorker(build, PRODUCTION_URL), clock=fixed_clock, display_tz=UTC)
     async with app.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: app.return_code is not None)
     assert app.return_code == 2
@@ -143,5 +143,5 @@ def test_peek_url_reads_the_address_as_settings_do(tmp_path, monkeypatch):
     monkeypatch.delenv("CALLE_TUI_URL")
     config.write_text("url = [not toml", encoding="utf-8")  # Settings reports it; the peek just moves on
     assert peek_url(args()) == PRODUCTION_URL
-    with pytest.raises(LaunchError, match="could not be read"):
+    with pytest.raises(BootError, match="could not be read"):
         build_settings(args())

@@ -9,7 +9,8 @@ import urllib.request
 import pytest
 
 from calle_tui.commands.cli import build_parser
-from calle_tui.ui.launch import DemoSandbox, LaunchError, _read_ready, build_settings, check_url, run_app
+from calle_tui.ui.deferred import BootError
+from calle_tui.ui.launch import DemoSandbox, _read_ready, build_settings, check_url, run_app
 
 
 def args(*argv: str) -> argparse.Namespace:
@@ -33,7 +34,7 @@ def test_bad_settings_are_a_sentence(tmp_path, monkeypatch, capsys):
     config = tmp_path / "config.toml"
     config.write_text("login = 'telepathy'\n", encoding="utf-8")
     monkeypatch.setenv("CALLE_TUI_CONFIG", str(config))
-    with pytest.raises(LaunchError, match=r"'login' from the config file .* is not valid"):
+    with pytest.raises(BootError, match=r"'login' from the config file .* is not valid"):
         build_settings(args())
     from calle_tui.ui.app import CalleApp
 
@@ -54,7 +55,7 @@ def test_bad_settings_are_a_sentence(tmp_path, monkeypatch, capsys):
 
 
 def test_a_url_that_is_not_http_is_refused(capsys):
-    with pytest.raises(LaunchError, match="not an http"):
+    with pytest.raises(BootError, match="not an http"):
         check_url("ftp://example.invalid/mcp")
     assert run_app(args("--url", "not a url")) == 2
     assert "Traceback" not in capsys.readouterr().err
