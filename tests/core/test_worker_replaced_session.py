@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 import gc
 
-from calle_tui.core import worker as worker_module
 from calle_tui.core.events import ToolsListed
+from calle_tui.core.session import supervisor
 from calle_tui.core.session.connection import ToolInfo
 
 
@@ -46,7 +46,7 @@ async def test_closing_the_worker_closes_a_session_it_replaced(make_worker, monk
         made.append(_Session(close_after=quitting if not made else None, on_close=quitting if len(made) == 2 else None))
         return made[-1]
 
-    monkeypatch.setattr(worker_module, "Connection", connection)
+    monkeypatch.setattr(supervisor, "Connection", connection)
     worker, log = make_worker("http://127.0.0.1:9/mcp")
     await worker.start()
     await log.wait_kind(ToolsListed)

@@ -189,7 +189,7 @@ async def test_double_confirm_while_run_is_in_flight_places_one_call():
 
 async def test_run_error_for_an_expired_plan_sends_the_user_back_to_replan():
     worker = FakeWorker([ready_plan(), ready_plan("plan-2")])
-    # As the real worker reports a server's refusal of run_call (worker._send_run_call): kind "tool".
+    # As the real worker reports a server's refusal of run_call (core/runs/placing.py): kind "tool".
     worker.run_error = WorkerError(
         "The server did not start the call: The plan expired before the call started.", action="Plan again.", kind="tool"
     )

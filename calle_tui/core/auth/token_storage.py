@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from calle_tui.core.auth.refresh_lock import RefreshLock, file_lock
-from calle_tui.core.auth.secret_store import SecretStore
+from calle_tui.core.auth.secret_store import SecretStore, StoreKind
 from calle_tui.core.store.logs import register_secret
 from calle_tui.core.store.private import private_dir, write_private_text
 
@@ -269,7 +269,7 @@ class ServerTokenStorage:
         log.warning("sign-in not saved (%s); kept in memory only", self.write_problem)
 
     @property
-    def persisted_kind(self) -> str:
+    def persisted_kind(self) -> StoreKind:
         """Where the sign-in really is: the store's kind, or "memory" when the last write did not get there."""
         return "memory" if self.write_problem else self.store.kind
 
