@@ -4,8 +4,8 @@ Run: `.venv/bin/python benchmarks/bench_monitor.py [--rounds 30] [--lines 10000]
 
 Both widgets first hold `--lines` lines; then each round appends `--batch` more and waits until the app is
 idle again (the message queue drained and the screen refreshed), in the same app, same terminal size:
-  monitor  MonitorScreen.add_activity(...) with speech entries -> TranscriptLog (wrap, speaker colours)
-  event    the full path: worker event -> RunEventMessage -> MonitorScreen handler -> TranscriptLog
+  event    the monitor as a person sees it: worker event with speech entries -> WorkerEventMessage ->
+           MonitorScreen handler -> TranscriptLog (wrap, speaker colours)
   log      textual.widgets.Log.write_lines(...) of the same text
 Prints the median and p90 per append in milliseconds and the monitor / Log ratio.
 """
@@ -78,6 +78,16 @@ def _entries(start: int, count: int) -> list[ActivityEntry]:
     ]
 
 
+def _update(entries: list[ActivityEntry]) -> RunUpdate:
+    return RunUpdate(
+        run_id=RUN_ID,
+        status="in_progress",
+        poll_state="waiting",
+        new_activity=tuple(entries),
+        result=GetCallRunResult(run_id=RUN_ID, status="in_progress"),
+    )
+
+
 async def _time(pilot, action: Callable[[], None]) -> tuple[float, float]:
     """(ms inside the call, ms until the app is idle again: handled, laid out, rendered)."""
     await pilot.pause()
@@ -91,11 +101,11 @@ async def _time(pilot, action: Callable[[], None]) -> tuple[float, float]:
 async def run(rounds: int, lines: int, batch: int, size: tuple[int, int]) -> dict[str, list[float]]:
     worker = _Worker()
     app = _BenchApp(worker)
-    timings: dict[str, list[tuple[float, float]]] = {"idle": [], "monitor": [], "event": [], "log": []}
+    timings: dict[str, list[tuple[float, float]]] = {"idle": [], "event": [], "log": []}
     async with app.run_test(size=size) as pilot:
         await pilot.pause()
         monitor: MonitorScreen = app.screen  # type: ignore[assignment]
-        monitor.add_activity(_entries(0, lines))
+        worker.emit(_update(_entries(0, lines)))
         await pilot.pause()
         transcript = monitor.query_one(TranscriptLog)
         assert transcript.turn_count == lines
@@ -115,23 +125,13 @@ async def run(rounds: int, lines: int, batch: int, size: tuple[int, int]) -> dic
             timings["log"].append(await _time(pilot, lambda text=text: log.write_lines(text)))
             app.pop_screen()
             await pilot.pause()
-            # the monitor, called directly
-            entries = _entries(next_id, batch)
-            timings["monitor"].append(await _time(pilot, lambda entries=entries: monitor.add_activity(entries)))
-            next_id += batch
             # the monitor, through the worker event path
-            update = RunUpdate(
-                run_id=RUN_ID,
-                status="in_progress",
-                poll_state="waiting",
-                new_activity=tuple(_entries(next_id, batch)),
-                result=GetCallRunResult(run_id=RUN_ID, status="in_progress"),
-            )
+            update = _update(_entries(next_id, batch))
             timings["event"].append(await _time(pilot, lambda update=update: worker.emit(update)))
             next_id += batch
             await app.push_screen("bare-log")
             await pilot.pause()
-        assert transcript.turn_count == lines + 2 * rounds * batch
+        assert transcript.turn_count == lines + rounds * batch
     return timings
 
 
@@ -158,20 +158,15 @@ def main() -> None:
     )
     idle = _median(timings["idle"], 1)
     print(f"  {'':8} {'call (median/p90)':>22} {'until idle (median/p90)':>26} {'minus idle wait':>16}")
-    for name in ("idle", "monitor", "event", "log"):
+    for name in ("idle", "event", "log"):
         t = timings[name]
         print(
             f"  {name:8} {_median(t, 0):10.2f} /{_p90(t, 0):7.2f} ms {_median(t, 1):13.2f} /{_p90(t, 1):7.2f} ms"
             f" {_median(t, 1) - idle:13.2f} ms"
         )
-    log_call, log_total = _median(timings["log"], 0), _median(timings["log"], 1) - idle
-    mon_call, mon_total = _median(timings["monitor"], 0), _median(timings["monitor"], 1) - idle
+    log_total = _median(timings["log"], 1) - idle
     evt_total = _median(timings["event"], 1) - idle
-    net = max(log_total, 1e-9)
-    print(
-        f"  ratio monitor/Log: call {mon_call / log_call:.2f}x, until idle (net) {mon_total / net:.2f}x;"
-        f" event path/Log until idle (net) {evt_total / net:.2f}x"
-    )
+    print(f"  ratio monitor (event path)/Log until idle (net) {evt_total / max(log_total, 1e-9):.2f}x")
 
 
 if __name__ == "__main__":

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:  # annotations only: screens import these events, and pydantic must not delay the first paint
     from calle_tui.core.error_kinds import BrokerFailure
@@ -192,19 +192,3 @@ class Subscribers:
                 callback(event)
             except Exception:  # a broken subscriber must not starve the others
                 logging.getLogger("calle_tui").exception("event subscriber failed on %s", type(event).__name__)
-
-
-E = TypeVar("E")
-
-
-@dataclass
-class EventLog:
-    """A subscriber that just records events: handy for tests and for the doctor command."""
-
-    events: list[WorkerEvent] = field(default_factory=list)
-
-    def __call__(self, event: WorkerEvent) -> None:
-        self.events.append(event)
-
-    def of(self, kind: type[E]) -> list[E]:
-        return [e for e in self.events if isinstance(e, kind)]

@@ -187,10 +187,6 @@ class Draft:
         return [{"field": f, "question": self.problems.get(f, QUESTIONS[f])} for f in FIELD_ORDER if f in open_fields]
 
 
-class InputProblem(ValueError):
-    """A structured field the caller sent cannot be used as given. The text is a sentence for the user."""
-
-
 def apply(
     draft: Draft, *, user_input: str, fields: dict[str, object], now: datetime, first: bool, zone: tzinfo | None = None
 ) -> Draft:

@@ -10,14 +10,13 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import uvicorn
 from mcp import MCPError
 from mcp.server.mcpserver import MCPServer
 from mcp.types import ToolAnnotations
 
-from calle_tui.core.events import EventLog
 from calle_tui.core.support.clock import ManualClock
 
 
@@ -197,6 +196,22 @@ class FakeCalle:
             entries.extend(
                 {"id": f"e{base + i}", "at": None, "type": "note", "text": f"entry {base + i}"} for i in range(count)
             )
+
+
+E = TypeVar("E")
+
+
+class EventLog:
+    """A subscriber that just records events: pass it wherever the core takes an `emit` callback."""
+
+    def __init__(self) -> None:
+        self.events: list[Any] = []
+
+    def __call__(self, event: Any) -> None:
+        self.events.append(event)
+
+    def of(self, kind: type[E]) -> list[E]:
+        return [e for e in self.events if isinstance(e, kind)]
 
 
 class Recorder(EventLog):

@@ -120,9 +120,6 @@ class PendingSession:
     def __post_init__(self) -> None:
         register_secret(self.session_secret)
 
-    def seconds_left(self, now: float) -> float | None:
-        return None if self.expires_at is None else self.expires_at - now
-
 
 def _pending_from_reply(body: Any, server_url: str) -> PendingSession:
     if not isinstance(body, dict):

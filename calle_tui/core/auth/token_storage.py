@@ -75,10 +75,6 @@ def canonical_server_url(url: str) -> str:
     return f"{scheme}://{netloc}{path}{query}"
 
 
-def storage_key(server_url: str) -> str:
-    return "oauth:" + canonical_server_url(server_url)
-
-
 class ServerTokenStorage:
     """mcp.client.auth.TokenStorage for ONE server, plus expiry and metadata (see the module docstring).
 

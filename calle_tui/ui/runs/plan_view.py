@@ -201,29 +201,6 @@ def plan_sheet(
     return PlanSheet(_all_rows(plan, tz, requested, with_message, now, extensions))
 
 
-def plan_text(
-    plan: PlanCallResult,
-    tz: tzinfo | None,
-    *,
-    requested: tuple[str, ...] = (),
-    with_message: bool = True,
-    label_width: int = 11,
-) -> Text:
-    """The same rows as one Text (for screens that append it to other text)."""
-    text = Text()
-    for label, value in _all_rows(plan, tz, requested, with_message):
-        lines = value.split("\n")
-        text.append(f"{label:>{label_width}}  ", style="bold")
-        text.append_text(lines[0])
-        text.append("\n")
-        for more in lines[1:]:
-            text.append(" " * (label_width + 2))
-            text.append_text(more)
-            text.append("\n")
-    text.rstrip()
-    return text
-
-
 def plan_expiry(plan: PlanCallResult) -> datetime | None:
     """When the plan can no longer be confirmed: the earlier of the plan's expiry and its confirmation's
     (production sends both, about 24 h apart at most); None when the server said neither readably."""

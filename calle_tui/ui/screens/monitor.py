@@ -37,7 +37,7 @@ from calle_tui.core.runs.runview import (
     outcome_line,
     set_status,
 )
-from calle_tui.core.wire.contract import ActivityEntry, GetCallRunResult, TranscriptTurn, parse_time
+from calle_tui.core.wire.contract import GetCallRunResult, TranscriptTurn, parse_time
 from calle_tui.core.wire.status import phase_label
 from calle_tui.core.worker_api import RunRecord, WorkerAPI, WorkerError
 from calle_tui.ui.bridge import WorkerEventMessage, WorkerEventsMixin
@@ -199,11 +199,6 @@ class MonitorScreen(WorkerEventsMixin, Screen):
         self._render_entries()
         self._render_status()
         self._render_outcome()
-
-    def add_activity(self, entries: tuple[ActivityEntry, ...] | list[ActivityEntry]) -> None:
-        """Fold entries into the view and draw the new ones."""
-        self.view = add_entries(self.view, entries)
-        self._render_entries()
 
     def _render_entries(self) -> None:
         """Draw the entries not drawn yet, in one batch: speech to the live transcript, the rest to the

@@ -7,8 +7,9 @@ from collections.abc import Callable
 
 import httpx2
 import pytest
+from calle_fakes import EventLog
 
-from calle_tui.core.events import EventLog, SignInProgress
+from calle_tui.core.events import SignInProgress
 
 
 async def list_tools(url: str, provider) -> list[str]:

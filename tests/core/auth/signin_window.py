@@ -10,11 +10,11 @@ import sys
 from pathlib import Path
 
 from auth_helpers import leaves, list_tools
+from calle_fakes import EventLog
 
 from calle_tui.core.auth.provider import build_oauth_provider
 from calle_tui.core.auth.secret_store import FileStore
 from calle_tui.core.auth.token_storage import ServerTokenStorage
-from calle_tui.core.events import EventLog
 
 
 async def main(url: str, state: Path, requests: int) -> dict:

@@ -15,12 +15,12 @@ from urllib.parse import quote
 import httpx2
 import pytest
 from auth_helpers import BrowserPlayer, leaves, list_tools
+from calle_fakes import EventLog
 
 from calle_tui.core.auth.login_flows import AutoFollowLogin, BrowserLogin
 from calle_tui.core.auth.provider import build_oauth_provider
 from calle_tui.core.auth.secret_store import MemoryStore
 from calle_tui.core.auth.token_storage import ServerTokenStorage
-from calle_tui.core.events import EventLog
 from calle_tui.core.store.logs import setup_logging
 from calle_tui.core.worker_api import WorkerError
 

@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 
 import httpx2
 import pytest
+from calle_fakes import EventLog
 
 from calle_tui.core.auth.errors import LoginCanceled, LoginDenied, LoginTimedOut
 from calle_tui.core.auth.login_flows import (
@@ -17,7 +18,7 @@ from calle_tui.core.auth.login_flows import (
     parse_pasted,
     ssh_forward_hint,
 )
-from calle_tui.core.events import EventLog, SignInProgress
+from calle_tui.core.events import SignInProgress
 from calle_tui.core.worker_api import WorkerError
 
 STATE = "state-Abc123-xyz789-state-value"

@@ -8,13 +8,13 @@ import socket
 
 import pytest
 from auth_helpers import expect_failure, list_tools
+from calle_fakes import EventLog
 from test_auth_sandbox import TOOLS, age_stored_token, sign_in_auto_follow
 
 from calle_tui.core.auth.errors import LoginRequired, SignInServerUnavailable
 from calle_tui.core.auth.provider import build_oauth_provider
 from calle_tui.core.auth.secret_store import MemoryStore
 from calle_tui.core.auth.token_storage import ServerTokenStorage
-from calle_tui.core.events import EventLog
 from calle_tui.core.session.connection import classify
 
 

@@ -10,13 +10,14 @@ import time
 import httpx2
 import pytest
 from auth_helpers import BrowserPlayer, expect_failure, list_tools
+from calle_fakes import EventLog
 
 from calle_tui.core.auth.errors import LoginCanceled, LoginRequired, LoginTimedOut
 from calle_tui.core.auth.login_flows import AutoFollowLogin, BrowserLogin
 from calle_tui.core.auth.provider import build_oauth_provider, revoke_and_forget
 from calle_tui.core.auth.secret_store import MemoryStore
 from calle_tui.core.auth.token_storage import ServerTokenStorage
-from calle_tui.core.events import EventLog, SignInProgress
+from calle_tui.core.events import SignInProgress
 from calle_tui.core.worker_api import WorkerError
 
 TOOLS = ["plan_call", "run_call", "get_call_run"]

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 from auth_helpers import list_tools
+from calle_fakes import EventLog
 from test_auth_sandbox import TOOLS
 
 from calle_tui.core.auth.login_flows import AutoFollowLogin
 from calle_tui.core.auth.provider import build_oauth_provider
 from calle_tui.core.auth.secret_store import FileStore
 from calle_tui.core.auth.token_storage import ServerTokenStorage
-from calle_tui.core.events import EventLog
 
 pytestmark = pytest.mark.slow  # two real processes
 
@@ -39,7 +39,8 @@ async def test_two_windows_refreshing_at_once_stay_signed_in(sandbox, tmp_path):
     assert await list_tools(sandbox.mcp_url, build_oauth_provider(sandbox.mcp_url, storage, login, events)) == TOOLS
     before = sandbox.stats.snapshot()
 
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")])}
+    # auth_helpers beside it, calle_fakes one folder up (what pyproject's pythonpath gives the tests)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), str(HERE.parent), os.environ.get("PYTHONPATH", "")])}
     command = [sys.executable, str(HERE / "signin_window.py"), sandbox.mcp_url, str(state), str(REQUESTS)]
     windows = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
                for _ in range(2)]  # fmt: skip
