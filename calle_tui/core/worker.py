@@ -24,8 +24,6 @@ from calle_tui.core.config.settings import Settings
 from calle_tui.core.config.timezone import user_zone
 from calle_tui.core.events import LoginFlowChoice, LoginFlowName, RunOutcomeUnknown, Subscribers, WorkerEvent
 from calle_tui.core.runs.follow import RunFollowers
-from calle_tui.core.runs.placing import NO_REPLAY as NO_REPLAY  # the UI tests' fake words it the same
-from calle_tui.core.runs.placing import NO_REPLAY_ACTION as NO_REPLAY_ACTION
 from calle_tui.core.runs.placing import UNKNOWN_OUTCOME, Placing
 from calle_tui.core.runs.polling import PollPolicy, backoff_delay
 from calle_tui.core.runs.runview import RunView

@@ -45,10 +45,10 @@ from calle_tui.core.events import (
     ToolsListed,
     WorkerEvent,
 )
+from calle_tui.core.runs.placing import NO_REPLAY, NO_REPLAY_ACTION
 from calle_tui.core.runs.runview import RunView, from_journal
 from calle_tui.core.store.journal import _haystack
 from calle_tui.core.wire.contract import ActivityEntry, GetCallRunResult, PlanCallResult, RunCallResult
-from calle_tui.core.worker import NO_REPLAY, NO_REPLAY_ACTION
 from calle_tui.core.worker_api import AuthStatus, ErrorKind, PlanRequest, RunRecord, WorkerError
 
 FIXED_NOW = datetime(2026, 6, 5, 9, 30, tzinfo=UTC).timestamp()
