@@ -25,6 +25,7 @@ from textual.widgets import Button, DataTable, Footer, Input, ProgressBar, Stati
 from calle_tui.ui.runs.app_context import settle_blink, tz_of
 from calle_tui.ui.runs.board_rows import destination
 from calle_tui.ui.runs.plan_view import plan_when
+from calle_tui.ui.screens.confirm import TypedConfirmModal
 from calle_tui.ui.widgets.header import AppHeader
 
 if TYPE_CHECKING:
@@ -378,7 +379,7 @@ class BatchScreen(Screen[None]):
         self.query_one("#batch-message", Static).update(text)
 
 
-class BatchConfirmModal(ModalScreen[bool]):
+class BatchConfirmModal(TypedConfirmModal):
     """Every destination that will be called, and the number of calls typed by the person, then ctrl+y."""
 
     DEFAULT_CSS = """
@@ -398,6 +399,8 @@ class BatchConfirmModal(ModalScreen[bool]):
         Binding("escape", "cancel", "Cancel", id="batch-confirm.cancel"),
         Binding("ctrl+y", "confirm", "Place the calls", id="batch-confirm.place"),
     ]
+    GATE_ID, PLACE_ID, CANCEL_ID = "batch-confirm-count", "batch-confirm-place", "batch-confirm-cancel"
+    MESSAGE_ID = "batch-confirm-message"
 
     def __init__(self, calls: list[tuple[int, tuple[str, ...], str]], *, demo: bool = False, at_once: int = 1) -> None:
         super().__init__()
@@ -405,7 +408,6 @@ class BatchConfirmModal(ModalScreen[bool]):
         self.destinations = calls  # (line, numbers, when: "As soon as you confirm" or the plan's time)
         self.count = len(calls)
         self.demo = demo
-        self._confirmed = False
 
     def compose(self) -> ComposeResult:
         calls = f"{self.count} call" + ("s" if self.count != 1 else "")
@@ -439,43 +441,16 @@ class BatchConfirmModal(ModalScreen[bool]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#batch-confirm-count", Input).focus()
+        self._gate().focus()
 
-    @on(Input.Changed, "#batch-confirm-count")
-    def _typed(self, event: Input.Changed) -> None:
-        self.query_one("#batch-confirm-place", Button).disabled = event.value != str(self.count)
+    def _matches(self) -> bool:
+        return self._gate().value == str(self.count)
 
-    @on(Input.Submitted, "#batch-confirm-count")
-    def _enter(self, event: Input.Submitted) -> None:
-        event.stop()  # Enter never places anything
+    def _enter_pressed(self, matches: bool) -> None:
         self._say("Enter does not place calls: press ctrl+y once the number is typed.")
 
-    @on(Button.Pressed, "#batch-confirm-place")
-    def _pressed_place(self, event: Button.Pressed) -> None:
-        event.stop()
-        self.action_confirm()
-
-    @on(Button.Pressed, "#batch-confirm-cancel")
-    def _pressed_cancel(self, event: Button.Pressed) -> None:
-        event.stop()
-        self.action_cancel()
-
-    def action_confirm(self) -> None:
-        if self._confirmed:
-            return  # a second ctrl+y: the first one counts, once
-        typed = self.query_one("#batch-confirm-count", Input).value
-        if typed != str(self.count):
-            self._say(f"Type {self.count}, the number of calls this places, first.")
-            return
-        self._confirmed = True
-        self.dismiss(True)
-
-    def action_cancel(self) -> None:
-        if not self._confirmed:
-            self.dismiss(False)
-
-    def _say(self, text: str) -> None:
-        self.query_one("#batch-confirm-message", Static).update(text)
+    def _refuse(self, typed: str) -> None:
+        self._say(f"Type {self.count}, the number of calls this places, first.")
 
 
 class BatchAnswerModal(ModalScreen["list[tuple[MissingField, str]] | None"]):

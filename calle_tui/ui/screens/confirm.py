@@ -1,5 +1,8 @@
 """The last gate before a REAL phone call: says plainly who is called, when and why, and asks for proof.
 
+`TypedConfirmModal` is the gate itself, shared with the batch's confirmation (screens/batch.py): True at most
+once, and only after the person has typed what the modal asks for. `ConfirmCallModal` is one call's gate.
+
 Cancel has the focus and Enter alone never places a call: the user types the last 4 digits of the (first)
 destination number (the plan's, else the one the user gave), then presses the Place call button or ctrl+y;
 only when no number is known at all is the word CALL typed instead. Before that it says that a started call
@@ -13,7 +16,6 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -34,8 +36,97 @@ NO_CANCEL = (
 )
 
 
-class ConfirmCallModal(ModalScreen[bool]):
+class TypedConfirmModal(ModalScreen[bool]):
+    """The gate before placing real calls. It returns True at most once, and only after the person typed
+    what it asks for (`_matches`) into its input and then pressed ctrl+y or the place button; Enter alone never
+    confirms. Once confirmed, the input and the place button are disabled before the modal closes, so a double
+    press cannot confirm twice, and Cancel no longer answers. A subclass names its widgets (the ids below),
+    composes them, and says what the typing means (`_typed_changed`, `_enter_pressed`, `_refuse`)."""
+
+    GATE_ID: ClassVar[str]  # the Input the person types into
+    PLACE_ID: ClassVar[str]  # the button that confirms (ctrl+y does the same)
+    CANCEL_ID: ClassVar[str]
+    MESSAGE_ID: ClassVar[str]  # a Static that says one sentence at a time
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._confirmed = False
+
+    @property
+    def blocked(self) -> bool:
+        """Whether nothing may be confirmed any more (e.g. the plan expired while the modal was open)."""
+        return False
+
+    def _gate(self) -> Input:
+        return self.query_one(f"#{self.GATE_ID}", Input)
+
+    def _matches(self) -> bool:
+        raise NotImplementedError
+
+    def _typed_changed(self, value: str, matches: bool) -> None:
+        """Say what the typing means so far."""
+
+    def _enter_pressed(self, matches: bool) -> None:
+        """Say why Enter did not confirm, and what does."""
+
+    def _refuse(self, typed: str) -> None:
+        """Say why ctrl+y did not confirm: what was typed does not match (yet)."""
+
+    def _still_valid(self) -> bool:
+        """The last look before confirming: False refuses (and says why)."""
+        return True
+
+    def _confirming(self) -> None:
+        """Confirmed: say so before the modal closes."""
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id != self.GATE_ID:
+            return
+        matches = self._matches()
+        self.query_one(f"#{self.PLACE_ID}", Button).disabled = not matches or self.blocked or self._confirmed
+        self._typed_changed(event.value, matches)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == self.GATE_ID:
+            event.stop()  # Enter never confirms
+            self._enter_pressed(self._matches())
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == self.PLACE_ID:
+            event.stop()
+            self.action_confirm()
+        elif event.button.id == self.CANCEL_ID:
+            event.stop()
+            self.action_cancel()
+
+    def action_confirm(self) -> None:
+        if self._confirmed or self.blocked:
+            return  # a second ctrl+y: the first one counts, once
+        if not self._matches():
+            self._refuse(self._gate().value)
+            return
+        if not self._still_valid():
+            return
+        # Disable everything before anything is sent: a second press finds nothing to press.
+        self._confirmed = True
+        for widget in self.query(f"#{self.PLACE_ID}, #{self.GATE_ID}"):
+            widget.disabled = True
+        self._confirming()
+        self.dismiss(True)
+
+    def action_cancel(self) -> None:
+        if not self._confirmed:
+            self.dismiss(False)
+
+    def _say(self, text: str, *, error: bool = False) -> None:
+        message = self.query_one(f"#{self.MESSAGE_ID}", Static)
+        message.update(text)
+        message.set_class(error, "-error")
+
+
+class ConfirmCallModal(TypedConfirmModal):
     CSS_PATH = str(styles_path("runs.tcss"))
+    GATE_ID, PLACE_ID, CANCEL_ID, MESSAGE_ID = "confirm-digits", "confirm-place", "confirm-cancel", "confirm-message"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="confirm.cancel", tooltip="Close without calling"),
         Binding(
@@ -63,7 +154,6 @@ class ConfirmCallModal(ModalScreen[bool]):
         self.expired = False  # read by the composer when the modal returns False
         self.time_passed = False  # the plan's scheduled time went by while the modal was open
         self.title = f"Confirm call to {short_phone(self._target)}" if self._target else "Confirm call"
-        self._confirmed = False
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-dialog"):
@@ -131,69 +221,46 @@ class ConfirmCallModal(ModalScreen[bool]):
             digits.focus()
             digits.insert_text_at_cursor(event.character)
 
-    @on(Input.Changed, "#confirm-digits")
-    def _digits_changed(self, event: Input.Changed) -> None:
-        matches = self._matches()
-        self.query_one("#confirm-place", Button).disabled = not matches or self.expired or self._confirmed
+    def _typed_changed(self, value: str, matches: bool) -> None:
         if matches and not self.expired:
             self._say("Digits match. Press ctrl+y or the Place call button to place the call.")
-        elif len(event.value) >= len(self._expected):
+        elif len(value) >= len(self._expected):
             self._say("Those are not the last digits of the number. Check the number above.", error=True)
         else:
             self._say("")
 
-    @on(Input.Submitted, "#confirm-digits")
-    def _digits_submitted(self) -> None:
+    def _enter_pressed(self, matches: bool) -> None:
         # Enter alone never places a call: it only explains the next step.
-        if self._matches() and not self.expired:
+        if matches and not self.expired:
             self._say("Digits match. Now press ctrl+y or the Place call button; Enter alone does not call.")
         elif not self.expired:
             self._say(f"Type the last {len(self._expected)} digits first, then press ctrl+y.", error=True)
 
     def _matches(self) -> bool:
-        typed = self.query_one("#confirm-digits", Input).value.strip()
-        return typed.upper() == self._expected.upper()
+        return self._gate().value.strip().upper() == self._expected.upper()
 
-    # --- actions ------------------------------------------------------------------------------------
+    # --- confirming ---------------------------------------------------------------------------------
 
-    @on(Button.Pressed, "#confirm-place")
-    def _place_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        self.action_confirm()
+    @property
+    def blocked(self) -> bool:
+        return self.expired
 
-    @on(Button.Pressed, "#confirm-cancel")
-    def _cancel_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        self.action_cancel()
+    def _refuse(self, typed: str) -> None:
+        if len(typed) >= len(self._expected):
+            self._say("Those are not the last digits of the number. Check the number above.", error=True)
+        else:
+            self._say(f"Type the last {len(self._expected)} digits of the number first.", error=True)
 
-    def action_confirm(self) -> None:
-        if self._confirmed or self.expired:
-            return
-        if not self._matches():
-            typed = self.query_one("#confirm-digits", Input).value
-            if len(typed) >= len(self._expected):
-                self._say("Those are not the last digits of the number. Check the number above.", error=True)
-            else:
-                self._say(f"Type the last {len(self._expected)} digits of the number first.", error=True)
-            return
-        if self._check_expiry():
-            return
-        # Disable everything before anything is sent: a second press finds nothing to press.
-        self._confirmed = True
-        for widget in self.query("#confirm-place, #confirm-digits"):
-            widget.disabled = True
+    def _still_valid(self) -> bool:
+        return not self._check_expiry()
+
+    def _confirming(self) -> None:
         self._say("Confirmed. Placing the call…")
-        self.dismiss(True)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "confirm" and self.expired:
             return False  # nothing to place: the footer must not offer it
         return True
-
-    def action_cancel(self) -> None:
-        if self._confirmed:
-            return
-        self.dismiss(False)
 
     def _check_expiry(self) -> bool:
         """True (and the modal refuses to confirm) once the plan has expired or its time has passed."""
@@ -214,8 +281,3 @@ class ConfirmCallModal(ModalScreen[bool]):
         self.query_one("#confirm-digits", Input).disabled = True
         self._say(why, error=True)
         return True
-
-    def _say(self, text: str, *, error: bool = False) -> None:
-        message = self.query_one("#confirm-message", Static)
-        message.update(text)
-        message.set_class(error, "-error")
