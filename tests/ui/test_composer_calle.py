@@ -16,6 +16,7 @@ import pytest
 import reply_fixtures as rf
 from fake_worker import FakeWorker
 from fakes_runs import RunsHostApp
+from fakes_shell import until
 from textual.widgets import Footer, Input, Static, TextArea
 
 from calle_tui.core.config.timezone import UserZone
@@ -369,13 +370,13 @@ async def test_while_calle_plans_the_screen_stays_usable_and_a_second_plan_is_no
         area.focus()
         await pilot.press("end", *" today")
         await pilot.press("ctrl+s")  # still planning: nothing more is sent
-        await pilot.pause()
-        assert len(worker.plan_requests) == 1 and "Still planning" in screen_text(app)
+        await until(pilot, lambda: "Still planning" in screen_text(app))
+        assert len(worker.plan_requests) == 1
         assert area.text == "Call +1 415 555 0142 today"
         worker.plan_gate.set()
         await app.workers.wait_for_complete()
-        await pilot.pause()
-        assert app.screen.query_one("#composer-plan").display and not app.screen.planning
+        await until(pilot, lambda: not app.screen.planning and app.screen.query_one("#composer-plan").display)
+        assert len(worker.plan_requests) == 1
 
 
 async def test_a_number_given_in_an_answer_is_the_one_the_card_names():
