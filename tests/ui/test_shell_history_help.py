@@ -73,6 +73,21 @@ async def test_history_search_filters_and_open_pushes_monitor(tmp_path):
         await app.close_worker()
 
 
+async def test_esc_in_the_empty_search_box_goes_back_to_the_list_before_leaving(tmp_path):
+    """As on the calls board (both are run tables, ui/screens/run_table.py)."""
+    worker = FakeWorker(signed_in=True, records=sample_records())
+    app = make_shell_app(worker, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_history(pilot, worker)
+        await pilot.press("slash")
+        assert screen.query_one("#history-search", Input).has_focus
+        await pilot.press("escape")
+        assert screen.query_one(DataTable).has_focus and app.screen is screen
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, HistoryScreen))
+        await app.close_worker()
+
+
 async def test_opening_an_unfinished_run_follows_it(tmp_path):
     worker = FakeWorker(signed_in=True, records=sample_records())
     app = make_shell_app(worker, tmp_path)

@@ -19,15 +19,15 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.screen import Screen
 from textual.visual import visualize
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import Footer, Input, Static
 from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
 
 from calle_tui.core.events import RunFinished, RunStarted, RunUpdate
-from calle_tui.ui.bridge import WorkerEventMessage, WorkerEventsMixin
+from calle_tui.ui.bridge import WorkerEventMessage
 from calle_tui.ui.runs.app_context import batch_session_of, clock_of
 from calle_tui.ui.runs.board_rows import BoardRow, batch_progress, board_row, live_count_title, ordered
+from calle_tui.ui.screens.run_table import RunTableScreen
 from calle_tui.ui.widgets.cell_table import CellCachedTable, content_key
 from calle_tui.ui.widgets.header import AppHeader
 
@@ -44,7 +44,8 @@ WIDE = 110
 LAST_LINES_READ = 200  # finished runs whose last activity line is read when the board opens (live: all)
 
 
-class RunsBoardScreen(WorkerEventsMixin, Screen[None]):
+class RunsBoardScreen(RunTableScreen):
+    SEARCH_ID = "board-filter"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", id="board.back", tooltip="Back to where you were."),
         Binding("slash", "filter", "Filter", key_display="/", id="board.filter", tooltip="Show matching calls only."),
@@ -78,16 +79,12 @@ class RunsBoardScreen(WorkerEventsMixin, Screen[None]):
     def _table(self) -> CellCachedTable:
         return self.query_one(CellCachedTable)
 
-    @cached_property
-    def _filter(self) -> Input:
-        return self.query_one("#board-filter", Input)
-
     def on_mount(self) -> None:
-        self._filter.cursor_blink = getattr(self.app, "cursor_blink", True)
+        self._search.cursor_blink = getattr(self.app, "cursor_blink", True)
         # The filter applies as the value changes, in the same turn as the key that changed it, so the typed
         # letter and the rows it leaves are painted in one frame (Input.Changed arrives a message later,
         # after the letter alone has been painted).
-        self.watch(self._filter, "value", self._filter_typed, init=False)
+        self.watch(self._search, "value", self._filter_typed, init=False)
         self._show_batch()
         self._columns()
         self.reload()
@@ -202,7 +199,7 @@ class RunsBoardScreen(WorkerEventsMixin, Screen[None]):
         (DataTable inserts at the end only). The highlighted run keeps the cursor when it is still shown."""
         table = self._table
         keep = self._cursor_key()
-        needle = self._filter.value.strip()
+        needle = self._search.value.strip()
         now = clock_of(self.app)()
         old = self.rows
         self.rows = {run_id: self._row(run_id, now) for run_id in self.records}
@@ -289,15 +286,6 @@ class RunsBoardScreen(WorkerEventsMixin, Screen[None]):
             # costs one pass and one repaint, and a key press queued meanwhile is not held behind each one.
             self._flush_queued = self.call_later(self._flush)
 
-    def _cursor_key(self) -> str | None:
-        table = self._table
-        if table.row_count == 0:
-            return None
-        try:
-            return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        except CellDoesNotExist:
-            return None
-
     def _detail(self, text: str) -> None:
         if text == self._detail_text:
             return
@@ -324,7 +312,7 @@ class RunsBoardScreen(WorkerEventsMixin, Screen[None]):
     def _show_selected(self) -> None:
         row = self.rows.get(self._cursor_key() or "")
         if row is None:
-            needle = self._filter.value.strip()
+            needle = self._search.value.strip()
             self._detail(
                 f"No calls match “{needle}”. Esc clears the filter."
                 if needle
@@ -362,38 +350,12 @@ class RunsBoardScreen(WorkerEventsMixin, Screen[None]):
     def _filter_changed(self, event: Input.Changed) -> None:
         event.stop()  # applied already (_filter_typed)
 
-    @on(Input.Submitted, "#board-filter")
-    def _filter_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self._table.focus()
-
-    @on(DataTable.RowHighlighted)
-    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
-        self._show_selected()
-
-    @on(DataTable.RowSelected)
-    def _selected(self, event: DataTable.RowSelected) -> None:
-        event.stop()
-        run_id = event.row_key.value or ""
-        record = self.records.get(run_id)
-        if record is None:
-            return
-        if not record.terminal:
-            self.worker.follow(run_id)
-        self.app.push_screen(self.app.new_monitor(run_id, record))  # type: ignore[attr-defined]
+    def open(self, key: str) -> None:
+        record = self.records.get(key)
+        if record is not None:
+            self._open_run(key, record)
 
     # --- actions ------------------------------------------------------------------------------------------
 
-    def action_back(self) -> None:
-        search = self._filter
-        if search.value:
-            search.value = ""  # the first Esc clears the filter, the next one leaves
-            self._table.focus()
-            return
-        if search.has_focus:
-            self._table.focus()
-            return
-        self.dismiss(None)
-
     def action_filter(self) -> None:
-        self._filter.focus()
+        self._search.focus()

@@ -14,13 +14,13 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
-from textual.widgets.data_table import CellDoesNotExist, ColumnKey
+from textual.widgets.data_table import ColumnKey
 
 from calle_tui.core.events import RunFinished, RunOutcomeUnknown, RunStarted, RunUpdate
-from calle_tui.ui.bridge import WorkerEventMessage, WorkerEventsMixin
+from calle_tui.ui.bridge import WorkerEventMessage
 from calle_tui.ui.runs.format import status_look
+from calle_tui.ui.screens.run_table import RunTableScreen
 from calle_tui.ui.widgets.header import AppHeader
 
 if TYPE_CHECKING:
@@ -59,7 +59,8 @@ def record_key(record: RunRecord) -> str:
     return f"run:{record.run_id}" if record.run_id else f"plan:{record.plan_id}"
 
 
-class HistoryScreen(WorkerEventsMixin, Screen[None]):
+class HistoryScreen(RunTableScreen):
+    SEARCH_ID = "history-search"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", id="history.back", tooltip="Back to where you were."),
         Binding("slash", "focus_search", "Search", key_display="/", id="history.search", tooltip="Filter the list."),
@@ -156,15 +157,6 @@ class HistoryScreen(WorkerEventsMixin, Screen[None]):
             table.move_cursor(row=table.get_row_index(keep))
         self._show_selected()
 
-    def _cursor_key(self) -> str | None:
-        table = self.query_one(DataTable)
-        if table.row_count == 0:
-            return None
-        try:
-            return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        except CellDoesNotExist:
-            return None
-
     def _detail(self, text: str) -> None:
         self.query_one("#history-detail", Static).update(text)
 
@@ -223,20 +215,9 @@ class HistoryScreen(WorkerEventsMixin, Screen[None]):
         event.stop()
         self.reload()
 
-    @on(Input.Submitted, "#history-search")
-    def _search_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.query_one(DataTable).focus()
-
     @on(DataTable.RowHighlighted)
-    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
-        self._show_selected()
-        self.refresh_bindings()
-
-    @on(DataTable.RowSelected)
-    def _selected(self, event: DataTable.RowSelected) -> None:
-        event.stop()
-        self.open(event.row_key.value or "")
+    def _check_key_follows_the_cursor(self, event: DataTable.RowHighlighted) -> None:
+        self.refresh_bindings()  # k only on a request whose outcome is unknown
 
     def open(self, key: str) -> None:
         record = self.records.get(key)
@@ -245,19 +226,9 @@ class HistoryScreen(WorkerEventsMixin, Screen[None]):
         if is_unknown(record) or not record.run_id:
             self._detail(f"? Outcome unknown. {self._unknown_explained()}")
             return
-        if not record.terminal:
-            self.worker.follow(record.run_id)
-        self.app.push_screen(self.app.new_monitor(record.run_id, record))  # type: ignore[attr-defined]
+        self._open_run(record.run_id, record)
 
     # --- actions ------------------------------------------------------------------------------------
-
-    def action_back(self) -> None:
-        search = self.query_one("#history-search", Input)
-        if search.value:
-            search.value = ""  # first Esc clears the filter, the next one leaves
-            self.query_one(DataTable).focus()
-            return
-        self.dismiss(None)
 
     def action_focus_search(self) -> None:
         self.query_one("#history-search", Input).focus()
