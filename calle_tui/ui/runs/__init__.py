@@ -1,1 +1,3 @@
-"""Widgets and helpers for the screens where calls are planned, confirmed and followed."""
+"""What the screens about calls share, no screen itself: formatting (phones, times, status looks), the plan
+card, the composer's fields and CALL-E's questions with their answers, the board's rows, the live transcript
+and activity logs that stay at their last line, and what a screen reads of its app (app_context)."""
