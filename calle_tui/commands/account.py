@@ -15,9 +15,10 @@ import sys
 import time
 from typing import Any, TextIO
 
+from calle_tui.commands.exit_status import exit_status
+from calle_tui.commands.overrides import overrides_from
 from calle_tui.core.auth.broker import BrokerClient, BrokerError, token_usable
-from calle_tui.core.config.settings import Settings, SettingsError, load_settings
-from calle_tui.core.store.logs import redact
+from calle_tui.core.config.settings import Settings, load_settings
 
 STORE_WORDS = {"keyring": "the system keyring", "memory": "memory only", "file": "a private file (opt-in)"}
 
@@ -123,16 +124,10 @@ async def _browser_login(settings: Settings, storage: Any, err: TextIO) -> tuple
 def run_account(args: Any, *, out: TextIO | None = None, err: TextIO | None = None, store: Any = None) -> int:
     """Entry point for `calle-tui login|logout|status`; returns the exit status."""
     out, err = out or sys.stdout, err or sys.stderr
-    overrides: dict[str, Any] = {}
-    for name in ("url", "broker_url", "login"):
-        value = getattr(args, f"account_{name}", None) or getattr(args, name, None)
-        if value:
-            overrides[name] = value
-    if getattr(args, "insecure_storage", False):
-        overrides["insecure_storage"] = True
     as_json = bool(getattr(args, "json", False))
-    try:
-        settings = load_settings(**overrides)
+
+    def act() -> int:
+        settings = load_settings(**overrides_from(args))
         storage = open_storage(settings, store)
         now = time.time()
         if args.command == "status":
@@ -156,12 +151,5 @@ def run_account(args: Any, *, out: TextIO | None = None, err: TextIO | None = No
         else:
             print(sentence, file=out if ok else err)
         return 0 if ok else 1
-    except KeyboardInterrupt:
-        print("Stopped.", file=err)
-        return 130
-    except SettingsError as exc:
-        print(f"calle-tui {args.command}: {exc}", file=err)
-        return 2
-    except Exception as exc:  # noqa: BLE001 - a clear sentence, never a traceback
-        print(f"calle-tui {args.command}: {redact(str(exc)) or 'an unexpected error'}", file=err)
-        return 2
+
+    return exit_status(args.command, act, err=err)

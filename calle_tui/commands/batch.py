@@ -16,9 +16,11 @@ import json
 import sys
 from typing import Any, TextIO
 
+from calle_tui.commands.exit_status import exit_status
+from calle_tui.commands.overrides import overrides_from
 from calle_tui.core.batch.file import BatchFile, BatchFileError, BatchLine, read_batch_file
 from calle_tui.core.batch.plan import DEFAULT_CONCURRENCY, PlannedLine, plan_lines
-from calle_tui.core.config.settings import Settings, SettingsError, load_settings
+from calle_tui.core.config.settings import Settings, load_settings
 from calle_tui.core.store.logs import mask_known_secrets as safe_text
 from calle_tui.core.support.phones import numbers_in_text
 
@@ -169,37 +171,28 @@ def run_batch(args: Any, *, secret_store: Any = None) -> int:
         print(f"calle-tui batch: {args.file} has no call that can be planned.", file=sys.stderr)
         return 2
 
-    from calle_tui.commands.doctor import command_overrides  # the connection stack loads only when it is used
-
-    overrides = command_overrides(args, "batch")
-    try:
-        settings = load_settings(**overrides)
+    def plan() -> int:
+        settings = load_settings(**overrides_from(args))
         interactive = settings.login != "auto-follow" and sys.stdin is not None and sys.stdin.isatty()
-        planned = asyncio.run(
-            dry_run(
-                settings,
-                batch,
-                concurrency=concurrency,
-                secret_store=secret_store,
-                notify=sys.stderr,
-                paste_lines=interactive,
+        try:
+            planned = asyncio.run(
+                dry_run(
+                    settings,
+                    batch,
+                    concurrency=concurrency,
+                    secret_store=secret_store,
+                    notify=sys.stderr,
+                    paste_lines=interactive,
+                )
             )
-        )
-    except KeyboardInterrupt:
-        print("Stopped. No call was placed.", file=sys.stderr)
-        return 130
-    except SettingsError as exc:
-        print(f"calle-tui batch: {exc}", file=sys.stderr)
-        return 2
-    except DryRunFailed as exc:
-        print(f"calle-tui batch: {safe_text(str(exc))} Nothing was planned.", file=sys.stderr)
-        return 1
-    except Exception as exc:  # noqa: BLE001 - a clear sentence, never a traceback
-        print(f"calle-tui batch: {safe_text(str(exc)) or 'it stopped unexpectedly.'}", file=sys.stderr)
-        return 2
-    if as_json:
-        for row in records(batch, planned):
-            print(json.dumps(row, ensure_ascii=False))
-    else:
-        print(render_table(batch, planned, settings.url))
-    return 0 if all_ready(batch, planned) else 1
+        except DryRunFailed as exc:
+            print(f"calle-tui batch: {safe_text(str(exc))} Nothing was planned.", file=sys.stderr)
+            return 1
+        if as_json:
+            for row in records(batch, planned):
+                print(json.dumps(row, ensure_ascii=False))
+        else:
+            print(render_table(batch, planned, settings.url))
+        return 0 if all_ready(batch, planned) else 1
+
+    return exit_status("batch", plan, stopped="Stopped. No call was placed.")

@@ -12,6 +12,8 @@ import sys
 
 from calle_tui import __version__
 
+LOGIN_FLOWS = ["auto", "loopback", "paste", "auto-follow"]
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -22,7 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--url", help="MCP endpoint URL (default: CALL-E production, or CALLE_TUI_URL)")
     parser.add_argument("--demo", action="store_true", help="start a local sandbox and connect to it")
     parser.add_argument("--batch", metavar="FILE", help="open a JSONL batch file: plan every line, confirm once")
-    parser.add_argument("--login", choices=["auto", "loopback", "paste", "auto-follow"], help="how to finish sign-in")
+    parser.add_argument("--login", choices=LOGIN_FLOWS, help="how to finish sign-in")
     parser.add_argument("--insecure-storage", action="store_true", help="keep tokens in a 0600 file if no keyring")
     parser.add_argument("--broker-url", help="CALL-E's sign-in broker (default: looked for at the server's origin)")
     sub = parser.add_subparsers(dest="command")
@@ -66,8 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--ready-file", help="write the base URL to this file once listening (for scripts)")
 
     doctor = sub.add_parser("doctor", help="safe smoke test of an endpoint (never places a call)")
-    doctor.add_argument("--url", dest="doctor_url", help="MCP endpoint URL")
-    doctor.add_argument("--login", dest="doctor_login", choices=["auto", "loopback", "paste", "auto-follow"])
+    add_server_flags(doctor)
     doctor.add_argument("--json", action="store_true", help="machine-readable report")
     doctor.add_argument(
         "--try-tool",
@@ -81,8 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--dry-run", action="store_true", help="plan only (required: calls are placed in the TUI)")
     batch.add_argument("--json", action="store_true", help="one JSON object per line instead of the table")
     batch.add_argument("--concurrency", type=int, default=2, help="plans in flight at once (default 2)")
-    batch.add_argument("--url", dest="batch_url", help="MCP endpoint URL")
-    batch.add_argument("--login", dest="batch_login", choices=["auto", "loopback", "paste", "auto-follow"])
+    add_server_flags(batch)
 
     for name, text in (
         ("login", "sign in (the one-link brokered sign-in when offered, else the browser) and store the tokens"),
@@ -90,20 +90,29 @@ def build_parser() -> argparse.ArgumentParser:
         ("status", "say whether a usable sign-in is stored (never prints a token); exit 1 when not"),
     ):
         account = sub.add_parser(name, help=text)
-        account.add_argument("--url", dest="account_url", help="MCP endpoint URL")
-        account.add_argument(
-            "--broker-url", dest="account_broker_url", help="CALL-E's sign-in broker (default: the server's origin)"
-        )
+        add_server_flags(account, login="how a browser sign-in finishes when there is no broker" if name == "login" else "")
         if name == "login":
-            account.add_argument("--login", dest="account_login", choices=["auto", "loopback", "paste", "auto-follow"],
-                                 help="how a browser sign-in finishes when there is no broker")  # fmt: skip
             account.add_argument("--force", action="store_true", help="sign in again even when a usable sign-in is stored")
         account.add_argument("--json", action="store_true", help="one JSON object on stdout")
     return parser
 
 
+def add_server_flags(command: argparse.ArgumentParser, *, login: str = "how to finish sign-in") -> None:
+    """A subcommand's own `--url`, `--broker-url` and, unless `login` (its help) is empty, `--login`. They
+    share the top-level flags' names and are left out of the result unless given (SUPPRESS), so
+    `calle-tui --url A doctor` keeps A and `calle-tui doctor --url B` gives B; commands/overrides.py turns
+    them into settings."""
+    command.add_argument("--url", default=argparse.SUPPRESS, help="MCP endpoint URL")
+    if login:
+        command.add_argument("--login", default=argparse.SUPPRESS, choices=LOGIN_FLOWS, help=login)
+    command.add_argument(
+        "--broker-url", default=argparse.SUPPRESS, help="CALL-E's sign-in broker (default: the server's origin)"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # Each command is imported once chosen: `--help` and the first paint never wait on another's imports.
     if args.command == "sandbox":
         from calle_tui.sandbox.cli import run_sandbox
 
@@ -120,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         from calle_tui.commands.account import run_account
 
         return run_account(args)
-    from calle_tui.ui.launch import run_app
+    from calle_tui.commands.launch import run_app
 
     return run_app(args)
 

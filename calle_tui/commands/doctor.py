@@ -20,7 +20,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, TextIO
 
-from calle_tui.core.config.settings import Settings, SettingsError, load_settings
+from calle_tui.commands.exit_status import exit_status
+from calle_tui.commands.overrides import overrides_from
+from calle_tui.core.config.settings import Settings, load_settings
 from calle_tui.core.events import (
     ConnectionChanged,
     ErrorEvent,
@@ -308,23 +310,6 @@ def render(report: Report) -> str:
     return "\n".join(lines)
 
 
-def command_overrides(args: Any, command: str) -> dict[str, Any]:
-    """Settings a subcommand's flags override (its own `--url`/`--login`, else the top-level ones). An empty
-    `--url ''` is passed on, not dropped, so it is an error naming the setting instead of quietly meaning
-    production."""
-    overrides: dict[str, Any] = {}
-    url = getattr(args, f"{command}_url", None)
-    url = url if url is not None else getattr(args, "url", None)
-    if url is not None:
-        overrides["url"] = url
-    login = getattr(args, f"{command}_login", None) or getattr(args, "login", None)
-    if login:
-        overrides["login"] = login
-    if getattr(args, "insecure_storage", False):
-        overrides["insecure_storage"] = True
-    return overrides
-
-
 def run_doctor(args: Any) -> int:
     """Entry point for `calle-tui doctor`; returns the exit status."""
     try_tool = getattr(args, "try_tool", None)
@@ -332,21 +317,14 @@ def run_doctor(args: Any) -> int:
     if refusal:  # before reading settings or contacting anything
         print(f"calle-tui doctor: {refusal}", file=sys.stderr)
         return 2
-    overrides = command_overrides(args, "doctor")
-    try:
-        settings = load_settings(**overrides)
+
+    def check() -> int:
+        settings = load_settings(**overrides_from(args))
         interactive = settings.login != "auto-follow" and sys.stdin is not None and sys.stdin.isatty()
         report = asyncio.run(
             diagnose(settings, login=settings.login, notify=sys.stderr, paste_lines=interactive, try_tool=try_tool)
         )
-    except KeyboardInterrupt:
-        print("Stopped.", file=sys.stderr)
-        return 130
-    except SettingsError as exc:
-        print(f"calle-tui doctor: {exc}", file=sys.stderr)
-        return 2
-    except Exception as exc:  # noqa: BLE001 - a clear sentence, never a traceback
-        print(f"calle-tui doctor: {safe_text(str(exc)) or 'it stopped unexpectedly.'}", file=sys.stderr)
-        return 2
-    print(report.to_json() if getattr(args, "json", False) else render(report))
-    return 0 if report.ok else 1
+        print(report.to_json() if getattr(args, "json", False) else render(report))
+        return 0 if report.ok else 1
+
+    return exit_status("doctor", check)

@@ -47,7 +47,7 @@ def test_doctor_exit_status_and_json_for_a_server_that_is_not_calle(tmp_path, mo
         return text
 
     with serve({"echo": echo}) as server:
-        args = argparse.Namespace(doctor_url=server.url, doctor_login="auto-follow", json=True, url=None)
+        args = argparse.Namespace(url=server.url, login="auto-follow", json=True)
         status = run_doctor(args)
     out = capsys.readouterr()
     assert status == 1
@@ -64,7 +64,7 @@ def test_doctor_unreachable_server_is_a_sentence(tmp_path, monkeypatch, capsys):
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
     s.close()  # nothing listens here now
-    args = argparse.Namespace(doctor_url=f"http://127.0.0.1:{port}/mcp", doctor_login="auto-follow", json=False, url=None)
+    args = argparse.Namespace(url=f"http://127.0.0.1:{port}/mcp", login="auto-follow", json=False)
     from calle_tui.commands import doctor
 
     monkeypatch.setattr(doctor, "diagnose", _fast(doctor.diagnose))
@@ -192,8 +192,26 @@ def test_try_tool_that_may_place_a_call_exits_2_before_contacting_anything(tmp_p
     monkeypatch.setattr(doctor, "load_settings", never)
     for name, words in [("run_call", "may place a real phone call"), ("place_call", "may place a real phone call"),
                         ("  ", "Name the tool to try")]:  # fmt: skip
-        args = argparse.Namespace(doctor_url="http://127.0.0.1:9/mcp", doctor_login="auto-follow", json=False,
-                                  url=None, try_tool=name)  # fmt: skip
+        args = argparse.Namespace(url="http://127.0.0.1:9/mcp", login="auto-follow", json=False, try_tool=name)
         assert run_doctor(args) == 2
         err = capsys.readouterr().err
         assert "calle-tui doctor: " in err and words in err and "Traceback" not in err
+
+
+def test_the_broker_url_reaches_the_doctors_settings(monkeypatch, capsys):
+    # Given after `doctor` or before it, as `calle-tui` and `login` take it (commands/overrides.py).
+    from calle_tui.commands import doctor
+    from calle_tui.commands.cli import build_parser
+
+    seen: list[str | None] = []
+
+    async def diagnose(settings, **kwargs):
+        seen.append(settings.broker_url)
+        return doctor.Report(settings.url, [doctor.Step("connect", True, 0.0, "")])
+
+    monkeypatch.setattr(doctor, "diagnose", diagnose)
+    broker, url = "https://broker.example.com/", "https://calle.example.com/mcp"
+    for argv in (["doctor", "--url", url, "--broker-url", broker], ["--broker-url", broker, "doctor", "--url", url]):
+        assert run_doctor(build_parser().parse_args(argv)) == 0
+    assert seen == [broker, broker]
+    assert "Traceback" not in capsys.readouterr().err

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from calle_tui.commands.cli import build_parser
+from calle_tui.commands.launch import run_app
 from calle_tui.ui.app import CalleApp
-from calle_tui.ui.launch import run_app
 
 
 def no_app_may_start(monkeypatch) -> list[bool]:

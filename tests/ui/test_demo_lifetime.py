@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from calle_tui.ui.launch import DEMO_PREFIX, _sweep_orphaned_demo_folders
+from calle_tui.commands.launch import DEMO_PREFIX, _sweep_orphaned_demo_folders
 
 pytestmark = [
     pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses /proc and a pty"),

@@ -14,9 +14,9 @@ from fakes_shell import SERVER_URL, fixed_clock, make_settings, until
 
 from calle_tui import PRODUCTION_URL
 from calle_tui.commands.cli import build_parser
+from calle_tui.commands.launch import build_settings, peek_url
 from calle_tui.core.events import SignInNeeded
 from calle_tui.ui.deferred import Booted, BootError, DeferredWorker
-from calle_tui.ui.launch import build_settings, peek_url
 
 
 def args(*argv: str) -> argparse.Namespace:
@@ -26,7 +26,7 @@ def args(*argv: str) -> argparse.Namespace:
 def test_the_first_screen_imports_neither_pydantic_nor_the_worker():
     code = (
         "import sys\n"
-        "import calle_tui.commands.cli, calle_tui.ui.launch, calle_tui.ui.app, calle_tui.ui.deferred\n"
+        "import calle_tui.commands.cli, calle_tui.commands.launch, calle_tui.ui.app, calle_tui.ui.deferred\n"
         "import calle_tui.ui.bridge, calle_tui.ui.screens.login, calle_tui.core.events, calle_tui.core.worker_api\n"
         "heavy = ('pydantic', 'pydantic_settings', 'calle_tui.core.wire.contract', 'calle_tui.core.config.settings',\n"
         "         'calle_tui.core.worker', 'mcp', 'httpx2')\n"
@@ -40,7 +40,7 @@ def test_the_first_screen_leaves_the_worker_events_for_later():
     # Building the event classes costs ~6 ms; they are needed only once the worker speaks, after the paint.
     code = (
         "import sys\n"
-        "import calle_tui.commands.cli, calle_tui.ui.launch, calle_tui.ui.app, calle_tui.ui.deferred\n"
+        "import calle_tui.commands.cli, calle_tui.commands.launch, calle_tui.ui.app, calle_tui.ui.deferred\n"
         "import calle_tui.ui.bridge, calle_tui.ui.screens.login\n"
         "print('calle_tui.core.events' in sys.modules)\n"
     )

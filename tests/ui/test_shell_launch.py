@@ -1,4 +1,4 @@
-"""launch.py: settings layering, the demo sandbox process, and plain-sentence failures."""
+"""commands/launch.py: settings layering, the demo sandbox process, and plain-sentence failures."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import urllib.request
 import pytest
 
 from calle_tui.commands.cli import build_parser
+from calle_tui.commands.launch import DemoSandbox, _read_ready, build_settings, check_url, run_app
 from calle_tui.ui.deferred import BootError
-from calle_tui.ui.launch import DemoSandbox, _read_ready, build_settings, check_url, run_app
 
 
 def args(*argv: str) -> argparse.Namespace:
