@@ -127,6 +127,26 @@ def test_a_missing_file_is_one_sentence_and_exit_2(tmp_path, cli_env, capsys):
     assert status == 2 and out.err == f"calle-tui batch: There is no file at {tmp_path / 'nope.jsonl'}.\n"
 
 
+def test_a_2_gib_file_is_refused_by_its_size_at_once_with_one_sentence_and_exit_2(tmp_path, cli_env, capsys):
+    import tracemalloc
+
+    path = tmp_path / "huge.jsonl"
+    with open(path, "wb") as f:
+        f.truncate(2 * 1024**3)  # sparse: 2 GiB of zero bytes that take no disk space
+    tracemalloc.start()
+    try:
+        status, out = run(["batch", str(path), "--dry-run"], capsys)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert status == 2 and out.out == ""
+    assert out.err == (
+        f"calle-tui batch: {path} is 2,147,483,648 bytes: a batch file may be at most 4,194,304 bytes "
+        "(4 MiB, for at most 500 calls), so split it into smaller files.\n"
+    )
+    assert peak < 2 * 1024**2
+
+
 def test_a_file_with_nothing_to_plan_lists_its_problems_and_exits_2(tmp_path, cli_env, capsys):
     path = write(tmp_path, NO_COUNTRY, "not json")
     status, out = run(["batch", path, "--dry-run"], capsys)

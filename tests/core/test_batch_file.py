@@ -8,7 +8,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from calle_tui.core.batch.file import MAX_CALLS, BatchFileError, parse_batch, read_batch_file
+from calle_tui.core.batch.file import (
+    MAX_CALLS,
+    MAX_FILE_BYTES,
+    MAX_LINE_BYTES,
+    BatchFileError,
+    parse_batch,
+    read_batch_file,
+)
 from calle_tui.core.worker_api import PlanRequest
 
 RUNNER_LINE = {
@@ -291,3 +298,113 @@ def test_json_like_lines_never_raise_and_a_planned_line_sends_only_what_it_gave(
             "user_input",
             "metadata",
         }
+
+
+# --- size: a batch file is refused by its size first, then read line by line (issue 22, item 4) ---------------
+
+
+def traced_peak(action):
+    """(what action() returned or raised, the peak of memory allocated meanwhile, in bytes)."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        try:
+            outcome = action()
+        except BatchFileError as exc:
+            outcome = exc
+        return outcome, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def sparse_file(path, size=2 * 1024**3):
+    with open(path, "wb") as f:
+        f.truncate(size)  # a 2 GiB file that takes no disk space: all zero bytes, no newline
+    return path
+
+
+def test_a_2_gib_file_is_refused_by_its_size_before_anything_is_read(tmp_path):
+    path = sparse_file(tmp_path / "huge.jsonl")
+    refused, peak = traced_peak(lambda: read_batch_file(path))
+    assert isinstance(refused, BatchFileError)
+    assert str(refused) == (
+        f"{path} is 2,147,483,648 bytes: a batch file may be at most 4,194,304 bytes (4 MiB, for at most 500 calls), "
+        "so split it into smaller files."
+    )
+    assert peak < 1024**2
+
+
+def test_a_file_at_the_limit_is_read(tmp_path):
+    path = tmp_path / "calls.jsonl"
+    line = json.dumps({"goal": "Ask about hours " + "x" * (MAX_FILE_BYTES // MAX_CALLS - 40)}) + "\n"
+    data = (line * MAX_CALLS).encode()
+    path.write_bytes(data + b" " * (MAX_FILE_BYTES - len(data)))
+    assert len(read_batch_file(path).lines) == MAX_CALLS
+    path.write_bytes(path.read_bytes() + b"\n")
+    with pytest.raises(BatchFileError, match="is 4,194,305 bytes: a batch file may be at most 4,194,304 bytes"):
+        read_batch_file(path)
+
+
+def test_a_stream_with_no_size_is_read_no_further_than_the_limit(tmp_path):
+    """A pipe has no size to check first: reading stops at the limit, with the same sentence."""
+    import threading
+
+    path = tmp_path / "calls.jsonl"
+    os.mkfifo(path)
+    line = (json.dumps({"goal": "Ask about hours"}) + "\n").encode()
+
+    def write() -> None:  # more than the limit, until the reader closes its end
+        try:
+            with open(path, "wb") as pipe:
+                for _ in range(MAX_FILE_BYTES // len(line) + 1000):
+                    pipe.write(line)
+        except BrokenPipeError:
+            pass
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        refused, peak = traced_peak(lambda: read_batch_file(path))
+    finally:
+        writer.join()
+    assert isinstance(refused, BatchFileError)
+    assert str(refused) == (
+        f"{path} is larger than 4,194,304 bytes: a batch file may be at most 4,194,304 bytes "
+        "(4 MiB, for at most 500 calls), so split it into smaller files."
+    )
+    assert peak < 2 * 1024**2
+
+
+def test_a_line_over_the_line_limit_is_that_lines_problem_and_never_held_whole(tmp_path):
+    path = tmp_path / "calls.jsonl"
+    long_line = json.dumps({"goal": "Ask about hours " + "x" * (3 * MAX_LINE_BYTES)})
+    long_comment = "# " + "y" * (3 * MAX_LINE_BYTES)
+    path.write_text("\n".join(['{"goal": "Ask about hours"}', long_line, long_comment, '{"goal": "Ask about prices"}']))
+    result, peak = traced_peak(lambda: read_batch_file(path))
+    assert [line.line for line in result.lines] == [1, 4]
+    assert [(p.line, p.sentence) for p in result.problems] == [
+        (2, "Line 2 is longer than 65,536 bytes, more than any call needs: shorten its request or goal "
+            "(or split it into several calls).")
+    ]  # fmt: skip
+    assert result.call_count == 3 and result.line_count == 4  # the long comment is a comment
+    assert peak < 1024**2  # the 196 KiB line was never held whole
+
+
+def test_a_line_at_the_line_limit_is_read():
+    line = json.dumps({"goal": "x" * (MAX_LINE_BYTES - 20)})
+    line += " " * (MAX_LINE_BYTES - len(line))
+    result = parse_batch(batch(line, line + " "))
+    assert [line.line for line in result.lines] == [1]
+    assert [p.line for p in result.problems] == [2]
+
+
+async def test_the_tuis_batch_reader_refuses_a_2_gib_file_with_the_same_sentence(tmp_path):
+    from calle_tui.core.batch.session import BatchSession
+    from calle_tui.core.support.clock import ManualClock
+
+    path = sparse_file(tmp_path / "huge.jsonl")
+    session = BatchSession(object(), path, clock=ManualClock(), exports_dir=tmp_path / "exports")
+    with pytest.raises(BatchFileError) as caught:
+        await session.load()
+    assert str(caught.value).startswith(f"{path} is 2,147,483,648 bytes: a batch file may be at most 4,194,304 bytes")

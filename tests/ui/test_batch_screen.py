@@ -135,6 +135,21 @@ async def test_a_file_that_cannot_be_read_is_one_sentence(tmp_path):
         assert worker.plan_requests == []
 
 
+async def test_a_2_gib_file_is_refused_by_its_size_with_one_sentence(tmp_path):
+    path = tmp_path / "huge.jsonl"
+    with open(path, "wb") as f:
+        f.truncate(2 * 1024**3)  # sparse: 2 GiB of zero bytes that take no disk space
+    worker = worker_for_batch()
+    app = make_shell_app(worker, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.screen.title == "New call")
+        app.open_batch(str(path))
+        await until(pilot, lambda: isinstance(app.screen, BatchScreen) and app.screen.stage == "failed")
+        said = str(app.screen.query_one("#batch-status", Static).render())
+        assert f"{path} is 2,147,483,648 bytes: a batch file may be at most 4,194,304 bytes" in said
+        assert worker.plan_requests == []
+
+
 @pytest.mark.parametrize("size", SIZES)
 def test_batch_plan_table(snap_compare, tmp_path, size):
     worker = worker_for_batch()

@@ -9,20 +9,29 @@ and `scheduled_at` / `ttl_seconds`, which the runner ignores too.
 
 Nothing is completed or guessed: a number without its + country code is a problem on that line, not a
 number we fix up. Every problem carries its 1-based line number and a sentence; a line with a problem is
-never planned. Reading never raises on content; only a file that cannot be opened raises BatchFileError.
+never planned. Reading never raises on content; only a file that cannot be opened, or is larger than
+MAX_FILE_BYTES, raises BatchFileError. A file is read line by line, never whole.
 """
 
 from __future__ import annotations
 
+import io
 import json
+import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from calle_tui.core.worker_api import PlanRequest
 
 MAX_CALLS = 500  # call lines per file: enough for a real batch, few enough to review before placing them
+# Bytes a batch file may hold, checked before it is read and again while reading: 500 calls of 8 KiB each
+# (a long request is a few hundred bytes), so a wrong file (a log, a disk image) is refused at once.
+MAX_FILE_BYTES = 4 * 1024 * 1024
+MAX_LINE_BYTES = 64 * 1024  # one line: longer is that line's problem, and it is never held whole
+BOM = b"\xef\xbb\xbf"
 KNOWN_FIELDS = ("to_phones", "region", "language", "goal", "user_input", "metadata")
 TEXT_FIELDS = ("region", "language", "goal", "user_input")
 CUSTOMER_METADATA_KEY = "call-e/customerMetadata"
@@ -79,10 +88,16 @@ class BatchFile:
 
 
 def read_batch_file(path: str | Path) -> BatchFile:
-    """Read and check the file at `path`. Raises BatchFileError (one sentence) when it cannot be read."""
+    """Read and check the file at `path`, line by line: its size is checked before anything is read, and no
+    more than MAX_FILE_BYTES are ever read (a file that grows, or one with no size such as a pipe). Raises
+    BatchFileError (one sentence) when it cannot be read or is too large."""
     shown = str(path)
     try:
-        data = Path(path).read_bytes()
+        with open(path, "rb") as stream:
+            size = os.fstat(stream.fileno()).st_size
+            if size > MAX_FILE_BYTES:
+                raise BatchFileError(_too_large(shown, size))
+            return _check_lines(_numbered_lines(stream, shown, limit=MAX_FILE_BYTES))
     except FileNotFoundError:
         raise BatchFileError(f"There is no file at {shown}.") from None
     except IsADirectoryError:
@@ -92,43 +107,99 @@ def read_batch_file(path: str | Path) -> BatchFile:
     except OSError as exc:
         reason = (exc.strerror or "the system refused").rstrip(".").lower()
         raise BatchFileError(f"{shown} cannot be read: {reason}.") from None
-    return parse_batch(data)
 
 
 def parse_batch(data: bytes) -> BatchFile:
-    """Check every line of a batch file's bytes. Never raises."""
-    line_count = data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
-    bom = 3 if data.startswith(b"\xef\xbb\xbf") else 0  # a byte order mark, as some editors write, is not content
-    try:
-        text = data[bom:].decode("utf-8")
-    except UnicodeDecodeError as exc:
-        bad_line = data.count(b"\n", 0, bom + exc.start) + 1
-        sentence = f"The file is not UTF-8 text (line {bad_line} is the first that is not): save it as UTF-8 and try again."
-        return BatchFile((), (BatchProblem(bad_line, sentence),), line_count, 0)
+    """Check every line of a batch file's bytes (already in memory: no size limit). Never raises."""
+    return _check_lines(_numbered_lines(io.BytesIO(data), "", limit=None))
 
-    # Split on "\n" only: str.splitlines() also breaks at characters such as U+2028 inside a line, and the
-    # line numbers would no longer match the ones an editor shows.
-    numbered = [
-        (number, raw.rstrip("\r"))
-        for number, raw in enumerate(text.split("\n"), start=1)
-        if raw.strip() and not raw.strip().startswith("#")
-    ]
-    if len(numbered) > MAX_CALLS:
-        first_over = numbered[MAX_CALLS][0]
-        sentence = (
-            f"The file has {len(numbered)} calls; a batch takes at most {MAX_CALLS} "
-            f"(line {first_over} is the first over): split it into smaller files."
-        )
-        return BatchFile((), (BatchProblem(first_over, sentence),), line_count, len(numbered))
 
-    lines: list[BatchLine] = []
+def _too_large(shown: str, size: int | None) -> str:
+    limit = f"a batch file may be at most {MAX_FILE_BYTES:,} bytes (4 MiB, for at most {MAX_CALLS} calls)"
+    if size is None:  # no size known beforehand (a pipe, a file still growing): found while reading
+        return f"{shown} is larger than {MAX_FILE_BYTES:,} bytes: {limit}, so split it into smaller files."
+    return f"{shown} is {size:,} bytes: {limit}, so split it into smaller files."
+
+
+def _numbered_lines(stream: BinaryIO, shown: str, *, limit: int | None) -> Iterator[tuple[int, bytes, bool]]:
+    """(1-based number, the line's bytes without its newline, True) for each line of `stream`; for a line over
+    MAX_LINE_BYTES, (number, its first MAX_LINE_BYTES + 1 bytes, False): its rest is read and dropped in bounded
+    pieces. At most `limit` bytes are read in all: past that, BatchFileError. Memory stays within one line's
+    limit whatever the stream holds."""
+    total = 0
+    number = 0
+    while True:
+        line = stream.readline(MAX_LINE_BYTES + 1)
+        if not line:
+            return
+        number += 1
+        total += len(line)
+        head = line
+        whole = len(line) <= MAX_LINE_BYTES or line.endswith(b"\n")
+        while not line.endswith(b"\n") and (limit is None or total <= limit):
+            line = stream.readline(MAX_LINE_BYTES)  # the rest of a line over the limit: read, counted, dropped
+            if not line:
+                break
+            total += len(line)
+        if limit is not None and total > limit:
+            raise BatchFileError(_too_large(shown, None))
+        yield number, head.removesuffix(b"\n"), whole
+
+
+def _check_lines(lines: Iterator[tuple[int, bytes, bool]]) -> BatchFile:
+    """Check numbered lines as they are read: blank lines and # comments skipped, every other line read as one
+    call. A file that is not UTF-8 is one problem (its first bad line); so is a file with too many calls."""
+    checked: list[BatchLine] = []
     problems: list[BatchProblem] = []
-    for number, raw in numbered:
+    calls = 0
+    first_over = 0
+    line_count = 0
+    for number, data, whole in lines:
+        line_count = number
+        if number == 1 and data.startswith(BOM):  # a byte order mark, as some editors write, is not content
+            data = data[len(BOM) :]
+        raw: str | None = None
+        if not whole:  # over MAX_LINE_BYTES: a problem on its line, unless it is a comment
+            if data.lstrip().startswith(b"#"):
+                continue
+        else:
+            try:
+                raw = data.decode("utf-8").rstrip("\r")
+            except UnicodeDecodeError:
+                sentence = (
+                    f"The file is not UTF-8 text (line {number} is the first that is not): save it as UTF-8 and try again."
+                )
+                line_count = number + sum(1 for _ in lines)  # read on only to count the lines; nothing is kept
+                return BatchFile((), (BatchProblem(number, sentence),), line_count, 0)
+            # Lines end at "\n" only: str.splitlines() also breaks at characters such as U+2028 inside a line,
+            # and the line numbers would no longer match the ones an editor shows.
+            if not raw.strip() or raw.strip().startswith("#"):
+                continue
+        calls += 1
+        if calls > MAX_CALLS:
+            first_over = first_over or number
+            continue  # counted only, never kept: the file is refused below
+        if raw is None:
+            problems.append(BatchProblem(number, _line_too_long(number)))
+            continue
         line, sentences = read_line(number, raw)
         problems.extend(BatchProblem(number, s) for s in sentences)
         if line is not None:
-            lines.append(line)
-    return BatchFile(tuple(lines), tuple(problems), line_count, len(numbered))
+            checked.append(line)
+    if calls > MAX_CALLS:
+        sentence = (
+            f"The file has {calls} calls; a batch takes at most {MAX_CALLS} "
+            f"(line {first_over} is the first over): split it into smaller files."
+        )
+        return BatchFile((), (BatchProblem(first_over, sentence),), line_count, calls)
+    return BatchFile(tuple(checked), tuple(problems), line_count, calls)
+
+
+def _line_too_long(number: int) -> str:
+    return (
+        f"Line {number} is longer than {MAX_LINE_BYTES:,} bytes, more than any call needs: "
+        "shorten its request or goal (or split it into several calls)."
+    )
 
 
 def read_line(number: int, raw: str) -> tuple[BatchLine | None, list[str]]:
