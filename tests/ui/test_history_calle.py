@@ -9,7 +9,7 @@ from fakes_shell import make_shell_app, sample_records, until
 from test_shell_history_help import open_history
 from textual.widgets import Static
 
-from calle_tui.core.runs.runview import RunView, apply
+from calle_tui.core.runs.runview import RunView, fold_page
 
 
 class JudgingWorker(FakeWorker):
@@ -21,7 +21,7 @@ class JudgingWorker(FakeWorker):
         self.views_read.append(run_id)
         if run_id != "run-0002":
             return None
-        return apply(RunView(run_id=run_id), rf.run_page("get_call_run-voicemail", asked=run_id))
+        return fold_page(RunView(run_id=run_id), rf.run_page("get_call_run-voicemail", asked=run_id))
 
 
 async def test_a_finished_row_leads_with_the_servers_judgement(tmp_path):

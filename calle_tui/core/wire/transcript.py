@@ -3,6 +3,12 @@
 Production sends one string, `[hh:mm:ss] BOT: text [hh:mm:ss] USER: text` (newline-separated or not); others
 send lists of turns. Speakers are mapped to our two words ("agent", "callee") when they are one of the known
 names, otherwise kept as written. Text that cannot be split is kept whole as one turn without a speaker.
+
+Live, production's speech recognition sends the person's line twice: a rough one ("Callee said: hallo"), then,
+moments later, its corrected copy ("Callee said: Hallo."), or a partial line and then the whole of it. Nothing
+marks the second as a correction: `corrects` says when a callee line is one (same words once case and
+punctuation are dropped, or the earlier words are the start of the later ones, and it came within
+CORRECTION_SECONDS), so the live transcript keeps one line, the corrected text.
 """
 
 from __future__ import annotations
@@ -11,6 +17,9 @@ import re
 from typing import Any
 
 from calle_tui.core.wire.values import MISSING, as_number, as_text, pick
+
+CORRECTION_SECONDS = 3.0  # a corrected copy follows its rough line within this (the sandbox's: 0.4 s)
+_WORD = re.compile(r"\w+")
 
 AGENT_NAMES = frozenset({"bot", "agent", "assistant", "ai", "calle", "call_e", "call-e", "system_agent"})
 CALLEE_NAMES = frozenset({"user", "callee", "customer", "human", "recipient", "person", "contact"})
@@ -29,6 +38,18 @@ def speaker_name(value: Any) -> str:
     if folded in CALLEE_NAMES:
         return "callee"
     return text
+
+
+def corrects(speaker: str, earlier: str, later: str, seconds_between: float | None) -> bool:
+    """Whether `later` is the corrected copy (or the completion) of the callee's line `earlier` that came just
+    before it, `seconds_between` apart (None when a time is missing). Only the callee's lines: the agent's
+    are the text it was given to say, never recognised speech."""
+    if speaker != "callee":
+        return False
+    if seconds_between is not None and not 0 <= seconds_between <= CORRECTION_SECONDS:
+        return False
+    rough, fixed = _WORD.findall(earlier.casefold()), _WORD.findall(later.casefold())
+    return bool(rough) and fixed[: len(rough)] == rough
 
 
 def _offset(value: Any) -> str | None:

@@ -8,7 +8,6 @@ Exports are written by calle_tui.core.runs.export; copying uses the terminal's c
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 from typing import Any, ClassVar
 
@@ -30,14 +29,8 @@ from calle_tui.core.runs.export import (
     to_markdown,
 )
 from calle_tui.core.runs.polling import asks_user
-from calle_tui.core.runs.runview import (
-    RunView,
-    add_entries,
-    apply,
-    outcome_line,
-    set_status,
-)
-from calle_tui.core.wire.contract import GetCallRunResult, TranscriptTurn, parse_time
+from calle_tui.core.runs.runview import RunView, apply, outcome_line
+from calle_tui.core.wire.contract import TranscriptTurn, parse_time
 from calle_tui.core.wire.status import phase_label
 from calle_tui.core.worker_api import RunRecord, WorkerAPI, WorkerError
 from calle_tui.ui.bridge import WorkerEventMessage, WorkerEventsMixin
@@ -96,10 +89,6 @@ class MonitorScreen(WorkerEventsMixin, Screen):
     @property
     def status(self) -> str:
         return self.view.status
-
-    @property
-    def latest(self) -> GetCallRunResult | None:
-        return self.view.latest
 
     def compose(self) -> ComposeResult:
         with Vertical(id="monitor-head"):
@@ -161,11 +150,7 @@ class MonitorScreen(WorkerEventsMixin, Screen):
     def _apply_update(self, event: RunUpdate) -> None:
         if self.final is not None:
             return  # a late poll cannot undo the end
-        view = self.view
-        if event.result is not None:
-            view = apply(view, event.result)
-        view = set_status(add_entries(view, event.new_activity), event.status, event.status_text)
-        self.view = view
+        self.view = view = apply(self.view, event)
         self.poll_state = event.poll_state
         self.next_poll_at = event.next_poll_at
         self.poll_message = event.message
@@ -185,10 +170,7 @@ class MonitorScreen(WorkerEventsMixin, Screen):
 
     def _apply_finished(self, event: RunFinished) -> None:
         self.final = event
-        view = set_status(apply(self.view, event.result), event.status, event.status_text)
-        if event.transcript and not view.transcript:
-            view = dataclasses.replace(view, transcript=tuple(event.transcript))
-        self.view = dataclasses.replace(view, terminal=True)
+        self.view = apply(self.view, event)
         self.poll_state = "finished"
         self.next_poll_at = None
         self.poll_message = ""
@@ -304,7 +286,7 @@ class MonitorScreen(WorkerEventsMixin, Screen):
         return f"· Status unknown{detail}"
 
     def _scheduled_text(self) -> str | None:
-        latest = self.latest.scheduled_at if self.latest else None
+        latest = self.view.scheduled_at
         return (str(latest) if latest else None) or (self.record.scheduled_at if self.record else None)
 
     def _scheduled_epoch(self) -> float | None:
