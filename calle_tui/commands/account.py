@@ -18,15 +18,14 @@ from typing import Any, TextIO
 from calle_tui.commands.exit_status import exit_status
 from calle_tui.commands.overrides import overrides_from
 from calle_tui.core.auth.broker import BrokerClient, BrokerError, token_usable
+from calle_tui.core.auth.secret_store import choose_secret_store
+from calle_tui.core.auth.token_storage import ServerTokenStorage
 from calle_tui.core.config.settings import Settings, load_settings
 
 STORE_WORDS = {"keyring": "the system keyring", "memory": "memory only", "file": "a private file (opt-in)"}
 
 
 def open_storage(settings: Settings, store: Any = None) -> Any:
-    from calle_tui.core.auth.secret_store import choose_secret_store
-    from calle_tui.core.auth.token_storage import ServerTokenStorage
-
     if store is None:
         insecure = settings.state_root / "tokens.json" if settings.insecure_storage else None
         store = choose_secret_store(insecure_file=insecure)
@@ -86,6 +85,7 @@ async def login(settings: Settings, storage: Any, *, err: TextIO, clock: Any = N
 
 
 async def _browser_login(settings: Settings, storage: Any, err: TextIO) -> tuple[bool, str, str]:
+    # Only a browser sign-in needs a worker: `status` and `logout` skip its imports (~70 ms).
     from calle_tui.core.events import ErrorEvent, SignInNeeded, SignInProgress, ToolsListed
     from calle_tui.core.store.journal import Journal
     from calle_tui.core.worker import CalleWorker

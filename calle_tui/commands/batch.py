@@ -16,13 +16,17 @@ import json
 import sys
 from typing import Any, TextIO
 
+from calle_tui.commands.doctor import connect_and_sign_in
 from calle_tui.commands.exit_status import exit_status
 from calle_tui.commands.overrides import overrides_from
 from calle_tui.core.batch.file import BatchFile, BatchFileError, BatchLine, read_batch_file
 from calle_tui.core.batch.plan import DEFAULT_CONCURRENCY, PlannedLine, plan_lines
 from calle_tui.core.config.settings import Settings, load_settings
+from calle_tui.core.store.journal import Journal
 from calle_tui.core.store.logs import mask_known_secrets as safe_text
 from calle_tui.core.support.phones import numbers_in_text
+from calle_tui.core.worker import CalleWorker
+from calle_tui.ui.runs.format import format_phone  # display only; no Textual behind it
 
 NOT_HEADLESS = (
     "calle-tui batch only plans (--dry-run): batches are placed from the TUI, where each call is confirmed "
@@ -47,10 +51,6 @@ async def dry_run(
     connect_timeout: float = 30.0,
 ) -> list[PlannedLine]:
     """Connect (signing in if asked), then plan every valid line. Raises DryRunFailed with a sentence."""
-    from calle_tui.commands.doctor import connect_and_sign_in
-    from calle_tui.core.store.journal import Journal
-    from calle_tui.core.worker import CalleWorker
-
     login = settings.login
     worker = CalleWorker(settings, secret_store=secret_store, journal=Journal(":memory:"), login_flow=login)
     try:
@@ -96,8 +96,6 @@ def records(batch: BatchFile, planned: list[PlannedLine]) -> list[dict[str, Any]
 
 
 def render_table(batch: BatchFile, planned: list[PlannedLine], url: str) -> str:
-    from calle_tui.ui.runs.format import format_phone  # display only; no Textual behind it
-
     by_line = {item.line.line: item for item in planned}
     table: list[tuple[str, str, str, str]] = []
     for row in records(batch, planned):

@@ -15,6 +15,7 @@ import asyncio
 import json
 import re
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -34,6 +35,8 @@ from calle_tui.core.events import (
 from calle_tui.core.store.journal import Journal
 from calle_tui.core.store.logs import mask_known_secrets as safe_text
 from calle_tui.core.wire.contract import SAFE_TOOL_NAMES, TOOL_NAMES, places_calls
+from calle_tui.core.wire.envelope import Refused, read_reply, reply_text, server_text
+from calle_tui.core.worker import CalleWorker
 from calle_tui.core.worker_api import PlanRequest, WorkerError
 
 # Incomplete on purpose (no number, no goal) and clearly not a request to call anyone.
@@ -82,8 +85,6 @@ async def diagnose(
 ) -> Report:
     """Run the smoke test and return the report. `notify` receives sign-in hints (the authorize URL).
     `try_tool`: call that tool once instead of the CALL-E checks (refused_tool() must have passed it)."""
-    from calle_tui.core.worker import CalleWorker
-
     report = Report(url=settings.url)
     refusal = refused_tool(try_tool) if try_tool is not None else None
     if refusal:
@@ -175,8 +176,6 @@ async def _try_tool(worker: Any, name: str, names: set[str], report: Report) -> 
     if result is None:
         report.steps.append(Step(f"call {name}", False, t.seconds, error or f"{name} failed."))
         return
-    from calle_tui.core.wire.envelope import Refused, read_reply, reply_text, server_text
-
     reply = read_reply(result, lambda answer: answer)
     if isinstance(reply, Refused):
         # The server ran the request and its tool said no (no arguments were given): the call itself, and
@@ -276,8 +275,6 @@ async def connect_and_sign_in(
 def _start_paste_reader(worker: Any, notify: TextIO | None) -> asyncio.Task[None]:
     """Feed lines typed on stdin to the pending sign-in (paste flow). A daemon thread reads, so an unused
     reader never keeps the process alive."""
-    import threading
-
     loop = asyncio.get_running_loop()
     lines: asyncio.Queue[str] = asyncio.Queue()
 

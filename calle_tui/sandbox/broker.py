@@ -25,6 +25,7 @@ import secrets
 from datetime import UTC, datetime
 from typing import Any
 
+from mcp.server.auth.provider import AuthorizeError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
@@ -177,8 +178,6 @@ def broker_routes(provider: SandboxOAuthProvider, base_url: str) -> list[Route]:
             return JSONResponse({"error": "The body must be a JSON object."}, 400)
         if body.get("channel") not in (None, CHANNEL):
             return JSONResponse({"error": f"Unknown channel; this broker serves '{CHANNEL}'."}, 400)
-        from mcp.server.auth.provider import AuthorizeError
-
         try:
             return JSONResponse(broker.create(body, base_url), headers={"Cache-Control": "no-store"})
         except AuthorizeError as exc:

@@ -121,7 +121,8 @@ def run_sandbox(args: argparse.Namespace) -> int:
         print(f"calle-tui sandbox: {problem}", file=sys.stderr)
         return 2
     setup_logging()
-
+    # Only now: a bad flag is refused before uvicorn and the MCP server load (~0.6 s), and logging is set up
+    # before the SDK's import could configure it.
     from calle_tui.sandbox.harness import Faults, RunningSandbox, SandboxConfig, SandboxStartError
 
     faults = Faults(

@@ -16,13 +16,20 @@ import contextlib
 import dataclasses
 import shutil
 import socket
+import ssl
 import tempfile
 import threading
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urljoin, urlsplit
 
+import httpx2
 import uvicorn
+from mcp import Client
+from mcp.client.auth import OAuthClientProvider, OAuthFlowError
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.auth import AuthorizationCodeResult, OAuthClientMetadata
 
 from calle_tui.core.support.clock import ManualClock
 from calle_tui.sandbox.app import SandboxApp, build_app
@@ -47,8 +54,6 @@ def _tls() -> Any:
     """One shared default TLS context: building one costs ~30 ms, and test clients are made by the dozen."""
     global _ssl_context
     if _ssl_context is None:
-        import ssl
-
         _ssl_context = ssl.create_default_context()
     return _ssl_context
 
@@ -231,10 +236,6 @@ async def follow_authorization(authorize_url: str, *, approve: bool = True) -> t
     """Act as the user's browser: GET the authorize URL, answer the consent page if one is shown, and
     return (code, state) from the redirect to the client's redirect URI, without contacting it.
     A denied or failed authorization returns (None, state)."""
-    from urllib.parse import parse_qs, urljoin, urlsplit
-
-    import httpx2
-
     async with httpx2.AsyncClient(follow_redirects=False, timeout=10, verify=_tls()) as http:
         response = await http.get(authorize_url)
         origin = urlsplit(authorize_url).netloc
@@ -289,9 +290,6 @@ def oauth_provider(
 ) -> Any:
     """The SDK's own OAuthClientProvider, with handlers that follow the authorize redirect themselves
     (like a browser on auto-approve) instead of opening a browser. The redirect URI is never contacted."""
-    from mcp.client.auth import OAuthClientProvider
-    from mcp.shared.auth import AuthorizationCodeResult, OAuthClientMetadata
-
     pending: dict[str, tuple[str | None, str | None]] = {}
 
     async def redirect_handler(url: str) -> None:
@@ -300,8 +298,6 @@ def oauth_provider(
     async def callback_handler() -> AuthorizationCodeResult:
         code, state = pending.pop("result", (None, None))
         if code is None:
-            from mcp.client.auth import OAuthFlowError
-
             raise OAuthFlowError("The authorization was denied or failed.")
         return AuthorizationCodeResult(code=code, state="tampered" if tamper_state else state)
 
@@ -323,10 +319,6 @@ def oauth_provider(
 @contextlib.asynccontextmanager
 async def sdk_client(server_url: str, provider: Any = None, **provider_kwargs: Any) -> AsyncIterator[Any]:
     """An initialized mcp.Client (legacy initialize handshake) over Streamable HTTP with OAuth."""
-    import httpx2
-    from mcp import Client
-    from mcp.client.streamable_http import streamable_http_client
-
     auth = provider if provider is not None else oauth_provider(server_url, **provider_kwargs)
     async with httpx2.AsyncClient(auth=auth, timeout=30, verify=_tls()) as http:
         async with Client(streamable_http_client(server_url, http_client=http), mode="legacy") as client:

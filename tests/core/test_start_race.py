@@ -10,10 +10,10 @@ import threading
 
 from calle_fakes import Recorder
 
-from calle_tui.core.auth import secret_store as secret_store_module
 from calle_tui.core.auth.secret_store import MemoryStore
 from calle_tui.core.config.settings import Settings
 from calle_tui.core.events import SignedIn
+from calle_tui.core.session import supervisor as supervisor_module
 from calle_tui.core.worker import CalleWorker
 from calle_tui.core.worker_api import PlanRequest
 
@@ -27,14 +27,14 @@ async def test_sign_in_during_a_slow_keyring_probe_waits_for_it(sandbox_factory,
         release.wait(10)  # a keyring that takes its time over D-Bus
         return MemoryStore()
 
-    monkeypatch.setattr(secret_store_module, "choose_secret_store", slow_choice)
+    monkeypatch.setattr(supervisor_module, "choose_secret_store", slow_choice)
     settings = Settings(url=sim.mcp_url, state_path=tmp_path / "state", login="auto-follow")
     worker = CalleWorker(settings, clock=manual_clock, rng=random.Random(1), login_flow="auto-follow")
     log = Recorder()
     worker.subscribe(log)
     try:
         starting = asyncio.create_task(worker.start())
-        await asyncio.to_thread(probing.wait, 10)
+        assert await asyncio.to_thread(probing.wait, 10)  # the slow probe is the one the worker uses
         signing_in = asyncio.create_task(worker.sign_in("auto-follow"))  # the `s` pressed right away
         await asyncio.sleep(0)
         release.set()

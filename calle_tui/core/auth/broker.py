@@ -214,7 +214,7 @@ class BrokerClient:
     # --- HTTP ------------------------------------------------------------------------------------
 
     async def _request(self, method: str, path: str, *, secret: str | None = None, body: Any = None) -> tuple[int, Any]:
-        import httpx2
+        import httpx2  # on the first request, not with the module: see the package docstring
 
         headers = {SECRET_HEADER: secret} if secret else {}
         try:
@@ -345,7 +345,7 @@ class BrokerClient:
 
     async def exchange(self, pending: PendingSession) -> Any:
         """The tokens for an AUTHORIZED session, as the SDK's OAuthToken (expires_in from expires_at)."""
-        from mcp.shared.auth import OAuthToken
+        from mcp.shared.auth import OAuthToken  # the SDK loads on the first sign-in: see the package docstring
 
         code, body = await self._request(
             "POST", f"{SESSIONS_API}/{pending.session_id}/exchange", secret=pending.session_secret

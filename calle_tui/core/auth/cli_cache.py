@@ -112,7 +112,7 @@ def peek_cli_sign_in(server_url: str, now: float, root: Path | None = None) -> C
 async def adopt_cli_sign_in(server_url: str, storage: Any, now: float, root: Path | None = None) -> CliSignIn:
     """After the person said yes: copy a usable CLI token into `storage` (set_tokens, with its expiry).
     Returns the peek it acted on; anything but "usable" stores nothing."""
-    from mcp.shared.auth import OAuthToken
+    from mcp.shared.auth import OAuthToken  # the SDK loads on adoption, not with the worker: see auth/__init__.py
 
     seen = peek_cli_sign_in(server_url, now, root)
     if seen.state != "usable":

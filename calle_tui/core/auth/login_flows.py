@@ -21,17 +21,18 @@ import logging
 import os
 import secrets
 import sys
+import webbrowser
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 from urllib.parse import parse_qsl, urljoin, urlsplit
+
+import httpx2
+from mcp.shared.auth import AuthorizationCodeResult
 
 from calle_tui.core.auth.errors import ClientRejected, LoginCanceled, LoginDenied, LoginFailed, LoginTimedOut
 from calle_tui.core.events import LoginFlowName, SignInProgress
 from calle_tui.core.store.logs import register_secret
 from calle_tui.core.worker_api import WorkerError
-
-if TYPE_CHECKING:  # mcp is imported only once a sign-in starts
-    from mcp.shared.auth import AuthorizationCodeResult
 
 log = logging.getLogger("calle_tui.auth.login")
 
@@ -66,8 +67,6 @@ def ssh_forward_hint(port: int) -> str:
 
 def _open_in_gui_browser(url: str) -> bool:
     """Open `url` in a graphical browser; refuse console browsers (they would take over our terminal)."""
-    import webbrowser
-
     try:
         controller = webbrowser.get()
     except webbrowser.Error:
@@ -177,8 +176,6 @@ class _PendingLogin:
 
     async def callback_result(self) -> AuthorizationCodeResult:
         """The SDK's AuthorizationCodeResult (code, state, iss), after the timeout/cancel checks."""
-        from mcp.shared.auth import AuthorizationCodeResult
-
         if self._canceled:
             raise LoginCanceled()
         future = self._ensure_future()
@@ -442,8 +439,6 @@ class AutoFollowLogin(_PendingLogin):
             future.set_result(params)
 
     async def _follow(self, url: str) -> dict[str, str]:
-        import httpx2
-
         target = urlsplit(self.redirect_uri)
         async with httpx2.AsyncClient(follow_redirects=False, timeout=min(self.timeout, 30.0)) as http:
             for _hop in range(6):

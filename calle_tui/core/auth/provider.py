@@ -33,7 +33,7 @@ import logging
 from collections.abc import AsyncGenerator, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote, urlsplit
 
 import httpx2
 from mcp.client.auth import OAuthClientProvider, OAuthFlowError, OAuthRegistrationError, OAuthTokenError
@@ -466,8 +466,6 @@ class CalleOAuthProvider(OAuthClientProvider):
             return False
         if response.is_redirect:
             location = response.headers.get("location", "")
-            from urllib.parse import parse_qsl, urlsplit
-
             register_secret(dict(parse_qsl(urlsplit(location).query)).get("code"))
         return response.status_code in (401, 403, 404, 405, 501)
 
@@ -484,8 +482,6 @@ class CalleOAuthProvider(OAuthClientProvider):
         if response.is_redirect:
             # An auto-approving server may answer with a code already: never log or keep it.
             location = response.headers.get("location", "")
-            from urllib.parse import parse_qsl, urlsplit
-
             register_secret(dict(parse_qsl(urlsplit(location).query)).get("code"))
             return
         if client_rejected(response.status_code, response.content):

@@ -23,6 +23,11 @@ from typing import Any, Literal, Protocol
 
 from calle_tui.core.store.private import write_private_text
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: the thread lock is all we have
+    fcntl = None  # type: ignore[assignment]
+
 log = logging.getLogger("calle_tui.auth.store")
 
 SERVICE = "calle-tui"
@@ -177,12 +182,8 @@ class FileStore:
             lock_path = self.path.with_name(self.path.name + ".lock")
             fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
             try:
-                try:
-                    import fcntl
-
+                if fcntl is not None:
                     fcntl.flock(fd, fcntl.LOCK_EX)
-                except ImportError:  # pragma: no cover - Windows: the thread lock is all we have
-                    pass
                 yield
             finally:
                 os.close(fd)  # closing releases the flock
@@ -284,6 +285,8 @@ def _detect_backend(timeout: float) -> Any | None:
 
     def run() -> None:
         try:
+            # Here, in the thread and under its timeout: loading keyring's backends (~70 ms, entry points)
+            # must not hold up the caller either, and the memory and file stores never need it.
             import keyring
 
             outcome["backend"] = keyring.get_keyring()

@@ -42,7 +42,7 @@ from calle_tui.core.auth.secret_store import SecretStore, StoreKind
 from calle_tui.core.store.logs import register_secret
 from calle_tui.core.store.private import private_dir, write_private_text
 
-if TYPE_CHECKING:  # the SDK is imported when first used: start-up stays quick
+if TYPE_CHECKING:  # the SDK loads when the first token is read or written: see auth/__init__.py
     from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
 
 log = logging.getLogger("calle_tui.auth.storage")
@@ -285,7 +285,7 @@ class ServerTokenStorage:
     # --- mcp TokenStorage ------------------------------------------------------------------------------
 
     async def get_tokens(self) -> OAuthToken | None:
-        from mcp.shared.auth import OAuthToken
+        from mcp.shared.auth import OAuthToken  # only the SDK's provider asks for it: see auth/__init__.py
 
         data = self._load().get("tokens")
         if not data:
@@ -301,7 +301,7 @@ class ServerTokenStorage:
         await self._update(tokens=tokens.model_dump(mode="json", exclude_none=True), expires_at=expires_at)
 
     async def get_client_info(self) -> OAuthClientInformationFull | None:
-        from mcp.shared.auth import OAuthClientInformationFull
+        from mcp.shared.auth import OAuthClientInformationFull  # as get_tokens
 
         data = self._load().get("client_info")
         if not data:

@@ -7,7 +7,10 @@ Settings stays the authority and reads the same file: settings.py takes `config_
 from __future__ import annotations
 
 import os
+import tomllib
 from pathlib import Path
+
+import platformdirs
 
 from calle_tui import PRODUCTION_URL
 
@@ -15,8 +18,6 @@ APP_NAME = "calle-tui"
 
 
 def config_dir() -> Path:
-    import platformdirs
-
     return Path(platformdirs.user_config_dir(APP_NAME))
 
 
@@ -38,8 +39,6 @@ def configured_url_and_source() -> tuple[str, str]:
         env = next((v for k, v in os.environ.items() if k.upper() == "CALLE_TUI_URL"), None)
     if env is not None:
         return env, "the environment variable CALLE_TUI_URL"
-    import tomllib
-
     try:
         with open(config_file(), "rb") as handle:
             url = tomllib.load(handle).get("url")
@@ -62,8 +61,6 @@ KNOWN_SETTINGS = frozenset(
 def config_problem() -> str | None:
     """Why the config file cannot be used (a folder, not TOML, an unknown setting such as a typo of `url`),
     or None. Ignoring any of these would quietly talk to production instead of the server meant."""
-    import tomllib
-
     path = config_file()
     if path.exists() and not path.is_file():
         return f"The config file {path} is not a file. Remove it or point CALLE_TUI_CONFIG elsewhere."

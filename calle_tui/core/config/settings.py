@@ -7,6 +7,7 @@ secret, which is never printed (SecretStr).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -87,8 +88,6 @@ def load_settings(**overrides: object) -> Settings:
     Stricter than pydantic-settings alone: a config file that is a folder, is not TOML or names a setting
     that does not exist (a typo such as `ulr`) is an error, since ignoring it would quietly talk to
     production instead of the server the person meant."""
-    import os
-
     problem = config_problem()
     if problem:
         raise SettingsError(problem)

@@ -10,7 +10,8 @@ Why a context variable: the SDK turns an HTTP 429/5xx without a JSON-RPC body in
 losing the status and Retry-After. An httpx2 response hook writes them into a per-call record found through
 a ContextVar (the transport runs each POST in the sending task's context), so the caller can back off right.
 
-The mcp SDK and httpx2 are imported lazily: importing this module stays cheap for first paint.
+The mcp SDK and httpx2 (about half a second of imports) load with the first connection, not with this module:
+the worker, built right after the first paint, does not wait on them.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from calle_tui.core.runs.polling import parse_retry_after
+from calle_tui.core.store.logs import mask_known_secrets as safe_text
 
 if TYPE_CHECKING:  # pragma: no cover
     import httpx2
@@ -121,11 +125,11 @@ def _is_login_required(exc: BaseException) -> bool:
 
 def classify(exc: BaseException, outcome: HttpOutcome | None = None, *, now: float | None = None) -> CallError:
     """Turn anything a call or a connect can raise into a CallError with a human sentence."""
+    # httpx2 and the mcp SDK (auth.errors builds on it) load with the first connection: see the module docstring.
     import httpx2
     from mcp import MCPError
 
-    from calle_tui.core.auth.errors import AuthError, LoginRequired
-    from calle_tui.core.runs.polling import parse_retry_after
+    from calle_tui.core.auth.errors import AuthError, LoginRequired, ScopeStillInsufficient
 
     if isinstance(exc, CallError):
         return exc
@@ -159,8 +163,6 @@ def classify(exc: BaseException, outcome: HttpOutcome | None = None, *, now: flo
         if outcome.status == 403 and outcome.insufficient_scope >= 2:
             # What is left after the provider's one step-up: the server still wants more permission. A 403
             # answers the HTTP request before any tool runs, so for run_call it proves no call was started.
-            from calle_tui.core.auth.errors import ScopeStillInsufficient
-
             error = CallError("auth", ScopeStillInsufficient.default_message, reached_server=True, status=403)
             error.detail = ScopeStillInsufficient.kind
             error.refused = True
@@ -221,7 +223,7 @@ _REFUSALS = frozenset({_PARSE_ERROR, _INVALID_REQUEST, _METHOD_NOT_FOUND, _INVAL
 def not_mcp(exc: BaseException, outcome: HttpOutcome | None) -> CallError | None:
     """A failure of the handshake (before initialize succeeded) that shows the server answered but does
     not speak MCP: a 404/405/501 page, HTML, or a body that is not JSON-RPC. None when it is anything else."""
-    from mcp import MCPError
+    from mcp import MCPError  # with the first connection: see the module docstring
 
     cause = root_cause(exc)
     if _is_login_required(cause) or _is_auth_error(cause) or _is_oauth_error(cause):
@@ -253,8 +255,6 @@ def _is_oauth_error(exc: BaseException) -> bool:
 
 
 def _short(text: str, limit: int = 200) -> str:
-    from calle_tui.core.store.logs import mask_known_secrets as safe_text
-
     text = safe_text(" ".join(text.split()))
     return text if len(text) <= limit else text[: limit - 1] + "..."
 
@@ -321,6 +321,7 @@ class Connection:
             raise
 
     async def _hold(self, ready: asyncio.Future[ToolInfo]) -> None:
+        # The first connection loads httpx2 and the mcp SDK: see the module docstring.
         import httpx2
         from mcp import Client
         from mcp.client.streamable_http import streamable_http_client
@@ -495,7 +496,7 @@ class Connection:
 def _marking_transport() -> httpx2.AsyncHTTPTransport:
     """The default transport, noting on the current request's outcome when its own connection could not be
     opened: the one proof that a request (a run_call above all) never reached the server."""
-    import httpx2
+    import httpx2  # with the first connection: see the module docstring
 
     class MarkingTransport(httpx2.AsyncHTTPTransport):
         async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:

@@ -15,15 +15,15 @@ from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING
 
 from calle_tui.core.advice import action_for, configure_client_action
-from calle_tui.core.events import LoginFlowChoice, SignedOut, WorkerEvent
+from calle_tui.core.auth.broker import BrokerClient, BrokerError, PendingSession, poll_delay
+from calle_tui.core.auth.cli_cache import CliSignIn, adopt_cli_sign_in, peek_cli_sign_in
+from calle_tui.core.events import BrokerSignInEnded, BrokerSignInPending, LoginFlowChoice, SignedOut, WorkerEvent
 from calle_tui.core.session.connection import CallError, classify
 from calle_tui.core.session.supervisor import Supervisor
 from calle_tui.core.support.clock import Clock
 from calle_tui.core.worker_api import WorkerError
 
 if TYPE_CHECKING:
-    from calle_tui.core.auth.broker import BrokerClient, PendingSession
-    from calle_tui.core.auth.cli_cache import CliSignIn
     from calle_tui.core.auth.login_flows import AutoFollowLogin, BrowserLogin
 
 log = logging.getLogger("calle_tui.sign_in")
@@ -129,8 +129,6 @@ class SignIn:
 
     def _broker(self) -> BrokerClient:
         if self._broker_client is None:
-            from calle_tui.core.auth.broker import BrokerClient  # httpx2 loads with it: on first use
-
             self._broker_client = BrokerClient(
                 self._session.server_url, self._settings.state_root, broker_url=self._settings.broker_url,
                 clock=self._clock, request_timeout=self._settings.request_timeout_seconds,
@@ -141,9 +139,6 @@ class SignIn:
         return await self._broker().offered()
 
     async def brokered(self) -> None:
-        from calle_tui.core.auth.broker import BrokerError, poll_delay
-        from calle_tui.core.events import BrokerSignInEnded, BrokerSignInPending
-
         storage = await self._session.ensure_storage()
         broker = self._broker()
         url = self._session.server_url
@@ -166,14 +161,10 @@ class SignIn:
 
     def cli_state(self) -> CliSignIn:
         """What CALL-E's CLI holds for this server (state + sentence; no token)."""
-        from calle_tui.core.auth.cli_cache import peek_cli_sign_in
-
         return peek_cli_sign_in(self._session.server_url, self._clock.now())
 
     async def use_cli(self) -> None:
         """Only after the person said yes: adopt the CLI's usable sign-in, then connect with it."""
-        from calle_tui.core.auth.cli_cache import adopt_cli_sign_in
-
         storage = await self._session.ensure_storage()
         seen = await adopt_cli_sign_in(self._session.server_url, storage, self._clock.now())
         if seen.state != "usable":
@@ -191,6 +182,7 @@ class SignIn:
         if conn is not None:
             await conn.close()
         try:
+            # httpx2 and the mcp SDK (provider) are loaded by the first connection, not by the worker's import.
             import httpx2
 
             from calle_tui.core.auth.provider import revoke_and_forget

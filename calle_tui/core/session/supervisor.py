@@ -29,6 +29,9 @@ from enum import Enum
 from typing import TYPE_CHECKING
 
 from calle_tui.core.advice import action_for
+from calle_tui.core.auth.broker import MIN_TTL_SECONDS
+from calle_tui.core.auth.secret_store import SecretStore, choose_secret_store
+from calle_tui.core.auth.token_storage import ServerTokenStorage
 from calle_tui.core.config.settings import Settings
 from calle_tui.core.events import (
     ConnectionChanged,
@@ -47,8 +50,6 @@ from calle_tui.core.worker_api import AuthStatus, WorkerError
 if TYPE_CHECKING:
     from calle_tui.core.auth.login_flows import AutoFollowLogin, BrowserLogin
     from calle_tui.core.auth.provider import StepUpLogin
-    from calle_tui.core.auth.secret_store import SecretStore
-    from calle_tui.core.auth.token_storage import ServerTokenStorage
 
 log = logging.getLogger("calle_tui.session")
 
@@ -209,12 +210,7 @@ class Supervisor:
     async def ensure_storage(self) -> ServerTokenStorage:
         if self.storage is not None:
             return self.storage
-        # The auth modules load the mcp SDK: imported on first use, not with the worker.
-        from calle_tui.core.auth.token_storage import ServerTokenStorage
-
         if self.store is None:
-            from calle_tui.core.auth.secret_store import choose_secret_store
-
             insecure = self.settings.state_root / "tokens.json" if self.settings.insecure_storage else None
             # Probing a keyring can block (D-Bus): keep it off the event loop.
             self.store = await asyncio.to_thread(choose_secret_store, insecure_file=insecure)
@@ -230,6 +226,7 @@ class Supervisor:
 
     async def open(self, login: BrowserLogin | AutoFollowLogin | None = None, interactive: bool = False) -> Connection:
         """Open a session and check it is a CALL-E endpoint. Raises CallError."""
+        # The provider builds on the mcp SDK: it loads with the first connection, not with the worker.
         from calle_tui.core.auth.provider import build_oauth_provider
 
         secret = self.settings.client_secret.get_secret_value() if self.settings.client_secret else None
@@ -428,9 +425,7 @@ class Supervisor:
         self._expiry_watch = asyncio.create_task(self._warn_before_expiry(storage.expires_at), name="calle-expiry")
 
     async def _warn_before_expiry(self, expires_at: float) -> None:
-        from calle_tui.core.auth.broker import MIN_TTL_SECONDS  # CALL-E's CLI's margin, ours too
-
-        await self._clock.sleep_until(expires_at - MIN_TTL_SECONDS)
+        await self._clock.sleep_until(expires_at - MIN_TTL_SECONDS)  # CALL-E's CLI's margin, ours too
         storage = self.storage
         if self.closed or storage is None or storage.expires_at != expires_at or storage.can_refresh():
             return  # signed in again (or out) meanwhile

@@ -26,6 +26,7 @@ import os
 import re
 import sys
 import threading
+import traceback
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, quote_plus
@@ -165,8 +166,6 @@ def _redact_record(record: logging.LogRecord) -> None:
     record.msg = redact(message)
     record.args = None
     if record.exc_info and record.exc_info[0] is not None:
-        import traceback
-
         try:
             text = "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
         except Exception:  # noqa: BLE001
