@@ -21,6 +21,10 @@ The SDK does the protocol (discovery, registration, PKCE, resource indicators, r
    session the retried request belongs to.
 8. A 401 from a server with no OAuth metadata and no sign-in endpoints of its own is SignInNotOffered, not a
    registration "refusal" or a browser sent to a page that does not exist.
+9. Two calle-tui windows share one sign-in: a refresh runs under a lock shared between processes, from the
+   tokens stored now, so a refresh token another window already spent is never sent again.
+One file, although long: each fix overrides a hook of the one SDK class and they act on the same request in
+the order `_auth_flow` runs them, which split across modules could no longer be read in one place.
 Exceptions leaving the provider carry safe sentences (errors.py); the SDK's own error texts (which can echo
 response bodies and state values) go only to the redacted log.
 """
@@ -221,7 +225,7 @@ class CalleOAuthProvider(OAuthClientProvider):
         await self._persist_metadata()
         self._emit("done", "Signed in.")
 
-    # --- fix 2: the server forgot our client ------------------------------------------------------------------
+    # --- fix 3: the server forgot our client ------------------------------------------------------------------
 
     async def _handle_refresh_response(self, response: httpx2.Response) -> bool:
         try:
@@ -259,7 +263,7 @@ class CalleOAuthProvider(OAuthClientProvider):
         self.context.client_info = None
         await self._storage.forget_client()
 
-    # --- fix 8: two windows share one sign-in ---------------------------------------------------------------
+    # --- fix 9: two windows share one sign-in ---------------------------------------------------------------
 
     async def _adopt_stored_sign_in(self) -> bool:
         """Read the store again: another calle-tui window may have refreshed (rotating the refresh token we

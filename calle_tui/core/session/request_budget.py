@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from calle_tui.core.support.clock import Clock
 
-DEFAULT_RATE = 2.0  # requests per second, all runs together (issue 10: "default 2 requests/s")
+# Requests per second, all runs together (the poll_budget_per_second setting): fifty runs each polled every
+# 5-10 s would otherwise send 5-10 a second.
+DEFAULT_RATE = 2.0
 DEFAULT_BURST = 4  # requests that may leave back to back after a quiet spell (a poll's few pages)
 
 

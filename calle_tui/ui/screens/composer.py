@@ -4,6 +4,11 @@ The whole chain lives here: plan (plan_call, never a call) -> review in ConfirmC
 -> MonitorScreen. The request goes verbatim as user_input; structured fields are sent only when the user
 typed them. The draft is saved (debounced) on every change and restored on start; it is cleared only once a
 run has started, so a failed submit, a re-login or a restart never loses what was typed.
+
+One concern although it is long: the way from typed text to a started call, whose steps (draft, plan, a plan
+the boxes no longer match, confirmation, run) read and change the same few fields of this one screen. What
+needs no screen is already elsewhere: fields and answers (ui/runs/fields.py, answers.py), the plan card
+(plan_view.py), numbers in text (core/support/phones.py).
 """
 
 from __future__ import annotations

@@ -6,6 +6,11 @@ the session's end, and the terminal finishes by itself. Otherwise, or with `w`, 
 sign-in, shows its steps, the authorize link (OSC 8 link, `c` copies it with OSC 52 which works over SSH, `o`
 opens a local browser), and a field for the final redirect address. That address carries a one-time code, so
 the field masks what is pasted. `u` uses CALL-E's own CLI's sign-in, only when asked.
+
+One concern although it is long: the three ways to sign in share one screen, one status panel and one set of
+keys, and a worker event from any of them (a step, a link, an error, signed in) changes what that panel and
+those keys offer; split by way of signing in, each part would redraw the others' widgets. The QR code and
+the yes/no question are widgets of their own (ui/widgets/qr.py, question.py).
 """
 
 from __future__ import annotations
