@@ -15,8 +15,11 @@ run_id.
 from __future__ import annotations
 
 import json
+import logging
+import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,8 +60,35 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
 AttemptState = Literal["sent", "outcome_unknown", "started", "rejected"]
 
 
+log = logging.getLogger("calle_tui.journal")
+
+
 class JournalError(Exception):
     """The journal cannot be used; the text says why and what to do."""
+
+
+class _Damaged(Exception):
+    """The file is not a readable SQLite database (SQLITE_NOTADB, SQLITE_CORRUPT, or quick_check failed)."""
+
+
+@dataclass(frozen=True)
+class DamagedJournal:
+    """A damaged journal found on open: kept, moved aside to `moved_to` (0600), and an empty one started."""
+
+    path: Path
+    moved_to: Path
+    reason: str  # SQLite's words: "file is not a database", "database disk image is malformed", ...
+
+    @property
+    def message(self) -> str:
+        return (
+            f"The call history at {self.path} was damaged ({self.reason}): it was moved aside to {self.moved_to}, "
+            "and a new, empty history was started."
+        )
+
+    @property
+    def action(self) -> str:
+        return "Calls made before are not in the new history: check any that may still be going on in CALL-E."
 
 
 _SCHEMA = """
@@ -152,6 +182,15 @@ def _unwritable(path: Path, exc: OSError) -> str:
     )
 
 
+def _is_damage(exc: sqlite3.DatabaseError) -> bool:
+    """Whether SQLite says the file itself is bad (not a lock, a full disk or a permission)."""
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    if name:
+        return name == "SQLITE_NOTADB" or name.startswith("SQLITE_CORRUPT")
+    text = str(exc)
+    return "file is not a database" in text or "malformed" in text
+
+
 def _dump(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
@@ -171,7 +210,9 @@ class Journal:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self._owner: OwnerLock | None = None
-        if str(path) != ":memory:":
+        self.damaged: DamagedJournal | None = None  # set when a damaged file was found, kept and replaced
+        on_disk = str(path) != ":memory:"
+        if on_disk:
             try:
                 # It holds numbers, goals, transcripts and pending confirm tokens: 0600 in a 0700 folder.
                 # SQLite gives its -wal and -shm files the database file's mode.
@@ -182,15 +223,75 @@ class Journal:
             except OSError as exc:
                 raise JournalError(_unwritable(self.path, exc)) from None
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=10.0)
+        try:
+            try:
+                self._open(on_disk)
+            except _Damaged as damage:
+                # Garbage over the header, random bytes, a truncated file: retrying never helps. The file is kept
+                # (the person may want it), moved out of the way, and the app goes on with an empty journal.
+                self.damaged = self._move_aside(str(damage))
+                try:
+                    self._open(on_disk)
+                except _Damaged as again:  # not even a new, empty file: the disk itself is in trouble
+                    raise JournalError(
+                        f"calle-tui cannot start a new call history at {self.path} ({again}): check that disk."
+                    ) from None
+        except BaseException:
+            if self._owner is not None:
+                self._owner.release()
+            raise
+
+    def _open(self, on_disk: bool) -> None:
+        """Connect, check the file and bring it to SCHEMA_VERSION. Raises _Damaged for a damaged file (the
+        connection closed), JournalError for a file from a newer calle-tui."""
+        self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None, timeout=10.0)
         self._db.row_factory = sqlite3.Row
         # For migrations: SQL cannot read every spelling of a status, wire/status.py can.
         self._db.create_function("status_is_finished", 1, lambda word: int(is_finished(word)), deterministic=True)
-        with self._lock:
-            if str(path) != ":memory:":
-                self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._migrate()
+        try:
+            with self._lock:
+                if on_disk:
+                    self._db.execute("PRAGMA journal_mode=WAL")
+                    # Every page once (no index cross-check: quick): a damaged page deep in the file would
+                    # otherwise surface later, in the middle of placing or following a call.
+                    found = [row[0] for row in self._db.execute("PRAGMA quick_check")]
+                    if found != ["ok"]:
+                        raise _Damaged(" ".join(str(problem) for problem in found[:1]) or "quick_check failed")
+                self._db.execute("PRAGMA synchronous=FULL")
+                self._migrate()
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            if _is_damage(exc):
+                raise _Damaged(str(exc)) from None
+            raise
+        except BaseException:
+            self._db.close()
+            raise
+
+    def _move_aside(self, reason: str) -> DamagedJournal:
+        """Rename the damaged file (and its -wal / -shm, if any) to `<name>.damaged-<UTC time>`, 0600, beside
+        it. Raises JournalError (a sentence) when it cannot be moved."""
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        target = self.path.with_name(f"{self.path.name}.damaged-{stamp}")
+        count = 1
+        while target.exists():  # a second damaged file within the same second keeps the first
+            count += 1
+            target = self.path.with_name(f"{self.path.name}.damaged-{stamp}-{count}")
+        try:
+            for suffix in ("", "-wal", "-shm"):
+                source = Path(f"{self.path}{suffix}")
+                if source.exists():
+                    moved = Path(f"{target}{suffix}")
+                    os.replace(source, moved)
+                    os.chmod(moved, 0o600)
+            private_file(self.path)
+        except OSError as exc:
+            raise JournalError(
+                f"The call history at {self.path} is damaged ({reason}) and could not be moved aside "
+                f"({(exc.strerror or 'the system refused').lower()}): move it away yourself and start calle-tui again."
+            ) from None
+        log.warning("the call history at %s was damaged (%s): moved aside to %s", self.path, reason, target)
+        return DamagedJournal(self.path, target, reason)
 
     def _migrate(self) -> None:
         """Bring the file to SCHEMA_VERSION (PRAGMA user_version), one ordered step at a time, each in its
