@@ -280,7 +280,7 @@ async def main(size: tuple[int, int], out: Path) -> None:
                     next_step=NextStep(action="done", message="Nothing more to do."),
                 )
                 worker.emit(RunFinished(run_id=RUN_ID, status="completed", result=result, transcript=tuple(turns)))
-                await until(pilot, lambda: pilot.app.screen.final is not None)
+                await until(pilot, lambda: pilot.app.screen.view.terminal)
             await pilot.pause()
 
         return monitor

@@ -27,6 +27,7 @@ from textual.screen import ModalScreen, Screen
 from calle_tui.ui.deferred import BootError, DeferredWorker
 from calle_tui.ui.messages import AppWorkerEvent
 from calle_tui.ui.paths import styles_dir
+from calle_tui.ui.runs.store import RunStore
 from calle_tui.ui.widgets.header import AppHeader, ShellStatus
 
 if TYPE_CHECKING:
@@ -120,6 +121,7 @@ class CalleApp(App[None]):
         self.clock: Callable[[], float] = clock or time.time
         self.display_tz: tzinfo | None = display_tz or _local_tz()
         self.cursor_blink = True  # snapshots set False (read by every screen's text fields)
+        self.runs = RunStore(self)  # every run's view, folded from the worker's events: the screens watch it
         self._unsubscribe: Callable[[], None] | None = None
         self._worker_closed = False
         self._connected_once = False
@@ -198,6 +200,7 @@ class CalleApp(App[None]):
     def on_mount(self) -> None:
         if not self.shell_status.server_url:
             self.shell_status = dataclasses.replace(self.shell_status, server_url=self.worker.server_url)
+        self.runs.attach(self.worker)
         self._unsubscribe = self.worker.subscribe(lambda event: self.post_message(AppWorkerEvent(event)))
         self.screen_change_signal.subscribe(self, self._give_header)
         self.push_screen(self.first_screen())
@@ -266,6 +269,7 @@ class CalleApp(App[None]):
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
+        self.runs.detach()
         if not self._worker_closed:
             self._worker_closed = True
             await self.worker.close()

@@ -97,7 +97,7 @@ async def test_no_canary_secret_reaches_any_screen_of_a_whole_journey(sandbox_fa
         await until(pilot, lambda: screen_named(app, "MonitorScreen"), rounds=3000)
         monitor = app.screen
         for rounds in range(3000):  # simulated time: jump to each wake-up of the worker until the call ends
-            if monitor.final is not None:
+            if monitor.view.terminal:
                 break
             wake = clock.next_wakeup()
             if wake is not None:
@@ -105,7 +105,7 @@ async def test_no_canary_secret_reaches_any_screen_of_a_whole_journey(sandbox_fa
             await pilot.pause()
             if rounds % 20 == 0:  # a look costs a screenshot: a sample of the live monitor is enough
                 look()
-        assert monitor.final is not None
+        assert monitor.view.terminal
         look()
         await app.run_action("history")
         await until(pilot, lambda: screen_named(app, "HistoryScreen"))

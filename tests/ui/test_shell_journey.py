@@ -94,8 +94,8 @@ async def test_sign_in_plan_answer_confirm_follow_export(sandbox_factory, tmp_pa
         assert sim.stats.run_call_sent == 1 and sim.stats.calls_placed == 1
 
         # Follow it to the end with simulated time; the bell rings wherever the user is.
-        await run_clock_until(pilot, clock, lambda: monitor.final is not None)
-        assert monitor.final.status == "completed"
+        await run_clock_until(pilot, clock, lambda: monitor.view.terminal)
+        assert monitor.view.status == "completed"
         await until(pilot, lambda: bells == [1])
         assert sim.stats.run_call_sent == 1
 

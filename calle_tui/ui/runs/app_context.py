@@ -1,5 +1,5 @@
-"""What the run screens read from the app: the injected clock, display zone, cursor-blink switch and the
-batch being sent.
+"""What the run screens read from the app: the injected clock, display zone, cursor-blink switch, the store of
+run views and the batch being sent.
 
 CalleApp provides `clock` and `display_tz` (the determinism contract); any other host app falls back to
 the wall clock and the local zone, so the screens also work in a bare `App` (tests, benchmarks).
@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from textual.widget import Widget
 
+from calle_tui.ui.runs.store import RunStore
+
 if TYPE_CHECKING:
     from calle_tui.core.batch.session import BatchSession
 
@@ -24,6 +26,13 @@ def clock_of(app: Any) -> Callable[[], float]:
 
 def tz_of(app: Any) -> tzinfo | None:
     return getattr(app, "display_tz", None)
+
+
+def runs_of(app: Any) -> RunStore | None:
+    """The app's store of run views (CalleApp.runs); None in a host app that keeps none (a screen then keeps
+    one of its own)."""
+    store = getattr(app, "runs", None)
+    return store if isinstance(store, RunStore) else None
 
 
 def batch_session_of(app: Any) -> BatchSession | None:

@@ -50,6 +50,7 @@ class TranscriptLog(FollowsEnd, ScrollView, can_focus=True):
         self.placeholder = placeholder  # shown, dimmed, while there is nothing to show
         self._turns: list[tuple[str, str]] = []
         self._lines: list[tuple[str | None, str]] = []  # (speaker on a turn's first line, else None; text)
+        self._starts: list[int] = []  # each turn's first line in _lines (once wrapped)
         self._wrap_width = 0
         self._styles: dict[str, Style] = {}
 
@@ -75,15 +76,27 @@ class TranscriptLog(FollowsEnd, ScrollView, can_focus=True):
         self._turns.extend((_CONTROL.sub(" ", speaker or "") or "?", text or "") for speaker, text in turns)
         if self._wrap_width:
             for speaker, text in self._turns[start:]:
+                self._starts.append(len(self._lines))
                 self._wrap_into(speaker, text, self._wrap_width, self._lines)
             self.virtual_size = Size(self._wrap_width, len(self._lines))
         self.lines_added(len(self._lines) - shown)
         self.refresh()
 
+    def replace_from(self, index: int, turns: Iterable[tuple[str, str]]) -> None:
+        """The turns from `index` on replaced by `turns` (a line corrected after it was shown), re-wrapping only
+        those; the view follows the end as when turns are appended."""
+        if index < len(self._turns):
+            del self._turns[index:]
+            if self._wrap_width:
+                del self._lines[self._starts[index] :]
+                del self._starts[index:]
+        self.append_turns(turns)
+
     def replace_turns(self, turns: Iterable[tuple[str, str]]) -> None:
         """The final transcript in place of what was heard live: read from its end, like a new log."""
         self._turns.clear()
         self._lines.clear()
+        self._starts.clear()
         self.virtual_size = Size(self._wrap_width, 0)
         self.append_turns(turns)
         self.follow_again()
@@ -100,9 +113,11 @@ class TranscriptLog(FollowsEnd, ScrollView, can_focus=True):
         if width != self._wrap_width:
             self._wrap_width = width
             lines: list[tuple[str | None, str]] = []
+            starts: list[int] = []
             for speaker, text in self._turns:
+                starts.append(len(lines))
                 self._wrap_into(speaker, text, width, lines)
-            self._lines = lines
+            self._lines, self._starts = lines, starts
             self.virtual_size = Size(width, len(lines))
             self.refresh()
 

@@ -1,7 +1,8 @@
 """Follow one run live: status, polling state, activity, transcript, and the outcome when it ends.
 
-All data arrives from the worker as events (bridge.py); the screen asks the worker to follow the run and,
-on `r`, to check now. Transcript lines go to a virtualised view in batches, so a long call stays smooth.
+The screen draws the run's view from the app's store of runs (ui/runs/store.py: the worker's events folded by
+core's reducer) and redraws what a change touched; it asks the worker to follow the run and, on `r`, to check
+now. Transcript lines go to a virtualised view in batches, so a long call stays smooth.
 Exports are written by calle_tui.core.runs.export; copying uses the terminal's clipboard (OSC 52).
 """
 
@@ -20,7 +21,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Label, Static
 
-from calle_tui.core.events import ErrorEvent, RunFinished, RunUpdate
+from calle_tui.core.events import RunUpdate
 from calle_tui.core.runs.export import (
     DETAIL_LABELS,
     TranscriptExport,
@@ -29,13 +30,12 @@ from calle_tui.core.runs.export import (
     to_markdown,
 )
 from calle_tui.core.runs.polling import asks_user
-from calle_tui.core.runs.runview import RunView, apply, outcome_line
-from calle_tui.core.wire.contract import TranscriptTurn, parse_time
+from calle_tui.core.runs.runview import RunView, outcome_line
+from calle_tui.core.wire.contract import ActivityEntry, TranscriptTurn, parse_time
 from calle_tui.core.wire.status import phase_label
 from calle_tui.core.worker_api import RunRecord, WorkerAPI, WorkerError
-from calle_tui.ui.bridge import WorkerEventMessage, WorkerEventsMixin
 from calle_tui.ui.paths import styles_path
-from calle_tui.ui.runs.app_context import clock_of, tz_of
+from calle_tui.ui.runs.app_context import clock_of, runs_of, tz_of
 from calle_tui.ui.runs.follow_end import ActivityLog, FollowChanged
 from calle_tui.ui.runs.format import (
     format_clock,
@@ -46,6 +46,7 @@ from calle_tui.ui.runs.format import (
     short_phone,
     status_look,
 )
+from calle_tui.ui.runs.store import RunChanged, RunStore
 from calle_tui.ui.runs.transcript import TranscriptLog
 
 SPEECH = "speech"
@@ -53,7 +54,7 @@ ACTIVITY = "Activity"
 TRANSCRIPT = "Transcript"
 
 
-class MonitorScreen(WorkerEventsMixin, Screen):
+class MonitorScreen(Screen):
     CSS_PATH = str(styles_path("runs.tcss"))
     # A tall terminal gives the outcome (summary, judgement, details) room instead of an empty transcript.
     VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-short"), (34, "-tall")]
@@ -69,26 +70,39 @@ class MonitorScreen(WorkerEventsMixin, Screen):
         self.worker = worker
         self.run_id = run_id
         self.record = record
-        # Everything known about the run, folded by core's one reducer (core/runs/runview.py); the screen only
-        # draws it. Pages and entries only ever add to it, so no update can take anything away.
+        # Everything known about the run, folded by core's one reducer (core/runs/runview.py) into the app's
+        # store of runs (ui/runs/store.py); the screen only draws the store's view and watches it for changes.
         self.view = RunView(
-            run_id=run_id, status=record.status if record else "queued", terminal=bool(record and record.terminal)
+            run_id=run_id,
+            status=record.status if record else "queued",
+            terminal=bool(record and record.terminal),
+            poll_state="finished" if record and record.terminal else "waiting_first",
         )
-        self.poll_state = "finished" if record and record.terminal else "waiting_first"
-        self.next_poll_at: float | None = None
-        self.poll_message = ""
-        self.final: RunFinished | None = None
         self._started_at: float | None = record.created_at if record else None
         self._finished_at: float | None = None
-        self._written = 0  # entries of the view already drawn
+        self._drawn: tuple[ActivityEntry, ...] = ()  # the view's entries the activity log and transcript show
+        self._said: tuple[TranscriptTurn, ...] = ()  # the live transcript shown
         self._final_transcript_shown = False
         self._activity_count = 0
         self._problem_shown = False
+        self._store: RunStore | None = None
         self.title = self._title()
 
     @property
     def status(self) -> str:
         return self.view.status
+
+    @property
+    def poll_state(self) -> str:
+        return self.view.poll_state
+
+    @property
+    def next_poll_at(self) -> float | None:
+        return self.view.next_poll_at
+
+    @property
+    def poll_message(self) -> str:
+        return self.view.poll_message
 
     def compose(self) -> ComposeResult:
         with Vertical(id="monitor-head"):
@@ -106,13 +120,16 @@ class MonitorScreen(WorkerEventsMixin, Screen):
     def on_mount(self) -> None:
         if self._started_at is None:
             self._started_at = clock_of(self.app)()
-        # A run reopened from History (or after a restart) is redrawn from the journal at once: its whole
-        # activity, last status, summary and transcript; then only what is new arrives from the worker.
-        stored = self._stored_view()
-        if stored is not None:
-            self.view = stored
-            if stored.terminal:
-                self.poll_state = "finished"
+        store = runs_of(self.app)
+        if store is None:  # a host app without a store of runs (a test, a benchmark): this screen keeps one
+            store = RunStore(self)
+            store.attach(self.worker)
+        self._store = store
+        # A run reopened from History (or after a restart) is drawn at once from what the store holds, which
+        # starts from the journal: its whole activity, last status, summary and transcript.
+        known = store.get(self.run_id)
+        if known is not None:
+            self.view = known
         if self.view.terminal:
             self._finished_at = self.view.last_checked_at or self._started_at
         self.query_one("#monitor-info", Static).update(self._info_text())
@@ -123,93 +140,77 @@ class MonitorScreen(WorkerEventsMixin, Screen):
         outcome = self.query_one("#monitor-outcome", VerticalScroll)
         self.watch(outcome, "scroll_y", self._hint_more_outcome, init=False)
         self.watch(outcome, "virtual_size", lambda _size: self.call_after_refresh(self._hint_more_outcome), init=False)
-        # After this mount finishes, so the bridge has subscribed before the worker can report anything.
+        store.watch(self, self._on_run_changed)
+        # After this mount finishes, so this screen watches the store before the worker can report anything.
         # A run the journal knows has finished is drawn from it and never followed (or polled) again.
         if not self.view.terminal:
             self.call_later(self.worker.follow, self.run_id)
 
-    def _stored_view(self) -> RunView | None:
-        """The journal's view of the run (whole activity, status, summary, transcript); None when it has none."""
-        try:
-            return self.worker.run_view(self.run_id)
-        except WorkerError:
-            return None
+    def on_unmount(self) -> None:
+        if self._store is not None and self._store is not runs_of(self.app):
+            self._store.detach()  # the screen's own
 
-    # --- events -------------------------------------------------------------------------------------
+    # --- changes --------------------------------------------------------------------------------------
 
-    @on(WorkerEventMessage)
-    def _on_worker_event(self, message: WorkerEventMessage) -> None:
-        event = message.event
-        if isinstance(event, RunUpdate) and event.run_id == self.run_id:
-            self._apply_update(event)
-        elif isinstance(event, RunFinished) and event.run_id == self.run_id:
-            self._apply_finished(event)
-        elif isinstance(event, ErrorEvent) and event.run_id == self.run_id:
-            self._note(f"{event.message} {event.action}".strip(), error=True)
-
-    def _apply_update(self, event: RunUpdate) -> None:
-        if self.final is not None:
-            return  # a late poll cannot undo the end
-        self.view = view = apply(self.view, event)
-        self.poll_state = event.poll_state
-        self.next_poll_at = event.next_poll_at
-        self.poll_message = event.message
-        problem = event.problem
-        if problem:
-            self._note(problem, error=True)
+    def _on_run_changed(self, change: RunChanged) -> None:
+        if change.run_id != self.run_id or change.view is None:
+            return
+        self.view = view = change.view
+        event = change.event
+        if view.problem:
+            self._note(view.problem, error=True)
         elif self._problem_shown:
-            self._note("")  # the trouble is over: a page arrived, or the connection is being restored
-        if event.poll_state == "waiting" and event.message and not problem:
+            self._note("")  # the trouble is over: a page arrived, the connection is being restored, the call ended
+        if isinstance(event, RunUpdate) and view.poll_state == "waiting" and view.poll_message and not view.problem:
             # A server that answers in words instead of data: show what it said, in full, under the status.
-            self._note(f"The server said: {event.message}")
+            self._note(f"The server said: {view.poll_message}")
         if view.terminal and self._finished_at is None:
             self._finished_at = clock_of(self.app)()
         self._render_entries()
         self._render_status()
         self._render_outcome()
 
-    def _apply_finished(self, event: RunFinished) -> None:
-        self.final = event
-        self.view = apply(self.view, event)
-        self.poll_state = "finished"
-        self.next_poll_at = None
-        self.poll_message = ""
-        if self._problem_shown:
-            self._note("")  # no retry is coming: the call has ended
-        if self._finished_at is None:
-            self._finished_at = clock_of(self.app)()
-        self._render_entries()
-        self._render_status()
-        self._render_outcome()
-
     def _render_entries(self) -> None:
-        """Draw the entries not drawn yet, in one batch: speech to the live transcript, the rest to the
-        activity log; once the server's final transcript is known it replaces what was heard live."""
-        tz = tz_of(self.app)
-        fresh = self.view.entries[self._written :]
-        self._written = len(self.view.entries)
-        speech: list[TranscriptTurn] = []
-        lines: list[str] = []
-        for entry in fresh:
-            if entry.type == SPEECH:
-                speech.append(TranscriptTurn(at=entry.at, speaker=entry.speaker or "?", text=entry.text))
-                continue
-            when = parse_time(entry.at)
-            if when is not None:
-                stamp = format_clock(when.timestamp(), tz) + "  "
-            else:  # no time, or one we cannot read: shown as the server wrote it
-                sent = (entry.extra_fields or {}).get("time_as_sent")
-                stamp = f"{sent}  " if sent else ""
-            lines.append(f"{stamp}{entry.text or entry.type}")
+        """Draw what changed, in one batch: new activity to the log (all of it again when an entry arrived
+        before ones shown: the log is in the server's time order), the live transcript from its first changed
+        line (a corrected line replaces its rough version); once the server's final transcript is known it
+        replaces what was heard live."""
+        entries, drawn = self.view.entries, self._drawn
+        log = self.query_one("#monitor-activity", ActivityLog)
+        if drawn and (len(entries) < len(drawn) or entries[len(drawn) - 1] is not drawn[-1]):
+            log.clear()
+            self._activity_count, drawn = 0, ()
+        self._drawn = entries
+        lines = [self._activity_line(e) for e in entries[len(drawn) :] if e.type != SPEECH]
         if lines:
             self._activity_count += len(lines)
-            self.query_one("#monitor-activity", ActivityLog).write_lines(lines)
+            log.write_lines(lines)
         transcript = self.query_one(TranscriptLog)
-        if self.view.transcript and not self._final_transcript_shown:
-            self._final_transcript_shown = True
-            transcript.replace_turns((t.speaker, t.text) for t in self.view.transcript)
-        elif speech and not self._final_transcript_shown:
-            transcript.append_turns((t.speaker, t.text) for t in speech)
+        if self.view.transcript:
+            if not self._final_transcript_shown:
+                self._final_transcript_shown = True
+                transcript.replace_turns((t.speaker, t.text) for t in self.view.transcript)
+            return
+        said, shown = self.view.said, self._said
+        if said is shown:
+            return
+        same = 0
+        if shown and len(said) >= len(shown) and said[len(shown) - 1] is shown[-1]:
+            same = len(shown)  # the usual case: lines added after the ones shown
+        else:
+            while same < min(len(said), len(shown)) and said[same] is shown[same]:
+                same += 1
+        self._said = said
+        transcript.replace_from(same, ((t.speaker, t.text) for t in said[same:]))
+
+    def _activity_line(self, entry: ActivityEntry) -> str:
+        when = parse_time(entry.at)
+        if when is not None:
+            stamp = format_clock(when.timestamp(), tz_of(self.app)) + "  "
+        else:  # no time, or one we cannot read: shown as the server wrote it
+            sent = (entry.extra_fields or {}).get("time_as_sent")
+            stamp = f"{sent}  " if sent else ""
+        return f"{stamp}{entry.text or entry.type}"
 
     @on(FollowChanged)
     def _on_follow_changed(self, message: FollowChanged) -> None:
@@ -262,7 +263,7 @@ class MonitorScreen(WorkerEventsMixin, Screen):
         tz = tz_of(self.app)
         left = None if self.next_poll_at is None else max(0, round(self.next_poll_at - now))
         state = self.poll_state
-        if state == "finished" or self.final is not None:
+        if state == "finished" or self.view.terminal:
             return "· Finished"
         if state == "waiting_first":
             if left is None:
@@ -374,7 +375,7 @@ class MonitorScreen(WorkerEventsMixin, Screen):
     # --- actions ------------------------------------------------------------------------------------
 
     async def action_refresh(self) -> None:
-        if self.final is not None or self.poll_state == "finished":
+        if self.view.terminal or self.poll_state == "finished":
             self._note("The call has finished: there is nothing new to check.")
             return
         try:
