@@ -21,6 +21,7 @@ from calle_tui.core.auth.broker import BrokerClient, BrokerError, token_usable
 from calle_tui.core.auth.secret_store import choose_secret_store
 from calle_tui.core.auth.token_storage import ServerTokenStorage
 from calle_tui.core.config.settings import Settings, load_settings
+from calle_tui.core.store.logs import shown_url
 
 STORE_WORDS = {"keyring": "the system keyring", "memory": "memory only", "file": "a private file (opt-in)"}
 
@@ -43,7 +44,7 @@ def status_of(settings: Settings, storage: Any, now: float | None = None) -> dic
     signed_in = storage.has_tokens()
     pending = broker_for(settings).pending_file.load()
     return {
-        "server_url": settings.url,
+        "server_url": shown_url(settings.url),  # as people may see it: never a user:password in the URL
         "signed_in": signed_in,
         "usable": signed_in and token_usable(expires_at, now),
         "expires_at": expires_at,
@@ -80,7 +81,7 @@ async def login(settings: Settings, storage: Any, *, err: TextIO, clock: Any = N
             await broker.sign_in(storage, show, timeout=settings.login_timeout_seconds)
         except BrokerError as exc:
             return False, "broker", exc.sentence
-        return True, "broker", f"Signed in to {settings.url}."
+        return True, "broker", f"Signed in to {shown_url(settings.url)}."
     return await _browser_login(settings, storage, err)
 
 
@@ -105,7 +106,7 @@ async def _browser_login(settings: Settings, storage: Any, err: TextIO) -> tuple
         while True:
             event = await asyncio.wait_for(seen.get(), settings.login_timeout_seconds)
             if isinstance(event, ToolsListed):
-                return True, "stored", f"Already signed in to {settings.url}."
+                return True, "stored", f"Already signed in to {shown_url(settings.url)}."
             if isinstance(event, ErrorEvent):
                 return False, "oauth", event.message
             if isinstance(event, SignInNeeded):
@@ -114,7 +115,7 @@ async def _browser_login(settings: Settings, storage: Any, err: TextIO) -> tuple
             await worker.sign_in(None if settings.login == "auto" else settings.login)
         except WorkerError as exc:
             return False, "oauth", exc.message
-        return True, "oauth", f"Signed in to {settings.url}."
+        return True, "oauth", f"Signed in to {shown_url(settings.url)}."
     except TimeoutError:
         return False, "oauth", "The server did not answer in time."
     finally:
@@ -137,11 +138,13 @@ def run_account(args: Any, *, out: TextIO | None = None, err: TextIO | None = No
         if args.command == "logout":
             asyncio.run(storage.clear())
             broker_for(settings).pending_file.clear()
-            sentence = f"Signed out of {settings.url}."
-            print(json.dumps({"server_url": settings.url, "signed_in": False}) if as_json else sentence, file=out)
+            sentence = f"Signed out of {shown_url(settings.url)}."
+            print(
+                json.dumps({"server_url": shown_url(settings.url), "signed_in": False}) if as_json else sentence, file=out
+            )
             return 0
         if status_of(settings, storage, now)["usable"] and not getattr(args, "force", False):
-            ok, how, sentence = True, "stored", f"Already signed in to {settings.url} (--force signs in again)."
+            ok, how, sentence = True, "stored", f"Already signed in to {shown_url(settings.url)} (--force signs in again)."
         else:
             ok, how, sentence = asyncio.run(login(settings, storage, err=err))
         if ok and storage.store.kind == "memory":

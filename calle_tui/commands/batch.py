@@ -24,6 +24,7 @@ from calle_tui.core.batch.plan import DEFAULT_CONCURRENCY, PlannedLine, plan_lin
 from calle_tui.core.config.settings import Settings, load_settings
 from calle_tui.core.store.journal import Journal
 from calle_tui.core.store.logs import mask_known_secrets as safe_text
+from calle_tui.core.store.logs import shown_url
 from calle_tui.core.support.phones import numbers_in_text
 from calle_tui.core.worker import CalleWorker
 from calle_tui.ui.runs.format import format_phone  # display only; no Textual behind it
@@ -61,7 +62,7 @@ async def dry_run(
         if failed is not None:
             raise DryRunFailed(failed.detail)
         if listed is None or "plan_call" not in listed.tool_names:
-            raise DryRunFailed(f"{settings.url} is not a CALL-E endpoint: it offers no plan_call.")
+            raise DryRunFailed(f"{shown_url(settings.url)} is not a CALL-E endpoint: it offers no plan_call.")
         return await plan_lines(worker, batch.lines, concurrency=concurrency)
     finally:
         await worker.close()
@@ -117,7 +118,7 @@ def render_table(batch: BatchFile, planned: list[PlannedLine], url: str) -> str:
 
     width = min(DESTINATION_WIDTH, max([len("destination"), *(len(r[1]) for r in table)]))
     id_width = max([len("plan"), *(len(r[2]) for r in table)])
-    lines = [f"calle-tui batch (dry run, plan_call only): {batch.call_count} calls, planned at {url}", ""]
+    lines = [f"calle-tui batch (dry run, plan_call only): {batch.call_count} calls, planned at {shown_url(url)}", ""]
     lines.append(f"{'line':>5}  {'destination':<{width}}  {'plan':<{id_width}}  result")
     for number, destination, shown_id, result in table:
         lines.append(f"{number:>5}  {destination:<{width}}  {shown_id:<{id_width}}  {result}")

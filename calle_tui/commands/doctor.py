@@ -34,6 +34,7 @@ from calle_tui.core.events import (
 )
 from calle_tui.core.store.journal import Journal
 from calle_tui.core.store.logs import mask_known_secrets as safe_text
+from calle_tui.core.store.logs import shown_url
 from calle_tui.core.wire.contract import SAFE_TOOL_NAMES, TOOL_NAMES, places_calls
 from calle_tui.core.wire.envelope import Refused, read_reply, reply_text, server_text
 from calle_tui.core.worker import CalleWorker
@@ -85,7 +86,7 @@ async def diagnose(
 ) -> Report:
     """Run the smoke test and return the report. `notify` receives sign-in hints (the authorize URL).
     `try_tool`: call that tool once instead of the CALL-E checks (refused_tool() must have passed it)."""
-    report = Report(url=settings.url)
+    report = Report(url=shown_url(settings.url))  # never a user:password written in the URL
     refusal = refused_tool(try_tool) if try_tool is not None else None
     if refusal:
         report.steps.append(Step(f"call {try_tool}", False, 0.0, refusal))
@@ -241,7 +242,7 @@ async def connect_and_sign_in(
         except Exception as exc:  # noqa: BLE001 - the caller reports, it does not crash
             outcome = ErrorEvent(message=safe_text(str(exc)) or "The connection failed unexpectedly.")
     if isinstance(outcome, ToolsListed | SignInNeeded):
-        steps.append(Step("connect", True, t.seconds, f"Reached {url}."))
+        steps.append(Step("connect", True, t.seconds, f"Reached {shown_url(url)}."))
     else:
         detail = "No answer from the server." if outcome is None else outcome.message
         # The worker's message says it will retry; the caller does not, it reports and stops.

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from calle_tui.core.store.logs import shown_url
+
 
 class EndpointError(ValueError):
     """The address cannot be used; the text says why, for a person."""
@@ -36,4 +38,5 @@ def validate_url(url: object) -> str:
 
 
 def _shown(text: str, limit: int = 80) -> str:
+    text = shown_url(text)  # a refused address is named without the user:password written in it
     return text if len(text) <= limit else text[: limit - 1] + "…"

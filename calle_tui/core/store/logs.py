@@ -9,7 +9,9 @@ and token responses, and a full-screen TUI must never have log lines scribbled o
   (which prints to stderr when a record finds no handler) points at the file instead.
 
 Words shown to people never go through `redact()` (its field patterns would hide a server's ordinary
-`code` or `state` words); they get `mask_known_secrets()`, which replaces only the registered values.
+`code` or `state` words); they get `mask_known_secrets()`, which replaces only the registered values and the
+userinfo of any http(s) URL (`http://user:pass@host` -> `http://user:[redacted]@host`). A URL shown on its
+own (the server's address, in the header, doctor, status, login) goes through `shown_url()`.
 
 `redact()` scrubs well-known secret shapes (query/form fields, JSON fields, reprs, Bearer/Basic headers) and
 every value passed to `register_secret()`, in raw, URL-encoded and base64 forms (base64 also when the secret
@@ -58,6 +60,11 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     # The SDK's "State parameter mismatch: <got> != <expected>"
     (re.compile(r"(?i)(state parameter mismatch:?)\s*\S+\s*!=\s*\S+"), rf"\1 {MASK} != {MASK}"),
 ]
+
+# The userinfo of an http(s) URL: `user:password@` (a password, or a token given as the user name). Up to the
+# last @ before the path, query or fragment, as urlsplit reads it; never across a quote or a bracket, so the
+# next field of compact JSON (`"http://h","mail":"a@b"`) is not taken for it.
+_URL_USERINFO = re.compile(r"(?i)\b(https?://)([^\s/?#\"'<>\\\[\]{}|^`]*)@")
 
 _lock = threading.RLock()  # re-entrant: a record logged while it is held is masked through it too
 _secrets: set[str] = set()
@@ -135,15 +142,32 @@ def _pattern() -> re.Pattern[str] | None:
 
 
 def mask_known_secrets(text: str) -> str:
-    """`text` with every registered secret (our tokens, codes, client secret, confirm tokens) replaced, and
-    nothing else: for words people read, where a server's `code: "..."` or `state=CA` must stay as written.
-    Only the log file also gets the field-name patterns of `redact`."""
+    """`text` with every registered secret (our tokens, codes, client secret, confirm tokens) and the userinfo
+    of every http(s) URL replaced, and nothing else: for words people read, where a server's `code: "..."` or
+    `state=CA` must stay as written. Only the log file also gets the field-name patterns of `redact`."""
     if not text:
         return text
     if not isinstance(text, str):
         text = str(text)
     pattern = _pattern()
-    return pattern.sub(MASK, text) if pattern is not None else text
+    if pattern is not None:
+        text = pattern.sub(MASK, text)
+    return _URL_USERINFO.sub(_hide_userinfo, text) if "@" in text else text
+
+
+def shown_url(url: str) -> str:
+    """A URL as people may see it (the server's address on screen, in doctor, status and login): its
+    userinfo hidden (`http://user:[redacted]@host/mcp`, `https://[redacted]@host/mcp`), any registered secret
+    masked, the rest as given. The worker keeps using the URL itself."""
+    return mask_known_secrets(url)
+
+
+def _hide_userinfo(match: re.Match[str]) -> str:
+    scheme, userinfo = match.group(1), match.group(2)
+    if not userinfo:
+        return match.group(0)
+    user, colon, _password = userinfo.partition(":")
+    return f"{scheme}{user}:{MASK}@" if colon and user else f"{scheme}{MASK}@"
 
 
 def redact(text: str) -> str:

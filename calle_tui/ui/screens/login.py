@@ -33,6 +33,7 @@ from textual.screen import Screen
 from textual.style import Style
 from textual.widgets import Button, Footer, Input, Static
 
+from calle_tui.core.store.logs import shown_url
 from calle_tui.ui.bridge import WorkerEventMessage, WorkerEventsMixin
 from calle_tui.ui.runs.app_context import clock_of
 from calle_tui.ui.widgets.header import AppHeader
@@ -293,7 +294,7 @@ class LoginScreen(WorkerEventsMixin, Screen[None]):
 
     def _facts(self) -> Content:
         status = self._auth_status()
-        server = (status.server_url if status else "") or self.worker.server_url
+        server = shown_url((status.server_url if status else "") or self.worker.server_url)  # no user:password
         if status is not None and status.signed_in:
             state: Content = Content.assemble(("✓ Signed in", "$success"), self._until(status.expires_at))
         elif not self.heard_back and self.leave_when_signed_in and self.phase == "idle":
@@ -679,7 +680,8 @@ class LoginScreen(WorkerEventsMixin, Screen[None]):
 
         sure = await self.app.push_screen_wait(
             YesNoModal(
-                f"Sign out of {self.worker.server_url}? calle-tui forgets this server's session on this machine.",
+                f"Sign out of {shown_url(self.worker.server_url)}? calle-tui forgets this server's session on this "
+                "machine.",
                 yes="Sign out",
                 no="Stay signed in",
                 title="Sign out",

@@ -13,6 +13,8 @@ from textual.app import RenderResult
 from textual.content import Content
 from textual.widget import Widget
 
+from calle_tui.core.store.logs import shown_url
+
 _CONNECTION_LOOK: dict[str, tuple[str, str, str]] = {
     "disconnected": ("○", "$text-muted", "offline"),
     "connecting": ("◌", "$warning", "connecting"),
@@ -45,18 +47,20 @@ PRODUCTION_LABEL = "production: real calls"
 def server_label(url: str, *, demo: bool = False) -> str:
     """Which server, in the words that matter: CALL-E production places real calls, so it is named as such;
     "sandbox" only for the demo's own (it is known to ring nothing); any other server on this machine is a
-    "local server", which could be anything."""
+    "local server", which could be anything. Never the URL's user name and password: an address that cannot
+    be read (shown before it is checked) is shown without them."""
     from calle_tui import PRODUCTION_URL
 
     try:
         parts = urlsplit(url)
         production = urlsplit(PRODUCTION_URL).hostname
+        port = parts.port
     except ValueError:
-        return url
-    host = parts.hostname or url
+        return shown_url(url)
+    host = parts.hostname or shown_url(url)
     if host == production:
         return PRODUCTION_LABEL
-    label = f"{host}:{parts.port}" if parts.port else host
+    label = f"{host}:{port}" if port else host
     if host in {"127.0.0.1", "localhost", "::1"}:
         return f"{'sandbox' if demo else 'local server'} {label}"
     return label
