@@ -27,7 +27,7 @@ from textual.screen import ModalScreen, Screen
 from calle_tui.ui.deferred import BootError, DeferredWorker
 from calle_tui.ui.messages import AppWorkerEvent
 from calle_tui.ui.paths import styles_dir
-from calle_tui.ui.runs.store import RunStore
+from calle_tui.ui.runs.store import RunChanged, RunStore
 from calle_tui.ui.widgets.header import AppHeader, ShellStatus
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
     from calle_tui.core.batch.session import BatchSession
     from calle_tui.core.config.settings import Settings
-    from calle_tui.core.events import RunFinished
+    from calle_tui.core.runs.runview import RunView
     from calle_tui.core.store.drafts import DraftStore
     from calle_tui.core.worker_api import RunRecord, WorkerAPI
 
@@ -89,7 +89,6 @@ class CalleApp(App[None]):
     ]
 
     shell_status: var[ShellStatus] = var(ShellStatus)
-    live_runs: var[tuple[RunRecord, ...]] = var(tuple)  # calls followed and not ended, newest first
     resumes_live_calls = True  # False for the demo: its sandbox, and its calls, end with the app
     pending_batch: str | None = None  # `--batch FILE`: opened once connected and signed in
     quit_note = ""  # left in the terminal after a quit while calls are live
@@ -203,6 +202,7 @@ class CalleApp(App[None]):
         self.runs.attach(self.worker)
         self._unsubscribe = self.worker.subscribe(lambda event: self.post_message(AppWorkerEvent(event)))
         self.screen_change_signal.subscribe(self, self._give_header)
+        self.runs.watch(self, self._on_run_changed)
         self.push_screen(self.first_screen())
         # Paint first, then build and start the worker (settings, contract models, the mcp SDK: ~100 ms of
         # imports). Textual runs this once the screen has nothing left to draw, so the first screen is whole.
@@ -274,12 +274,16 @@ class CalleApp(App[None]):
             self._worker_closed = True
             await self.worker.close()
 
+    @property
+    def live_runs(self) -> tuple[RunRecord, ...]:
+        """Calls followed and not ended, newest first (the store of runs says)."""
+        return self.runs.live()
+
     def _read_live_runs(self) -> tuple[RunRecord, ...]:
         from calle_tui.core.worker_api import WorkerError
-        from calle_tui.ui.widgets.live_calls import live_runs
 
         try:
-            self.live_runs = live_runs(self.worker.history())
+            self.runs.remember(self.worker.history())
         except (WorkerError, AttributeError):  # no history to read (yet): nothing to say
             pass
         return self.live_runs
@@ -289,7 +293,7 @@ class CalleApp(App[None]):
 
         # Quitting stops only the following: say so, so nobody takes it for hanging up.
         self.quit_note = quit_note(
-            self._read_live_runs() if not self._worker_closed else (), resumes=self.resumes_live_calls
+            self._read_live_runs() if not self._worker_closed else (), self.runs, resumes=self.resumes_live_calls
         )
         try:
             await self.close_worker()
@@ -302,7 +306,6 @@ class CalleApp(App[None]):
         from calle_tui.core.events import (
             ConnectionChanged,
             ErrorEvent,
-            RunFinished,
             SignedIn,
             SignedOut,
             SignInEnding,
@@ -339,9 +342,6 @@ class CalleApp(App[None]):
             self._show_sign_in_link(event)
         elif isinstance(event, SignInEnding):
             self._ask_to_sign_in(event.reason, renew=True)  # still signed in: nothing else changes yet
-        elif isinstance(event, RunFinished):
-            self._announce_finished(event)
-            self.live_runs = tuple(r for r in self.live_runs if r.run_id != event.run_id)
         elif isinstance(event, ErrorEvent) and event.run_id is None and event.plan_id is None:
             # Run and plan errors belong to the screen showing that run or plan; the rest are app-wide.
             self._show_problem(event.message, event.action)
@@ -366,30 +366,29 @@ class CalleApp(App[None]):
             return
         self.push_screen(self.new_login(leave_when_signed_in=True, reason=reason, renew=renew))
 
-    def _announce_finished(self, event: RunFinished) -> None:
+    def _on_run_changed(self, change: RunChanged) -> None:
+        # The change that ended a run the store was following, once: a run reopened from History, or a finish
+        # reported again, is no change and rings no second bell.
+        if change.ended and change.view is not None:
+            self._announce_finished(change.view)
+
+    def _announce_finished(self, view: RunView) -> None:
         import textwrap
 
         from calle_tui.core.runs.runview import outcome_line
         from calle_tui.core.wire.status import reached_person
         from calle_tui.ui.runs.format import status_look
 
-        # Once per run and app: a run reopened from History, or a finish reported again, rings no second bell.
-        announced: set[str] = vars(self).setdefault("_announced_runs", set())
-        if event.run_id in announced:
-            return
-        announced.add(event.run_id)
-        glyph, _colour, label = status_look(event.status, event.status_text)
+        glyph, _colour, label = status_look(view.status, view.status_text)
         # "Completed" says the call ended, not that its task was done: the summary and the server's own
         # judgement say that, so they follow the status word. A server's message ("run_id not found.")
         # stands in for a summary.
-        judged = outcome_line(event.result.outcome)
-        summary = " ".join((event.result.summary or event.result.message or "").split())
+        judged = outcome_line(view.outcome)
+        summary = " ".join((view.summary or view.message or "").split())
         text = f"{glyph} The call ended: {label}." + (f" {judged}." if judged else "")
         text += f" {textwrap.shorten(summary, 160, placeholder='…')}" if summary else ""
         # A call that did not reach its person, or whose task the server judged not done, is a warning.
-        failed = reached_person(event.status) is False or (
-            event.result.outcome is not None and event.result.outcome.task_completed is False
-        )
+        failed = reached_person(view.status) is False or (view.outcome is not None and view.outcome.task_completed is False)
         self.bell()
         self.notify(text, title="Call finished", severity="warning" if failed else "information")
 

@@ -1,5 +1,6 @@
-"""Starting while a followed call is still live says so on the composer and offers to open it; quitting
-during a live call says the call goes on at CALL-E and will be followed again."""
+"""Starting while a followed call is still live says so on the composer and offers to open it, with its status
+as the monitor shows it (the app's store of runs); quitting during a live call says the call goes on at
+CALL-E and will be followed again."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from fake_worker import FakeWorker
 from fakes_shell import make_app, sample_records, until
 from textual.widgets import Static
 
+from calle_tui.core.events import RunUpdate
 from calle_tui.ui.screens.monitor import MonitorScreen
 
 
@@ -28,6 +30,17 @@ async def test_a_call_still_live_at_start_up_is_said_on_the_composer_and_ctrl_o_
         app.pop_screen()
         await pilot.pause()
         assert not app.screen.query_one("#composer-live", Static).display
+
+
+async def test_the_line_says_the_status_the_worker_reports_in_the_servers_word(tmp_path):
+    worker = FakeWorker(signed_in=True, records=sample_records())
+    app = make_app(worker, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: type(app.screen).__name__ == "ComposerScreen" and bool(app.live_runs))
+        line = app.screen.query_one("#composer-live", Static)
+        worker.emit(RunUpdate(run_id="run-0004", status="preparing", poll_state="waiting", status_text="PREPARING"))
+        await until(pilot, lambda: "(preparing)" in str(line.render()))
+        assert str(line.render()) == "● A call is still live: +1 415-555-0100 (preparing). Press ctrl+o to open it."
 
 
 async def test_no_line_without_a_live_call(tmp_path):

@@ -1,18 +1,20 @@
 """The app's one home for run state: a RunView per run, folded by core's reducer (core/runs/runview.apply)
-from the worker's events, which the screens watch instead of keeping copies of their own.
+from the worker's events, which the screens watch instead of keeping copies of their own, and the journal's
+rows of the runs (`remember`: who was called, when) that say which calls are still live.
 
 The store subscribes to the worker itself, so a view is up to date the moment the worker reports, whichever
 screen is showing. A run first heard of, or first asked for, starts from what the journal holds (the worker's
 `run_view`, the same reducer over the stored pages), so a run resumed after a restart keeps its history.
 Every change is published on `changed` (a Textual signal: a watching screen's callback runs after the
-messages it already has) as a `RunChanged`: the run, its new view, the event that changed it, and whether
-this change is the one that ended the run (the bell rings for that one only, once).
+messages it already has) as a `RunChanged`: the run, its new view, the event that changed it (None when the
+journal's rows were read again), and whether this change is the one that ended the run (the bell rings for
+that one only, once).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +25,7 @@ if TYPE_CHECKING:
 
     from calle_tui.core.events import WorkerEvent
     from calle_tui.core.runs.runview import RunView
-    from calle_tui.core.worker_api import WorkerAPI
+    from calle_tui.core.worker_api import RunRecord, WorkerAPI
 
 log = logging.getLogger("calle_tui.ui")
 
@@ -31,11 +33,11 @@ log = logging.getLogger("calle_tui.ui")
 @dataclass(frozen=True)
 class RunChanged:
     """One change of the store: `view` is the run's view after `event` (None for an attempt without a run:
-    RunOutcomeUnknown, whose `run_id` is None too)."""
+    RunOutcomeUnknown, whose `run_id` is None too; all three None when the journal's rows were read again)."""
 
     run_id: str | None
     view: RunView | None
-    event: WorkerEvent
+    event: WorkerEvent | None
     ended: bool = False  # the run was live in the store and this change ended it
 
 
@@ -43,6 +45,7 @@ class RunStore:
     def __init__(self, owner: DOMNode) -> None:
         self.changed: Signal[RunChanged] = Signal(owner, "runs-changed")
         self._views: dict[str, RunView] = {}
+        self._records: dict[str, RunRecord] = {}
         self._worker: WorkerAPI | None = None
         self._unsubscribe: Callable[[], None] | None = None
 
@@ -82,6 +85,22 @@ class RunStore:
     @property
     def views(self) -> Mapping[str, RunView]:
         return self._views
+
+    def remember(self, records: Iterable[RunRecord]) -> None:
+        """The journal's rows of the runs (worker.history()), in place of those read before."""
+        self._records = {r.run_id: r for r in records if r.run_id}
+        self.changed.publish(RunChanged(None, None, None))
+
+    def ended(self, record: RunRecord) -> bool:
+        """Whether the run has ended: its view says so when the store has one, else its journal row."""
+        view = self._views.get(record.run_id or "")
+        return view.terminal if view is not None else record.terminal
+
+    def live(self) -> tuple[RunRecord, ...]:
+        """The remembered runs started and not known to have ended, newest first (an attempt whose outcome
+        is unknown has no run)."""
+        live = [r for r in self._records.values() if not self.ended(r)]
+        return tuple(sorted(live, key=lambda r: r.created_at, reverse=True))
 
     def _stored(self, run_id: str) -> RunView | None:
         if self._worker is None:

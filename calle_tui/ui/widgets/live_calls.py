@@ -1,47 +1,44 @@
 """The calls calle-tui is still following, in words: the line the composer shows when the app starts while a
 call is live (it goes on at CALL-E whether calle-tui runs or not), and the note left in the terminal on quit.
 
-The app keeps the list (`CalleApp.live_runs`, from the worker's history); this module only words it.
+Which calls are live, and their status, the app's store of runs says (`CalleApp.runs.live()`, ui/runs/store.py);
+this module only words it, each call's status as every screen shows it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from textual.reactive import Reactive
 from textual.widgets import Static
 
 from calle_tui.core.worker_api import RunRecord
+from calle_tui.ui.runs.app_context import runs_of
 from calle_tui.ui.runs.format import short_phone, status_look
+from calle_tui.ui.runs.store import RunChanged, RunStore
 
 OPEN_KEY = "ctrl+o"
 
 
-def live_runs(records: Sequence[RunRecord]) -> tuple[RunRecord, ...]:
-    """Calls started and not known to have ended, newest first (an outcome-unknown attempt has no run)."""
-    live = [r for r in records if r.run_id and not r.terminal]
-    return tuple(sorted(live, key=lambda r: r.created_at, reverse=True))
-
-
-def _who(record: RunRecord) -> str:
+def _who(record: RunRecord, store: RunStore | None) -> str:
     phone = short_phone(record.to_phones[0]) if record.to_phones else "a number not recorded"
-    _glyph, _colour, label = status_look(record.status)
+    view = store.known(record.run_id or "") if store is not None else None
+    _glyph, _colour, label = status_look(view.status, view.status_text) if view else status_look(record.status)
     return f"{phone} ({label.lower()})"
 
 
-def live_line(runs: Sequence[RunRecord]) -> str:
+def live_line(runs: Sequence[RunRecord], store: RunStore | None = None) -> str:
     if not runs:
         return ""
     if len(runs) == 1:
-        return f"● A call is still live: {_who(runs[0])}. Press {OPEN_KEY} to open it."
-    return f"● {len(runs)} calls are still live, the latest {_who(runs[0])}. Press {OPEN_KEY} to open it."
+        return f"● A call is still live: {_who(runs[0], store)}. Press {OPEN_KEY} to open it."
+    return f"● {len(runs)} calls are still live, the latest {_who(runs[0], store)}. Press {OPEN_KEY} to open it."
 
 
-def quit_note(runs: Sequence[RunRecord], *, resumes: bool = True) -> str:
+def quit_note(runs: Sequence[RunRecord], store: RunStore | None = None, *, resumes: bool = True) -> str:
     """What the terminal says after ctrl+q while calls are live."""
     if not runs:
         return ""
-    calls = "The call to " + _who(runs[0]) if len(runs) == 1 else f"{len(runs)} live calls"
+    calls = "The call to " + _who(runs[0], store) if len(runs) == 1 else f"{len(runs)} live calls"
     goes = "goes on" if len(runs) == 1 else "go on"
     if not resumes:  # the demo's sandbox ends with the app, and its call with it
         return f"calle-tui: {calls} ended with the demo's sandbox; nothing real was called."
@@ -64,12 +61,17 @@ class LiveCallsLine(Static):
     """
 
     def on_mount(self) -> None:
-        if isinstance(getattr(type(self.app), "live_runs", None), Reactive):  # a host app may not keep one
-            self.watch(self.app, "live_runs", self._show)
-        else:
+        store = runs_of(self.app)
+        if store is None:  # a host app without a store of runs
             self.display = False
+            return
+        store.watch(self, self._show)
+        self._show()
 
-    def _show(self, runs: tuple[RunRecord, ...]) -> None:
-        text = live_line(runs)
-        self.update(text)
-        self.display = bool(text)
+    def _show(self, _change: RunChanged | None = None) -> None:
+        store = runs_of(self.app)
+        text = live_line(store.live(), store) if store is not None else ""
+        if text != getattr(self, "_text", None):  # most changes (a countdown) leave the line as it is
+            self._text = text
+            self.update(text)
+            self.display = bool(text)
