@@ -76,6 +76,7 @@ class RunRecord:
     scheduled_at: str | None = None
     # run_call sent and not answered yet, sent and its answer lost, or answered with a run: never a status word.
     attempt: Literal["sent", "outcome_unknown", "started"] = "started"
+    status_text: str = ""  # the server's own word for the status on its last page ("CANCELLED"), for display
 
 
 class WorkerAPI(Protocol):

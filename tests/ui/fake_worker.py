@@ -153,17 +153,20 @@ class FakeWorker:
 
     def emit(self, event: WorkerEvent) -> None:
         """Tell subscribers, keeping what the real worker keeps: a run's last update (replayed by follow), its
-        entries and last page (for run_view), and a finished run's status in the history."""
+        entries and last page (for run_view), and a run's status (and the server's word for it) in the history."""
         if isinstance(event, RunUpdate):
             self._last_update[event.run_id] = replace(event, new_activity=())
             self._entries.setdefault(event.run_id, []).extend(event.new_activity)
             if event.result is not None:
                 self._last_page[event.run_id] = event.result
-            self._set_record(event.run_id, status=event.status or None)
+            words = event.result.status_text if event.result is not None else None
+            self._set_record(event.run_id, status=event.status or None, status_text=words or None)
         elif isinstance(event, RunFinished):
             self._finished.add(event.run_id)
             self._last_page[event.run_id] = event.result
-            self._set_record(event.run_id, status=event.status, terminal=True, summary=event.result.summary)
+            words = event.status_text or event.result.status_text or None
+            self._set_record(event.run_id, status=event.status, terminal=True, summary=event.result.summary,
+                             status_text=words)  # fmt: skip
         self._subscribers.emit(event)
 
     def _set_record(self, run_id: str, **changes) -> None:

@@ -12,6 +12,7 @@ from textual.widgets import DataTable, Input, Static
 
 from calle_tui.core.batch.send import SendLine
 from calle_tui.core.events import RunUpdate
+from calle_tui.core.runs.runview import RunView, apply
 from calle_tui.core.wire.contract import ActivityEntry
 from calle_tui.core.worker_api import RunRecord
 from calle_tui.ui.runs.board_rows import batch_progress, board_row, destination, ordered
@@ -71,8 +72,9 @@ def test_rows_put_live_calls_first_and_name_the_country():
     assert destination(["+442071838750"]) == "+44 20 7183 8750 GB"
     assert destination(["+14155550102", "+14155550112"]) == "+1 415-555-0102 US +1"
     assert destination(["5550100"]) == "5550100 (no country code)"  # never guessed
-    update = RunUpdate("run-l0", "in_progress", "waiting", next_poll_at=FIXED_NOW + 7, problem="The server is busy.")
-    row = board_row(records[1], update=update, last_line="Agent: hello", now=FIXED_NOW, tz=None)
+    update = RunUpdate("run-l0", "in_progress", "waiting", next_poll_at=FIXED_NOW + 7, problem="The server is busy.",
+                       new_activity=(ActivityEntry(id="a1", text="Agent: hello"),))  # fmt: skip
+    row = board_row(records[1], view=apply(RunView(run_id="run-l0"), update), now=FIXED_NOW, tz=None)
     assert (row.elapsed, row.next_check, row.last) == ("1:30", "in 0:07", "The server is busy.")
 
 

@@ -35,7 +35,7 @@ async def test_a_server_that_says_unknown_is_shown_as_that_status_not_as_a_lost_
     assert (record.run_id, record.status, record.terminal) == ("run-u", "unknown", False)
 
     # The board: the server's word, with the neutral look of a word we do not know.
-    row = board_row(record, update=None, last_line="", now=FIXED_NOW, tz=UTC)
+    row = board_row(record, view=None, now=FIXED_NOW, tz=UTC)
     assert (row.glyph, row.status, row.live) == ("?", "Unknown", True)
 
     worker = FakeWorker(signed_in=True, records=[record])

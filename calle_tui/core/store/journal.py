@@ -195,6 +195,13 @@ def _dump(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
+def _status_text(row: sqlite3.Row) -> str:
+    """The server's own word for a run's status on its last stored page ("" when none was stored)."""
+    last = _load(row["last_json"], None)
+    word = last.get("status_text") if isinstance(last, dict) else None
+    return word if isinstance(word, str) else ""
+
+
 def _load(text: str | None, default: Any = None) -> Any:
     if not text:
         return default
@@ -609,6 +616,7 @@ class Journal:
                     terminal=bool(row["terminal"]),
                     summary=row["summary"],
                     scheduled_at=row["scheduled_at"],
+                    status_text=_status_text(row),
                 )
             )
         records.sort(key=lambda r: r.created_at, reverse=True)

@@ -35,6 +35,16 @@ def runs_of(app: Any) -> RunStore | None:
     return store if isinstance(store, RunStore) else None
 
 
+def runs_for(screen: Any) -> RunStore:
+    """The app's store of runs, or, in a host app without one (tests, benchmarks), a store of the screen's own
+    that folds its worker's events while the screen is there."""
+    store = runs_of(screen.app)
+    if store is None:
+        store = RunStore(screen, lives_with_owner=True)
+        store.attach(screen.worker)
+    return store
+
+
 def batch_session_of(app: Any) -> BatchSession | None:
     """The batch the app opened last (CalleApp.open_batch), for the board's progress line; None elsewhere."""
     return getattr(app, "batch_session", None)

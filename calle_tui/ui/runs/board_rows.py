@@ -1,4 +1,5 @@
-"""The runs board's rows, worded from what the worker knows (history records and the followers' updates).
+"""The runs board's rows, worded from what is known of each run: its journal row (who, when) and its view in
+the app's store of runs (status, last activity, the follower's next check), as every screen words them.
 
 No Textual here: the screen (ui/screens/board.py) only lays these strings out, so the wording and the order
 are tested without a terminal.
@@ -14,7 +15,7 @@ from functools import lru_cache
 import phonenumbers
 
 from calle_tui.core.batch.send import SendLine, summary
-from calle_tui.core.events import RunUpdate
+from calle_tui.core.runs.runview import RunView
 from calle_tui.core.worker_api import RunRecord
 from calle_tui.ui.runs.format import format_duration, short_phone, status_look
 
@@ -69,37 +70,32 @@ def _destination(phones: tuple[str, ...]) -> str:
     return shown + (f" +{len(phones) - 1}" if len(phones) > 1 else "")
 
 
-def next_check(update: RunUpdate | None, now: float, *, live: bool) -> str:
+def next_check(view: RunView | None, now: float, *, live: bool) -> str:
     if not live:
         return NO_CHECK
-    if update is None:
-        return "soon"
-    if update.poll_state == "polling":
+    if view is None or (view.poll_state == "waiting_first" and view.next_poll_at is None):
+        return "soon"  # the follower has not said yet
+    if view.poll_state == "polling":
         return "now"
-    if update.poll_state == "reconnecting":
+    if view.poll_state == "reconnecting":
         return "offline"
-    if update.poll_state in {"finished", "unknown"}:
+    if view.poll_state in {"finished", "unknown"}:
         return NO_CHECK
-    if update.next_poll_at is None:
+    if view.next_poll_at is None:
         return NO_CHECK
-    left = update.next_poll_at - now
+    left = view.next_poll_at - now
     return "now" if left <= 0.5 else f"in {format_duration(left)}"
 
 
-def board_row(
-    record: RunRecord,
-    *,
-    update: RunUpdate | None,
-    last_line: str,
-    now: float,
-    tz: tzinfo | None,
-) -> BoardRow:
-    live = not record.terminal
-    status = update.status if update is not None and update.status else record.status
-    server_word = update.status_text if update is not None else None
-    if update is not None and update.problem:
-        last_line = update.problem  # a retry in progress matters more than the last thing said
-    glyph, colour, label = status_look(status, server_word or None)
+def board_row(record: RunRecord, *, view: RunView | None, now: float, tz: tzinfo | None) -> BoardRow:
+    """A run's row: from its view when the store has one (read from the journal, then folded live), else from
+    its journal row alone (a finished run far down the list: no last activity line)."""
+    live = not (view.terminal if view is not None else record.terminal)
+    status, server_word = (view.status, view.status_text) if view is not None else (record.status, record.status_text)
+    last_line = view.entries[-1].text if view is not None and view.entries else ""
+    if view is not None and view.problem:
+        last_line = view.problem  # a retry in progress matters more than the last thing said
+    glyph, colour, label = status_look(status, server_word)
     started = datetime.fromtimestamp(record.created_at, tz)
     return BoardRow(
         run_id=record.run_id or "",
@@ -112,7 +108,7 @@ def board_row(
         started=f"{started:%d %b %H:%M}",
         elapsed=format_duration(max(0.0, now - record.created_at)) if live else "ended",
         last=" ".join(last_line.split()),
-        next_check=next_check(update, now, live=live),
+        next_check=next_check(view, now, live=live),
     )
 
 

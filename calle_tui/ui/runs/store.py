@@ -42,8 +42,9 @@ class RunChanged:
 
 
 class RunStore:
-    def __init__(self, owner: DOMNode) -> None:
+    def __init__(self, owner: DOMNode, *, lives_with_owner: bool = False) -> None:
         self.changed: Signal[RunChanged] = Signal(owner, "runs-changed")
+        self._lives_with_owner = lives_with_owner  # a screen's own store: it stops folding once the screen is gone
         self._views: dict[str, RunView] = {}
         self._records: dict[str, RunRecord] = {}
         self._worker: WorkerAPI | None = None
@@ -91,6 +92,12 @@ class RunStore:
         self._records = {r.run_id: r for r in records if r.run_id}
         self.changed.publish(RunChanged(None, None, None))
 
+    def status_of(self, record: RunRecord) -> tuple[str, str]:
+        """(canonical status, the server's word) as every screen shows it: the run's view when the store has one,
+        else its journal row's."""
+        view = self._views.get(record.run_id or "")
+        return (view.status, view.status_text) if view is not None else (record.status, record.status_text)
+
     def ended(self, record: RunRecord) -> bool:
         """Whether the run has ended: its view says so when the store has one, else its journal row."""
         view = self._views.get(record.run_id or "")
@@ -118,6 +125,10 @@ class RunStore:
         from calle_tui.core.events import ErrorEvent, RunFinished, RunOutcomeUnknown, RunStarted, RunUpdate
         from calle_tui.core.runs.runview import RunView, apply
 
+        owner = self.changed.owner
+        if self._lives_with_owner and (owner is None or not owner.is_attached):
+            self.detach()
+            return
         if isinstance(event, RunStarted):
             run_id: str | None = event.result.run_id
         elif isinstance(event, RunUpdate | RunFinished | ErrorEvent):

@@ -22,8 +22,9 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Input, ProgressBar, Static
 
-from calle_tui.ui.runs.app_context import settle_blink, tz_of
+from calle_tui.ui.runs.app_context import runs_of, settle_blink, tz_of
 from calle_tui.ui.runs.board_rows import destination
+from calle_tui.ui.runs.format import status_look
 from calle_tui.ui.runs.plan_view import plan_when
 from calle_tui.ui.screens.confirm import TypedConfirmModal
 from calle_tui.ui.widgets.header import AppHeader
@@ -329,7 +330,7 @@ class BatchScreen(Screen[None]):
     def _on_line(self, line: SendLine) -> None:
         words = SEND_WORDS.get(line.state, line.state)
         if line.state == "finished":
-            words = f"✓ ended: {line.final_status or 'finished'}"
+            words = self._ended_words(line)
         elif line.message and line.state in {"refused", "waiting_for_line"}:
             words = f"{words}: {line.message}"
         try:
@@ -342,6 +343,15 @@ class BatchScreen(Screen[None]):
             counts = summary(self.session.sender.lines)
             self._status(f"Done {counts['done']} · live {counts['live']} · failed {counts['failed']} · "
                          f"waiting {counts['waiting']}. Esc stops sending; F3 shows the calls.")  # fmt: skip
+
+    def _ended_words(self, line: SendLine) -> str:
+        """'✓ ended: Completed': the call's status as every screen words it (its view in the app's store of
+        runs), else as the sender heard it."""
+        runs = runs_of(self.app)
+        view = runs.get(line.run_id) if runs is not None and line.run_id else None
+        status, word = (view.status, view.status_text) if view is not None else (line.final_status, "")
+        glyph, _colour, label = status_look(status, word) if status else ("✓", "", "finished")
+        return f"{glyph} ended: {label}"
 
     @on(DataTable.RowHighlighted, "#batch-table")
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:

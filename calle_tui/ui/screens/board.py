@@ -1,4 +1,5 @@
-"""The runs board: every followed call on one screen, live ones first, updated as the followers report.
+"""The runs board: every followed call on one screen, live ones first, updated as the app's store of runs
+(ui/runs/store.py) changes.
 
 A row per run: status glyph and word, destination with its country, goal, started, elapsed, the last
 activity line and the next check. Rows change cell by cell, and a filter or a new run adds and removes only
@@ -6,7 +7,7 @@ the rows that differ (no table rebuild, so nothing flickers and a key press repa
 a one-second tick moves the clocks. A burst of the followers' reports is applied once, after the messages
 already queued. While a batch is being sent (or has been), one line above the table counts its calls. Enter
 opens the run's monitor, `/` filters, Esc goes back. The wording lives in ui/runs/board_rows.py; this screen
-reads only what the worker (and the app's batch session) hands it.
+reads the journal's rows (worker.history), each run's view in the store and the app's batch session.
 """
 
 from __future__ import annotations
@@ -23,10 +24,10 @@ from textual.visual import visualize
 from textual.widgets import Footer, Input, Static
 from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
 
-from calle_tui.core.events import RunFinished, RunStarted, RunUpdate
-from calle_tui.ui.bridge import WorkerEventMessage
-from calle_tui.ui.runs.app_context import batch_session_of, clock_of
+from calle_tui.core.events import RunStarted
+from calle_tui.ui.runs.app_context import batch_session_of, clock_of, runs_for
 from calle_tui.ui.runs.board_rows import BoardRow, batch_progress, board_row, live_count_title, ordered
+from calle_tui.ui.runs.store import RunChanged, RunStore
 from calle_tui.ui.screens.run_table import RunTableScreen
 from calle_tui.ui.widgets.cell_table import CellCachedTable, content_key
 from calle_tui.ui.widgets.header import AppHeader
@@ -41,11 +42,12 @@ log = logging.getLogger("calle_tui.ui")
 STATUS_W, TO_W, ELAPSED_W, NEXT_W, STARTED_W = 13, 18, 7, 7, 12
 TO_W_WIDE = 22  # room for a second destination's "+1"
 WIDE = 110
-LAST_LINES_READ = 200  # finished runs whose last activity line is read when the board opens (live: all)
+VIEWS_READ = 200  # finished runs whose view (their last activity line) is read when the board opens (live: all)
 
 
 class RunsBoardScreen(RunTableScreen):
     SEARCH_ID = "board-filter"
+    _runs: RunStore  # the app's store of runs (each run's view), from mount on
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", id="board.back", tooltip="Back to where you were."),
         Binding("slash", "filter", "Filter", key_display="/", id="board.filter", tooltip="Show matching calls only."),
@@ -57,8 +59,6 @@ class RunsBoardScreen(RunTableScreen):
         self.title = "Calls"
         self.records: dict[str, RunRecord] = {}
         self.rows: dict[str, BoardRow] = {}
-        self._updates: dict[str, RunUpdate] = {}
-        self._last_lines: dict[str, str] = {}
         self._shown: list[str] = []  # run ids in table order
         self._dirty: set[str] = set()  # runs with a report not applied yet
         self._reload_due = False  # a run started or finished: the set of rows (or their order) changes
@@ -80,6 +80,8 @@ class RunsBoardScreen(RunTableScreen):
         return self.query_one(CellCachedTable)
 
     def on_mount(self) -> None:
+        self._runs = runs_for(self)
+        self._runs.watch(self, self._on_run_changed)
         self._search.cursor_blink = getattr(self.app, "cursor_blink", True)
         # The filter applies as the value changes, in the same turn as the key that changed it, so the typed
         # letter and the rows it leaves are painted in one frame (Input.Changed arrives a message later,
@@ -147,31 +149,18 @@ class RunsBoardScreen(RunTableScreen):
                 # replays its latest update, so its row shows the next check at once instead of "soon". Later,
                 # so that the replay finds this screen subscribed (on the first reload it is not yet).
                 self.call_later(self.worker.follow, run_id)
-        finished_read = 0
+        finished = 0
         for run_id, record in self.records.items():
-            if run_id in self._last_lines:
-                continue
             if record.terminal:
-                if finished_read >= LAST_LINES_READ:
+                finished += 1
+                if finished > VIEWS_READ:
                     continue
-                finished_read += 1
-            self._last_lines[run_id] = self._last_line_of(run_id)
+            self._runs.get(run_id)  # read once from the journal into the store; then the store keeps it
         self._sync()
-
-    def _last_line_of(self, run_id: str) -> str:
-        try:
-            entries = self.worker.run_entries(run_id)
-        except Exception:  # noqa: BLE001 - a row without its last line is still a row
-            return ""
-        return entries[-1].text if entries else ""
 
     def _row(self, run_id: str, now: float) -> BoardRow:
         return board_row(
-            self.records[run_id],
-            update=self._updates.get(run_id),
-            last_line=self._last_lines.get(run_id, ""),
-            now=now,
-            tz=getattr(self.app, "display_tz", None),
+            self.records[run_id], view=self._runs.known(run_id), now=now, tz=getattr(self.app, "display_tz", None)
         )
 
     def _cells(self, row: BoardRow) -> dict[str, object]:
@@ -326,21 +315,15 @@ class RunsBoardScreen(RunTableScreen):
 
     # --- events -------------------------------------------------------------------------------------------
 
-    def on_worker_event_message(self, message: WorkerEventMessage) -> None:
-        message.stop()
-        event = message.event
-        if isinstance(event, RunUpdate):
-            self._updates[event.run_id] = event
-            if event.new_activity:
-                self._last_lines[event.run_id] = event.new_activity[-1].text
-            if event.run_id not in self.records:
-                self._reload_due = True  # a run this board has not seen yet (started elsewhere, another window)
-            else:
-                self._dirty.add(event.run_id)
-        elif isinstance(event, (RunStarted, RunFinished)):
-            self._reload_due = True  # a new row, or a row that moves from the live group to the finished one
+    def _on_run_changed(self, change: RunChanged) -> None:
+        if change.run_id is None:
+            return  # the journal's rows read again, or an attempt without a run: no row changes here
+        if isinstance(change.event, RunStarted) or change.ended or change.run_id not in self.records:
+            # A new row (a run started here, elsewhere or in another window), or one that moves from the live
+            # group to the finished one.
+            self._reload_due = True
         else:
-            return
+            self._dirty.add(change.run_id)
         self._queue_flush()
 
     def _filter_typed(self) -> None:

@@ -1,4 +1,6 @@
 """Past runs from the worker's journal: when, to whom, the goal and the outcome. Searchable; Enter opens one.
+A run's outcome is worded from its view in the app's store of runs when the store has one (as on the board and
+the monitor), else from its journal row; the screen watches the store for changes.
 
 An attempt whose outcome is unknown (run_call was sent, no answer came back) is shown distinctly and explained
 in place: it is never re-sent from here.
@@ -17,9 +19,10 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Footer, Input, Static
 from textual.widgets.data_table import ColumnKey
 
-from calle_tui.core.events import RunFinished, RunOutcomeUnknown, RunStarted, RunUpdate
-from calle_tui.ui.bridge import WorkerEventMessage
+from calle_tui.core.events import RunOutcomeUnknown, RunStarted
+from calle_tui.ui.runs.app_context import runs_for
 from calle_tui.ui.runs.format import status_look
+from calle_tui.ui.runs.store import RunChanged, RunStore
 from calle_tui.ui.screens.run_table import RunTableScreen
 from calle_tui.ui.widgets.header import AppHeader
 
@@ -44,10 +47,12 @@ CANNOT_CHECK = (
 )
 
 
-def row_look(record: RunRecord) -> tuple[str, str, str]:
+def row_look(record: RunRecord, runs: RunStore | None = None) -> tuple[str, str, str]:
     """(glyph, Rich colour, label) of a row: an attempt without an answer, or its run's status (a server's
-    `UNKNOWN` among them); the glyph carries the meaning where colour does not."""
-    return UNKNOWN_LOOK if is_unknown(record) else status_look(record.status)
+    `UNKNOWN` among them) as every screen words it; the glyph carries the meaning where colour does not."""
+    if is_unknown(record):
+        return UNKNOWN_LOOK
+    return status_look(*runs.status_of(record)) if runs is not None else status_look(record.status, record.status_text)
 
 
 def is_unknown(record: RunRecord) -> bool:
@@ -61,6 +66,7 @@ def record_key(record: RunRecord) -> str:
 
 class HistoryScreen(RunTableScreen):
     SEARCH_ID = "history-search"
+    _runs: RunStore  # the app's store of runs (each run's view), from mount on
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", id="history.back", tooltip="Back to where you were."),
         Binding("slash", "focus_search", "Search", key_display="/", id="history.search", tooltip="Filter the list."),
@@ -79,9 +85,7 @@ class HistoryScreen(RunTableScreen):
         self.worker = worker
         self.title = "History"
         self.records: dict[str, RunRecord] = {}
-        self._statuses: dict[str, str] = {}
         self._notes: dict[str, str] = {}  # a row's last check result, kept while the cursor moves
-        self._judged: dict[str, str] = {}  # run_id -> the server's judgement of a finished run (it never changes)
 
     def compose(self) -> ComposeResult:
         yield AppHeader()
@@ -91,6 +95,8 @@ class HistoryScreen(RunTableScreen):
         yield Footer()
 
     def on_mount(self) -> None:
+        self._runs = runs_for(self)
+        self._runs.watch(self, self._on_run_changed)
         self.query_one("#history-search", Input).cursor_blink = getattr(self.app, "cursor_blink", True)
         table = self.query_one(DataTable)
         table.add_column("When", key="when", width=WHEN_WIDTH)
@@ -132,16 +138,13 @@ class HistoryScreen(RunTableScreen):
         keep = self._cursor_key()
         table.clear()
         self.records = {}
-        self._statuses = {}
         tz = self.app.display_tz  # type: ignore[attr-defined]
         for record in records:
             key = record_key(record)
             if key in self.records:
                 continue
             self.records[key] = record
-            if record.run_id:
-                self._statuses[record.run_id] = record.status
-            glyph, colour, label = row_look(record)
+            glyph, colour, label = row_look(record, self._runs)
             when = datetime.fromtimestamp(record.created_at, tz)
             phones = [short_phone(p) for p in record.to_phones]
             to = (phones[0] + (f" +{len(phones) - 1}" if len(phones) > 1 else "")) if phones else "-"
@@ -186,29 +189,30 @@ class HistoryScreen(RunTableScreen):
         self._detail(f"{summary}  ({hint}.)" if summary else f"{hint}.")
 
     def _judgement(self, record: RunRecord) -> str:
-        """The server's judgement of a finished run ("Task completed: no (confidence high 0.9)"), read once
-        per run from the journal's view; empty when the worker cannot say or the server judged nothing."""
+        """The server's judgement of a finished run ("Task completed: no (confidence high 0.9)"), from its view
+        in the store (read from the journal once); empty when nothing can say or the server judged nothing."""
         if not record.terminal or not record.run_id:
             return ""
-        if record.run_id not in self._judged:
-            from calle_tui.core.runs.runview import outcome_line
+        from calle_tui.core.runs.runview import outcome_line  # here: History's first paint does not need it
 
-            try:
-                view = self.worker.run_view(record.run_id)
-            except Exception:  # noqa: BLE001 - the row's summary is still there
-                view = None
-            self._judged[record.run_id] = outcome_line(view.outcome if view is not None else None)
-        return self._judged[record.run_id]
+        view = self._runs.get(record.run_id)
+        return outcome_line(view.outcome if view is not None else None)
 
     # --- events -------------------------------------------------------------------------------------
 
-    def on_worker_event_message(self, message: WorkerEventMessage) -> None:
-        message.stop()
-        event = message.event
-        if isinstance(event, (RunStarted, RunFinished, RunOutcomeUnknown)) or (
-            isinstance(event, RunUpdate) and self._statuses.get(event.run_id) not in (None, event.status)
-        ):
-            self.reload()
+    def _on_run_changed(self, change: RunChanged) -> None:
+        if isinstance(change.event, RunStarted | RunOutcomeUnknown) or change.ended:
+            self.reload()  # a new row, or a row whose summary the end brought
+            return
+        key = f"run:{change.run_id}"
+        record = self.records.get(key)
+        if record is None:
+            return
+        glyph, colour, label = row_look(record, self._runs)
+        cell = Text(f"{glyph} {label}", style=colour)
+        table = self.query_one(DataTable)
+        if str(table.get_cell(key, "outcome")) != cell.plain:
+            table.update_cell(key, "outcome", cell)
 
     @on(Input.Changed, "#history-search")
     def _search_changed(self, event: Input.Changed) -> None:

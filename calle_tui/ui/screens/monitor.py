@@ -35,7 +35,7 @@ from calle_tui.core.wire.contract import ActivityEntry, TranscriptTurn, parse_ti
 from calle_tui.core.wire.status import phase_label
 from calle_tui.core.worker_api import RunRecord, WorkerAPI, WorkerError
 from calle_tui.ui.paths import styles_path
-from calle_tui.ui.runs.app_context import clock_of, runs_of, tz_of
+from calle_tui.ui.runs.app_context import clock_of, runs_for, tz_of
 from calle_tui.ui.runs.follow_end import ActivityLog, FollowChanged
 from calle_tui.ui.runs.format import (
     format_clock,
@@ -120,11 +120,7 @@ class MonitorScreen(Screen):
     def on_mount(self) -> None:
         if self._started_at is None:
             self._started_at = clock_of(self.app)()
-        store = runs_of(self.app)
-        if store is None:  # a host app without a store of runs (a test, a benchmark): this screen keeps one
-            store = RunStore(self)
-            store.attach(self.worker)
-        self._store = store
+        self._store = store = runs_for(self)
         # A run reopened from History (or after a restart) is drawn at once from what the store holds, which
         # starts from the journal: its whole activity, last status, summary and transcript.
         known = store.get(self.run_id)
@@ -145,10 +141,6 @@ class MonitorScreen(Screen):
         # A run the journal knows has finished is drawn from it and never followed (or polled) again.
         if not self.view.terminal:
             self.call_later(self.worker.follow, self.run_id)
-
-    def on_unmount(self) -> None:
-        if self._store is not None and self._store is not runs_of(self.app):
-            self._store.detach()  # the screen's own
 
     # --- changes --------------------------------------------------------------------------------------
 

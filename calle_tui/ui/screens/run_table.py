@@ -16,13 +16,11 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Input
 from textual.widgets.data_table import CellDoesNotExist
 
-from calle_tui.ui.bridge import WorkerEventsMixin
-
 if TYPE_CHECKING:
     from calle_tui.core.worker_api import RunRecord, WorkerAPI
 
 
-class RunTableScreen(WorkerEventsMixin, Screen[None]):
+class RunTableScreen(Screen[None]):
     SEARCH_ID: ClassVar[str]  # the search (or filter) box above the table
     worker: WorkerAPI
 

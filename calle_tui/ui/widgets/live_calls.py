@@ -21,8 +21,8 @@ OPEN_KEY = "ctrl+o"
 
 def _who(record: RunRecord, store: RunStore | None) -> str:
     phone = short_phone(record.to_phones[0]) if record.to_phones else "a number not recorded"
-    view = store.known(record.run_id or "") if store is not None else None
-    _glyph, _colour, label = status_look(view.status, view.status_text) if view else status_look(record.status)
+    status, word = store.status_of(record) if store is not None else (record.status, record.status_text)
+    _glyph, _colour, label = status_look(status, word)
     return f"{phone} ({label.lower()})"
 
 
