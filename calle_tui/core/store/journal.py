@@ -10,6 +10,10 @@ attempt's own state, never a run's status (a server may well say `UNKNOWN`).
 No OAuth secret is ever written here. The confirm_token is kept (it is an opaque plan value, not a
 credential) because replaying the same plan_id + confirm_token is how the contract lets us learn a lost
 run_id.
+
+One module for one concern, though it is long: every table, the schema's numbered migrations and the
+checks that a damaged file is moved aside share one connection and one lock, and the at-most-once latch is
+only sound if nothing else writes these rows.
 """
 
 from __future__ import annotations
