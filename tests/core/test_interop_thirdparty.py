@@ -14,6 +14,8 @@ from interop_servers import SCOPES, LegacyCalle, ThirdPartyCalle
 from calle_tui.core.events import PlanResult, RunFinished, SignInNeeded, ToolsListed
 from calle_tui.core.worker_api import PlanRequest, WorkerError
 
+pytestmark = pytest.mark.slow  # whole calls through the worker against look-alike servers over HTTP
+
 
 async def signed_in(make_worker, url: str, **settings: Any):
     worker, log = make_worker(url, **settings)

@@ -13,6 +13,8 @@ from calle_tui.core.session.request_budget import RequestBudget
 from calle_tui.core.support.clock import ManualClock
 from calle_tui.core.worker_api import PlanRequest
 
+pytestmark = pytest.mark.slow  # many calls followed at once through one worker
+
 
 def test_a_quiet_budget_lets_a_short_burst_through_then_paces_at_its_rate():
     clock = ManualClock(1000.0)

@@ -11,6 +11,9 @@ from calle_tui.core.store.journal import Journal
 from calle_tui.core.store.logs import register_secret
 from calle_tui.core.worker_api import PlanRequest, WorkerError
 
+pytestmark = pytest.mark.slow  # whole calls through the worker against servers that answer in prose
+
+
 READY = PlanRequest(user_input="Call +1 555 0100 to book a table", to_phones=("+15550100",), goal="Book a table")
 STARTED = {"run_id": "run-9", "status": "queued", "next_step": {"action": "poll", "after_seconds": 60}}
 HOLD = "Your call is being connected.   Please check back shortly."

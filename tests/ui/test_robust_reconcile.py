@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from fake_worker import FakeWorker
 from fakes_shell import make_shell_app, sample_records, until
 from textual.widgets import DataTable, Static
@@ -10,6 +11,8 @@ from calle_tui.core.wire.contract import RunCallResult
 from calle_tui.core.worker_api import WorkerError
 from calle_tui.ui.screens.history import HistoryScreen
 from calle_tui.ui.screens.reconcile import ReconcileModal
+
+pytestmark = pytest.mark.slow  # journeys through the app: History, the check, the confirmation
 
 
 def reconciling_worker(idempotent: bool = True) -> FakeWorker:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from fake_worker import FakeWorker
 from fakes_shell import FIXED_NOW, make_shell_app, sample_records, until
 from textual.command import CommandPalette
@@ -15,6 +16,8 @@ from calle_tui.ui.screens.history import HistoryScreen
 from calle_tui.ui.screens.login import LoginScreen
 from calle_tui.ui.screens.monitor import MonitorScreen
 from calle_tui.ui.widgets.commands import ScreenActionsProvider
+
+pytestmark = pytest.mark.slow  # journeys through the whole app: History, the monitor, help and the palette
 
 
 def mounted(app, kind) -> bool:

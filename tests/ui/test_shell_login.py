@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from fake_worker import FakeWorker
 from fakes_shell import AUTHORIZE_URL, STATE, make_shell_app, until
 from textual.events import Paste
@@ -9,6 +10,9 @@ from textual.widgets import Button, Input, Static
 
 from calle_tui.ui.screens.login import LoginScreen
 from calle_tui.ui.widgets.question import YesNoModal
+
+pytestmark = pytest.mark.slow  # whole sign-ins through the app
+
 
 GOOD = f"http://127.0.0.1:53121/callback?code=secret-code-123&state={STATE}"
 WRONG_STATE = "http://127.0.0.1:53121/callback?code=secret-code-123&state=someone-else"
