@@ -23,10 +23,8 @@ from typing import TYPE_CHECKING, Any
 from calle_tui.core.config.settings import Settings
 from calle_tui.core.config.timezone import user_zone
 from calle_tui.core.events import (
-    ErrorEvent,
     LoginFlowChoice,
     LoginFlowName,
-    RunOutcomeUnknown,
     Subscribers,
     WorkerEvent,
 )
@@ -147,13 +145,7 @@ class CalleWorker:
         except Exception:  # logging is best effort, never a reason not to start
             log.debug("logging setup failed", exc_info=True)
         await self._session.ensure_storage()
-        damaged = self.journal.damaged
-        if damaged is not None:  # found damaged, kept and replaced by an empty one: said once, with where it went
-            self._emit(ErrorEvent(damaged.message, damaged.action, kind="journal"))
-        for attempt in self.journal.settle_crashed_attempts(self.server_url):
-            self._emit(RunOutcomeUnknown(plan_id=attempt.plan_id, message=UNKNOWN_OUTCOME))
-        for run in self.journal.unfinished_runs(self.server_url):
-            self.follow(run.run_id)
+        self._stored.recover(emit=self._emit, follow=self.follow, unknown_outcome=UNKNOWN_OUTCOME)
         self._session.begin()
 
     async def close(self) -> None:

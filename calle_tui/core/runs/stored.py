@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+from calle_tui.core.events import ErrorEvent, RunOutcomeUnknown, WorkerEvent
 from calle_tui.core.runs.runview import RunView, from_journal
 from calle_tui.core.store.journal import Journal, JournalError
 from calle_tui.core.wire.contract import ActivityEntry
@@ -43,6 +44,18 @@ class StoredRuns:
         if self._own and self._journal is not None:
             self._journal.close()
             self._journal = None
+
+    def recover(self, *, emit: Callable[[WorkerEvent], None], follow: Callable[[str], None], unknown_outcome: str) -> None:
+        """At start, what the journal says must happen before anything new: a damaged file that was moved aside
+        is said once (with where it went); attempts a crash left unanswered become "outcome unknown"; runs
+        that had not finished are followed again."""
+        damaged = self.journal.damaged
+        if damaged is not None:
+            emit(ErrorEvent(damaged.message, damaged.action, kind="journal"))
+        for attempt in self.journal.settle_crashed_attempts(self._server_url):
+            emit(RunOutcomeUnknown(plan_id=attempt.plan_id, message=unknown_outcome))
+        for run in self.journal.unfinished_runs(self._server_url):
+            follow(run.run_id)
 
     def history(self, search: str = "") -> list[RunRecord]:
         return self._read(lambda journal: journal.history(search, server_url=self._server_url))
