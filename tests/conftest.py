@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from calle_tui.core.store import logs
+from calle_tui.core.support import secrets
 from calle_tui.sandbox.harness import ManualClock, RunningSandbox, SandboxConfig, start_sandbox
 
 
@@ -46,9 +46,9 @@ def _isolated_process_state(tmp_path, monkeypatch):
     for name in ("CALLE_TUI_CONFIG", "CALLE_TUI_URL", "SSH_CONNECTION", "SSH_TTY", "DISPLAY", "WAYLAND_DISPLAY"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
-    logs.forget_secrets()
+    secrets.forget_secrets()
     yield
-    logs.forget_secrets()
+    secrets.forget_secrets()
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from calle_tui.core.auth.broker import BrokerClient, BrokerError, token_usable
 from calle_tui.core.auth.secret_store import choose_secret_store
 from calle_tui.core.auth.token_storage import ServerTokenStorage
 from calle_tui.core.config.settings import Settings, load_settings
-from calle_tui.core.store.logs import shown_url
+from calle_tui.core.support.secrets import shown_url
 
 STORE_WORDS = {"keyring": "the system keyring", "memory": "memory only", "file": "a private file (opt-in)"}
 

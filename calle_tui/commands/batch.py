@@ -23,9 +23,9 @@ from calle_tui.core.batch.file import BatchFile, BatchFileError, BatchLine, read
 from calle_tui.core.batch.plan import DEFAULT_CONCURRENCY, PlannedLine, plan_lines
 from calle_tui.core.config.settings import Settings, load_settings
 from calle_tui.core.store.journal import Journal
-from calle_tui.core.store.logs import mask_known_secrets as safe_text
-from calle_tui.core.store.logs import shown_url
 from calle_tui.core.support.phones import numbers_in_text
+from calle_tui.core.support.secrets import mask_known_secrets as safe_text
+from calle_tui.core.support.secrets import shown_url
 from calle_tui.core.worker import CalleWorker
 from calle_tui.ui.runs.format import format_phone  # display only; no Textual behind it
 

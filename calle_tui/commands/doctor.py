@@ -33,8 +33,8 @@ from calle_tui.core.events import (
     ToolsListed,
 )
 from calle_tui.core.store.journal import Journal
-from calle_tui.core.store.logs import mask_known_secrets as safe_text
-from calle_tui.core.store.logs import shown_url
+from calle_tui.core.support.secrets import mask_known_secrets as safe_text
+from calle_tui.core.support.secrets import shown_url
 from calle_tui.core.wire.contract import SAFE_TOOL_NAMES, TOOL_NAMES, places_calls
 from calle_tui.core.wire.envelope import Refused, read_reply, reply_text, server_text
 from calle_tui.core.worker import CalleWorker

@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from calle_tui.commands.overrides import overrides_from
+from calle_tui.core.config.endpoint import EndpointError, validate_url
 from calle_tui.core.config.peek import config_problem, configured_url, configured_url_and_source
-from calle_tui.core.session.endpoint import EndpointError, validate_url
 from calle_tui.ui.deferred import Booted, BootError, DeferredWorker
 from calle_tui.ui.launch import run_app_async
 

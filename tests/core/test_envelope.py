@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mcp.types import CallToolResult, TextContent
 
-from calle_tui.core.store.logs import register_secret
+from calle_tui.core.support.secrets import register_secret
 from calle_tui.core.wire.envelope import ProseOnly, Read, Refused, UnreadableReply, read_reply
 from calle_tui.core.wire.replies import read_run_start
 

@@ -8,7 +8,7 @@ from mcp.types import CallToolResult, TextContent
 from tolerant_servers import ScriptedCalle, structured
 
 from calle_tui.core.events import RunOutcomeUnknown, RunUpdate, ToolsListed
-from calle_tui.core.store.logs import register_secret
+from calle_tui.core.support.secrets import register_secret
 from calle_tui.core.worker_api import PlanRequest, WorkerError
 
 READY = PlanRequest(user_input="Call +1 555 0100 to book a table", to_phones=("+15550100",), goal="Book a table")

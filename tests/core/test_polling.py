@@ -12,9 +12,9 @@ from calle_tui.core.runs.polling import (
     first_poll_at,
     jittered_interval,
     next_poll_at,
-    parse_retry_after,
     refresh_allowed,
 )
+from calle_tui.core.session.retry_after import parse_retry_after
 from calle_tui.core.wire.contract import GetCallRunResult, NextStep
 
 P = PollPolicy()

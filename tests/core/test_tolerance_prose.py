@@ -8,7 +8,7 @@ from tolerant_servers import ScriptedCalle
 
 from calle_tui.core.events import ErrorEvent, RunFinished, RunOutcomeUnknown, RunStarted, RunUpdate, ToolsListed
 from calle_tui.core.store.journal import Journal
-from calle_tui.core.store.logs import register_secret
+from calle_tui.core.support.secrets import register_secret
 from calle_tui.core.worker_api import PlanRequest, WorkerError
 
 pytestmark = pytest.mark.slow  # whole calls through the worker against servers that answer in prose

@@ -1,6 +1,6 @@
 """A URL's user name and password (`--url http://user:pass@host/mcp`) never reach the terminal or the log: the
 log's redaction hides the userinfo of any http(s) URL, and every URL shown to people goes through one helper,
-logs.shown_url (issue 22, item 8). A canary password is looked for everywhere."""
+secrets.shown_url. A canary password is looked for everywhere."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ from calle_tui.commands.account import run_account
 from calle_tui.commands.cli import build_parser
 from calle_tui.commands.doctor import run_doctor
 from calle_tui.core.auth.secret_store import MemoryStore
-from calle_tui.core.session.endpoint import EndpointError, validate_url
-from calle_tui.core.store.logs import MASK, mask_known_secrets, redact, shown_url
+from calle_tui.core.config.endpoint import EndpointError, validate_url
+from calle_tui.core.store.logs import redact
+from calle_tui.core.support.secrets import MASK, mask_known_secrets, shown_url
 
 CANARY = "pw-canary-5Vq8Zr"
 

@@ -26,9 +26,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from calle_tui.core.store.logs import redact, register_secret
+from calle_tui.core.store.logs import redact
 from calle_tui.core.store.private import private_dir
 from calle_tui.core.support.clock import Clock, SystemClock
+from calle_tui.core.support.secrets import register_secret
 
 if TYPE_CHECKING:
     from calle_tui.core.error_kinds import BrokerFailure

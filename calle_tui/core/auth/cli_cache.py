@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from calle_tui.core.auth.broker import MIN_TTL_SECONDS, parse_time
-from calle_tui.core.store.logs import register_secret
+from calle_tui.core.support.secrets import register_secret
 
 if TYPE_CHECKING:
     from calle_tui.core.error_kinds import CliFailure

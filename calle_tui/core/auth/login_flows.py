@@ -31,7 +31,7 @@ from mcp.shared.auth import AuthorizationCodeResult
 
 from calle_tui.core.auth.errors import ClientRejected, LoginCanceled, LoginDenied, LoginFailed, LoginTimedOut
 from calle_tui.core.events import LoginFlowName, SignInProgress
-from calle_tui.core.store.logs import register_secret
+from calle_tui.core.support.secrets import register_secret
 from calle_tui.core.worker_api import WorkerError
 
 log = logging.getLogger("calle_tui.auth.login")

@@ -67,7 +67,7 @@ from calle_tui.core.auth.errors import (
 from calle_tui.core.auth.login_flows import PASTE_REDIRECT_URI, client_rejected
 from calle_tui.core.auth.token_storage import ServerTokenStorage
 from calle_tui.core.events import LoginFlowName, SignInProgress
-from calle_tui.core.store.logs import register_secret
+from calle_tui.core.support.secrets import register_secret
 
 if TYPE_CHECKING:  # pragma: no cover
     from calle_tui.core.events import SignInStep

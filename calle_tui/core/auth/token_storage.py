@@ -39,8 +39,8 @@ from urllib.parse import urlsplit
 
 from calle_tui.core.auth.refresh_lock import RefreshLock, file_lock
 from calle_tui.core.auth.secret_store import SecretStore, StoreKind
-from calle_tui.core.store.logs import register_secret
 from calle_tui.core.store.private import private_dir, write_private_text
+from calle_tui.core.support.secrets import register_secret
 
 if TYPE_CHECKING:  # the SDK loads when the first token is read or written: see auth/__init__.py
     from mcp.shared.auth import OAuthClientInformationFull, OAuthToken

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from calle_tui.core.batch.file import BatchLine
-from calle_tui.core.store.logs import mask_known_secrets as safe_text
+from calle_tui.core.support.secrets import mask_known_secrets as safe_text
 from calle_tui.core.worker_api import PlanRequest, WorkerError
 
 if TYPE_CHECKING:

@@ -1,2 +1,2 @@
 """Settings from flags, environment and the config file (`settings`), a quick look at the config before start-up
-(`peek`), and the user's time zone (`timezone`)."""
+(`peek`), which endpoint URLs are accepted (`endpoint`), and the user's time zone (`timezone`)."""

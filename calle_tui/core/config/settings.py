@@ -16,9 +16,9 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 from calle_tui import PRODUCTION_URL
+from calle_tui.core.config.endpoint import validate_url
 from calle_tui.core.config.peek import APP_NAME, config_problem
 from calle_tui.core.config.peek import config_file as config_file  # re-exported: where the settings are read from
-from calle_tui.core.session.endpoint import validate_url
 
 
 def state_dir() -> Path:

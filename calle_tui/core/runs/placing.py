@@ -20,8 +20,8 @@ from calle_tui.core.events import ErrorEvent, PlanResult, RunOutcomeUnknown, Run
 from calle_tui.core.runs.reconcile import reconcile_attempt
 from calle_tui.core.session.connection import PLAN_TIMEOUT, CallError, Connection, ToolInfo
 from calle_tui.core.store.journal import Journal
-from calle_tui.core.store.logs import register_secret
 from calle_tui.core.support.clock import Clock
+from calle_tui.core.support.secrets import register_secret
 from calle_tui.core.wire.contract import (
     SAFE_TOOL_NAMES,
     PlanCallInput,

@@ -11,7 +11,6 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 from calle_tui.core.wire.contract import GetCallRunResult, NextStep, parse_time
@@ -144,26 +143,6 @@ def backoff_delay(attempt: int, policy: PollPolicy, rng: random.Random, retry_af
     if retry_after is not None and retry_after > 0:
         delay = max(delay, min(float(retry_after), policy.retry_after_cap))
     return float(delay)
-
-
-def parse_retry_after(value: str | None, now: float) -> float | None:
-    """Retry-After as seconds from `now`: delta-seconds or an HTTP date; None when absent or unreadable."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if when is None:
-            return None
-        seconds = when.timestamp() - now
-    if seconds != seconds:  # NaN
-        return None
-    return max(0.0, seconds)
 
 
 def refresh_allowed(last_poll_at: float | None, now: float, policy: PollPolicy) -> bool:

@@ -1,2 +1,3 @@
-"""The session with the MCP endpoint: the connection and its transport (`connection`), where the endpoint is
-(`endpoint`), and the shared request budget (`request_budget`). Sign-in lives in `calle_tui.core.auth`."""
+"""The session with the MCP endpoint: the connection and its transport (`connection`), the supervisor that names
+the session's state (`supervisor`), the sign-in flows (`sign_in`), the shared request budget (`request_budget`)
+and the server's Retry-After (`retry_after`). OAuth itself lives in `calle_tui.core.auth`."""

@@ -23,8 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from calle_tui.core.runs.polling import parse_retry_after
-from calle_tui.core.store.logs import mask_known_secrets as safe_text
+from calle_tui.core.session.retry_after import parse_retry_after
+from calle_tui.core.support.secrets import mask_known_secrets as safe_text
 
 if TYPE_CHECKING:  # pragma: no cover
     import httpx2

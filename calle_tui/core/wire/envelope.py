@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeAlias, TypeVar
 
-from calle_tui.core.store.logs import mask_known_secrets
+from calle_tui.core.support.secrets import mask_known_secrets
 from calle_tui.core.wire.values import MISSING, as_bool, as_text, pick, scrub, shown
 from calle_tui.core.wire.wording import in_peoples_words
 

@@ -33,7 +33,7 @@ from textual.screen import Screen
 from textual.style import Style
 from textual.widgets import Button, Footer, Input, Static
 
-from calle_tui.core.store.logs import shown_url
+from calle_tui.core.support.secrets import shown_url
 from calle_tui.ui.bridge import WorkerEventMessage, WorkerEventsMixin
 from calle_tui.ui.runs.app_context import clock_of
 from calle_tui.ui.widgets.header import AppHeader

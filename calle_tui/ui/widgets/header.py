@@ -13,7 +13,7 @@ from textual.app import RenderResult
 from textual.content import Content
 from textual.widget import Widget
 
-from calle_tui.core.store.logs import shown_url
+from calle_tui.core.support.secrets import shown_url
 
 _CONNECTION_LOOK: dict[str, tuple[str, str, str]] = {
     "disconnected": ("○", "$text-muted", "offline"),

@@ -7,7 +7,8 @@ import logging
 import stat
 from urllib.parse import quote
 
-from calle_tui.core.store.logs import MASK, forget_secrets, mask_known_secrets, redact, register_secret, setup_logging
+from calle_tui.core.store.logs import redact, setup_logging
+from calle_tui.core.support.secrets import MASK, forget_secrets, mask_known_secrets, register_secret
 
 SECRET = "s3cr3t-T0KEN-value_with.many~chars"
 

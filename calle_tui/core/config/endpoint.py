@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from calle_tui.core.store.logs import shown_url
+from calle_tui.core.support.secrets import shown_url
 
 
 class EndpointError(ValueError):
